@@ -1,0 +1,57 @@
+"""gdlab: a gradient-descent laboratory.
+
+Run, see, compare and understand gradient descent and its variants. gdlab computes in
+float64 by default, so importing it turns on JAX's 64-bit mode (``jax_enable_x64``);
+pass ``dtype="float32"`` to a run to compute in single precision.
+"""
+
+import jax as _jax
+
+_jax.config.update("jax_enable_x64", True)
+
+from gdlab._validation import InvalidParameterError  # noqa: E402
+from gdlab.engine import distance, run, run_many  # noqa: E402
+from gdlab.optimizers import (  # noqa: E402
+    OPTIMIZERS,
+    Optimizer,
+    OptimizerSpec,
+    momentum,
+    nesterov,
+    optimizer,
+    sgd,
+)
+from gdlab.problems import (  # noqa: E402
+    PROBLEMS,
+    LeastSquares,
+    Problem,
+    article_regression,
+    linear_regression,
+)
+from gdlab.sampling import SCHEMES, Sampler, make_sampler  # noqa: E402
+from gdlab.trajectory import Status, Trajectory  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "OPTIMIZERS",
+    "PROBLEMS",
+    "SCHEMES",
+    "InvalidParameterError",
+    "LeastSquares",
+    "Optimizer",
+    "OptimizerSpec",
+    "Problem",
+    "Sampler",
+    "Status",
+    "Trajectory",
+    "article_regression",
+    "distance",
+    "linear_regression",
+    "make_sampler",
+    "momentum",
+    "nesterov",
+    "optimizer",
+    "run",
+    "run_many",
+    "sgd",
+]

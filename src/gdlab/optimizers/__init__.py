@@ -1,0 +1,28 @@
+"""Gradient transformations ``Optimizer(init, update)``, one family per file."""
+
+from gdlab.optimizers._base import Optimizer
+from gdlab.optimizers._registry import OPTIMIZERS, OptimizerInfo, OptimizerSpec, optimizer
+from gdlab.optimizers._sgd import (
+    CONVENTIONS,
+    MomentumState,
+    SgdState,
+    VelocityState,
+    momentum,
+    nesterov,
+    sgd,
+)
+
+__all__ = [
+    "CONVENTIONS",
+    "OPTIMIZERS",
+    "MomentumState",
+    "Optimizer",
+    "OptimizerInfo",
+    "OptimizerSpec",
+    "SgdState",
+    "VelocityState",
+    "momentum",
+    "nesterov",
+    "optimizer",
+    "sgd",
+]

@@ -1,0 +1,138 @@
+"""The optimizers gdlab knows by name, and :class:`OptimizerSpec`, a named configuration.
+
+An :class:`OptimizerSpec` keeps the factory, its static arguments (strings, booleans,
+schedules) and its numeric hyperparameters apart. The engine passes the numeric ones
+into the compiled program as data, so running a new learning rate, or a vmapped grid
+of them, reuses the same compiled program.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gdlab._validation import InvalidParameterError, check_choice
+from gdlab.optimizers._base import Optimizer
+from gdlab.optimizers._sgd import momentum, nesterov, sgd
+
+
+@dataclass(frozen=True)
+class OptimizerInfo:
+    """What ``gdlab list`` shows about an optimizer."""
+
+    factory: Callable[..., Optimizer]
+    summary: str
+    defaults: Mapping[str, Any]
+    conventions: tuple[str, ...] = ()
+    reference: str = ""
+
+
+OPTIMIZERS: dict[str, OptimizerInfo] = {
+    "sgd": OptimizerInfo(
+        sgd,
+        "theta <- theta - lr * g",
+        {"learning_rate": 0.01},
+        reference="Robbins & Monro, A stochastic approximation method, 1951",
+    ),
+    "momentum": OptimizerInfo(
+        momentum,
+        "heavy ball: b <- mu b + g; theta <- theta - lr b (keras: v <- mu v - lr g; theta += v)",
+        {"learning_rate": 0.01, "momentum": 0.9, "convention": "pytorch"},
+        conventions=("pytorch", "optax", "keras"),
+        reference="Polyak, Some methods of speeding up the convergence..., 1964",
+    ),
+    "nesterov": OptimizerInfo(
+        nesterov,
+        "b <- mu b + g; theta <- theta - lr (g + mu b) (keras: theta += mu v - lr g)",
+        {"learning_rate": 0.01, "momentum": 0.9, "convention": "pytorch"},
+        conventions=("pytorch", "optax", "keras"),
+        reference="Nesterov 1983; Sutskever et al., ICML 2013",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """An optimizer by name with its settings, split into data and static structure.
+
+    Attributes:
+        name: the registry name.
+        hyperparams: numeric hyperparameters (passed to compiled code as data).
+        static: everything else (convention, flags, schedules), as sorted pairs.
+    """
+
+    name: str
+    hyperparams: Mapping[str, float] = field(default_factory=dict)
+    static: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def factory(self) -> Callable[..., Optimizer]:
+        return OPTIMIZERS[self.name].factory
+
+    def build(self, **overrides) -> Optimizer:
+        """The :class:`Optimizer`, with ``overrides`` (e.g. traced values) replacing settings."""
+        return self.factory(**{**dict(self.static), **self.hyperparams, **overrides})
+
+    @property
+    def learning_rate(self):
+        """The learning rate: a number or a schedule."""
+        return {**dict(self.static), **self.hyperparams}["learning_rate"]
+
+    def describe(self) -> str:
+        settings = {**self.hyperparams, **dict(self.static)}
+        text = ", ".join(f"{k}={_short(v)}" for k, v in sorted(settings.items()))
+        return f"{self.name}({text})"
+
+
+def _short(value) -> str:
+    if callable(value):
+        return getattr(value, "__name__", "schedule")
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def optimizer(name: str, **settings) -> OptimizerSpec:
+    """Look up an optimizer by name and fix its settings.
+
+    Unset settings take the registry defaults. Every value is validated now, before
+    anything is compiled.
+
+    Args:
+        name: a key of :data:`OPTIMIZERS` (``gdlab list`` shows them).
+        **settings: the factory's keyword arguments.
+
+    Returns:
+        An :class:`OptimizerSpec`.
+
+    Raises:
+        InvalidParameterError: unknown name, unknown setting, or a value out of range.
+
+    Examples:
+        >>> optimizer("momentum", learning_rate=0.1, momentum=0.5).describe()
+        'momentum(convention=pytorch, learning_rate=0.1, momentum=0.5)'
+    """
+    check_choice("optimizer", name, OPTIMIZERS)
+    info = OPTIMIZERS[name]
+    import inspect
+
+    accepted = inspect.signature(info.factory).parameters
+    for key in settings:
+        if key not in accepted:
+            raise InvalidParameterError(
+                key,
+                f"a setting of optimizer '{name}', one of {{{', '.join(map(repr, accepted))}}}",
+                key,
+            )
+    merged = {**info.defaults, **settings}
+    numeric = {
+        k: float(v)
+        for k, v in merged.items()
+        if isinstance(v, numbers.Real) and not isinstance(v, bool)
+    }
+    static = tuple(sorted((k, v) for k, v in merged.items() if k not in numeric))
+    spec = OptimizerSpec(name, numeric, static)
+    spec.build()  # validates every value with the factory's own checks
+    return spec

@@ -1,0 +1,187 @@
+r"""Stochastic gradient descent, heavy-ball momentum and Nesterov momentum.
+
+Notation: :math:`g_t` the gradient at update :math:`t = 1, 2, \dots`, :math:`\gamma_t`
+the learning rate used at that update, :math:`\mu` the momentum coefficient.
+
+Two forms of momentum are in use and gdlab offers both (``convention=``):
+
+*PyTorch / optax* (``"pytorch"``, ``"optax"``; ``torch.optim.SGD``, ``optax.sgd``): a
+buffer of past gradients, scaled by the current learning rate,
+
+.. math::
+
+    b_t = \mu\, b_{t-1} + g_t,\quad b_0 = 0, \qquad
+    \theta_t = \theta_{t-1} - \gamma_t\, b_t .
+
+*Keras / Sutskever et al. 2013* (``"keras"``; ``keras.optimizers.SGD``): a velocity
+that already holds the learning rates of past steps,
+
+.. math::
+
+    v_t = \mu\, v_{t-1} - \gamma_t\, g_t,\quad v_0 = 0, \qquad \theta_t = \theta_{t-1} + v_t .
+
+With a constant learning rate, :math:`v_t = -\gamma\, b_t` by induction, so the two
+produce the same iterates. When the learning rate changes (a schedule) they differ:
+the PyTorch form rescales the whole accumulated buffer by the new :math:`\gamma_t`, the
+Keras form keeps each past step at the learning rate it was taken with.
+
+Nesterov's variant looks ahead along the momentum:
+:math:`\theta_t = \theta_{t-1} - \gamma_t (g_t + \mu b_t)` (PyTorch/optax) and
+:math:`\theta_t = \theta_{t-1} + \mu v_t - \gamma_t g_t` (Keras), again equal at a
+constant learning rate.
+
+PyTorch's ``dampening`` and its first-step rule (:math:`b_1 = g_1`, undamped) arrive with
+the rest of the optimizer family; with ``dampening=0``, the default, :math:`b_1 = g_1`
+follows from :math:`b_0 = 0` as above.
+
+References:
+    B. T. Polyak, "Some methods of speeding up the convergence of iteration methods",
+    USSR Computational Mathematics and Mathematical Physics, 1964.
+    Y. Nesterov, "A method for solving the convex programming problem with convergence
+    rate O(1/k^2)", Doklady AN USSR, 1983.
+    I. Sutskever, J. Martens, G. Dahl, G. Hinton, "On the importance of initialization
+    and momentum in deep learning", ICML 2013.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax.numpy as jnp
+
+from gdlab._validation import check_choice
+from gdlab.optimizers._base import (
+    Optimizer,
+    ScalarOrSchedule,
+    check_hyperparameter,
+    value_at,
+)
+
+CONVENTIONS = ("pytorch", "optax", "keras")
+
+
+class SgdState(NamedTuple):
+    count: jnp.ndarray
+
+
+class MomentumState(NamedTuple):
+    """PyTorch/optax form: ``b`` is the buffer of past gradients."""
+
+    count: jnp.ndarray
+    b: jnp.ndarray
+
+
+class VelocityState(NamedTuple):
+    """Keras/Sutskever form: ``v`` is the velocity, past learning rates included."""
+
+    count: jnp.ndarray
+    v: jnp.ndarray
+
+
+def _check_learning_rate(learning_rate):
+    return check_hyperparameter("learning_rate", learning_rate, 0.0, float("inf"), "neither")
+
+
+def sgd(learning_rate: ScalarOrSchedule = 0.01) -> Optimizer:
+    r"""Plain (stochastic) gradient descent: :math:`\theta_t = \theta_{t-1} - \gamma_t g_t`.
+
+    Args:
+        learning_rate: :math:`\gamma > 0`, a number, an array or a schedule ``step -> value``.
+
+    Returns:
+        An :class:`Optimizer`.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> opt = sgd(learning_rate=0.1)
+        >>> state = opt.init(jnp.array([1.0]))
+        >>> updates, state = opt.update(jnp.array([2.0]), state, jnp.array([1.0]))
+        >>> float(updates[0]), int(state.count)
+        (-0.2, 1)
+    """
+    learning_rate = _check_learning_rate(learning_rate)
+
+    def init(params):
+        return SgdState(count=jnp.zeros((), jnp.int32))
+
+    def update(g, state, params=None):
+        gamma = value_at(learning_rate, state.count)
+        return -gamma * g, SgdState(count=state.count + 1)
+
+    return Optimizer(init, update)
+
+
+def momentum(
+    learning_rate: ScalarOrSchedule = 0.01,
+    momentum: float = 0.9,
+    *,
+    nesterov: bool = False,
+    convention: str = "pytorch",
+) -> Optimizer:
+    r"""Heavy-ball momentum (Polyak 1964), in the PyTorch/optax or the Keras form.
+
+    See the module docstring for both forms' equations; they give identical iterates at
+    a constant learning rate and differ under a schedule.
+
+    Args:
+        learning_rate: :math:`\gamma > 0`, a number, an array or a schedule.
+        momentum: :math:`\mu \in [0, 1)`.
+        nesterov: use Nesterov's look-ahead form.
+        convention: ``"pytorch"`` or ``"optax"`` (buffer form) or ``"keras"`` (velocity form).
+
+    Returns:
+        An :class:`Optimizer` whose state is :class:`MomentumState` (``b``) or
+        :class:`VelocityState` (``v``).
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> opt = momentum(learning_rate=0.1, momentum=0.5)
+        >>> theta, state = jnp.array([1.0]), opt.init(jnp.array([1.0]))
+        >>> for _ in range(2):
+        ...     updates, state = opt.update(jnp.array([1.0]), state, theta)
+        ...     theta = theta + updates
+        >>> round(float(theta[0]), 10)  # 1 - 0.1 * 1 - 0.1 * (0.5 + 1)
+        0.75
+    """
+    learning_rate = _check_learning_rate(learning_rate)
+    mu = check_hyperparameter("momentum", momentum, 0.0, 1.0, "left")
+    check_choice("convention", convention, CONVENTIONS)
+
+    if convention == "keras":
+
+        def init(params):
+            return VelocityState(count=jnp.zeros((), jnp.int32), v=jnp.zeros_like(params))
+
+        def update(g, state, params=None):
+            gamma = value_at(learning_rate, state.count)
+            v = mu * state.v - gamma * g
+            step = mu * v - gamma * g if nesterov else v
+            return step, VelocityState(count=state.count + 1, v=v)
+
+        return Optimizer(init, update)
+
+    def init(params):
+        return MomentumState(count=jnp.zeros((), jnp.int32), b=jnp.zeros_like(params))
+
+    def update(g, state, params=None):
+        gamma = value_at(learning_rate, state.count)
+        b = mu * state.b + g
+        direction = g + mu * b if nesterov else b
+        return -gamma * direction, MomentumState(count=state.count + 1, b=b)
+
+    return Optimizer(init, update)
+
+
+_heavy_ball = momentum  # the argument named ``momentum`` shadows the function below
+
+
+def nesterov(
+    learning_rate: ScalarOrSchedule = 0.01,
+    momentum: float = 0.9,
+    *,
+    convention: str = "pytorch",
+) -> Optimizer:
+    """Nesterov momentum: :func:`momentum` with ``nesterov=True`` (same arguments)."""
+    return _heavy_ball(
+        learning_rate=learning_rate, momentum=momentum, nesterov=True, convention=convention
+    )

@@ -1,0 +1,64 @@
+"""The interface every problem offers to the engine, the plots and the theory."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+
+import numpy as np
+
+
+class Problem(ABC):
+    """A differentiable objective with a starting point.
+
+    A problem with data minimizes the mean of a per-example loss over its examples:
+    ``L(theta) = (1/n) sum_i l(theta; x_i, y_i)``. The engine draws batches of rows of
+    :attr:`X` and :attr:`y` and differentiates :attr:`batch_loss` with JAX.
+
+    Attributes:
+        name: short identifier, shown in tables and figures.
+        X: the examples, shape ``(n, d)``.
+        y: the targets, shape ``(n,)``.
+        init_params: the starting point, a flat 1-D array.
+        loss_convention: one sentence stating the loss, e.g. mean squared error
+            without the factor 1/2.
+    """
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    init_params: np.ndarray
+    loss_convention: str
+    param_names: tuple[str, ...]
+
+    @property
+    def num_examples(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def num_params(self) -> int:
+        return int(np.shape(self.init_params)[0])
+
+    @property
+    @abstractmethod
+    def batch_loss(self) -> Callable:
+        """A pure JAX function ``(params, X_batch, y_batch) -> scalar`` (mean over rows).
+
+        It must be a module-level function (hashable, captured by no closure), so that
+        the engine compiles one program per function, not one per problem instance.
+        """
+
+    def loss(self, params) -> float:
+        """The full-data loss at ``params``, computed in NumPy float64."""
+        import jax.numpy as jnp
+
+        return float(self.batch_loss(jnp.asarray(params), self.X, self.y))
+
+    def minimizer(self) -> np.ndarray | None:
+        """The exact minimizer where it is known in closed form, else ``None``."""
+        return None
+
+    def minimum(self) -> float | None:
+        """The loss at :meth:`minimizer`, or ``None``."""
+        theta = self.minimizer()
+        return None if theta is None else self.loss(theta)

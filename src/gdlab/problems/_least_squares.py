@@ -1,0 +1,302 @@
+r"""Least-squares linear regression, the seed article's problem and its generalization.
+
+Loss convention (stated once, used everywhere): mean squared error **without** the
+factor 1/2,
+
+.. math::
+
+    L(\theta) = \frac{1}{n}\sum_{i=1}^{n} \ell_i(\theta), \qquad
+    \ell_i(\theta) = (x_i^\top\theta - y_i)^2,
+
+so that
+
+.. math::
+
+    \nabla L(\theta) = \frac{2}{n} X^\top (X\theta - y), \qquad
+    H = \nabla^2 L = \frac{2}{n} X^\top X .
+
+The Hessian is constant, so full-batch gradient descent
+:math:`\theta_{t+1} = \theta_t - \gamma \nabla L(\theta_t)` is a linear iteration whose
+error along the eigenvector of eigenvalue :math:`\lambda` is multiplied by
+:math:`1 - \gamma\lambda` at every step: it converges for every start exactly when
+:math:`0 < \gamma < 2/\lambda_{\max}`. With the factor 1/2 in the loss (another common
+convention) every eigenvalue halves and that threshold doubles; this is why gdlab
+states its convention.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import jax.numpy as jnp
+import numpy as np
+
+from gdlab._validation import InvalidParameterError, check_float, check_int
+from gdlab.problems._base import Problem
+
+MSE_CONVENTION = (
+    "mean squared error without the factor 1/2: L(theta) = (1/n) sum_i (x_i . theta - y_i)^2"
+)
+
+
+def mse(params, X, y):
+    """Mean squared error of the linear model ``X @ params`` (the batch loss)."""
+    residual = X @ params - y
+    return jnp.mean(residual * residual)
+
+
+@dataclass(eq=False)
+class LeastSquares(Problem):
+    """Linear least squares: minimize the mean squared error of ``X @ theta`` against ``y``.
+
+    ``X`` is the design matrix the parameters multiply: when an intercept is fitted, its
+    last column is all ones and the last parameter is the intercept.
+
+    Attributes:
+        name: identifier shown in tables.
+        X: design matrix, shape ``(n, d)``.
+        y: targets, shape ``(n,)``.
+        init_params: starting point, shape ``(d,)``.
+        param_names: a name per parameter (``"w"``, ``"b"``, ``"w0"``...).
+        true_params: the parameters that generated synthetic data, if any.
+    """
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    init_params: np.ndarray
+    param_names: tuple[str, ...]
+    true_params: np.ndarray | None = None
+    loss_convention: str = field(default=MSE_CONVENTION)
+
+    @property
+    def batch_loss(self):
+        return mse
+
+    def per_example_loss(self, params) -> np.ndarray:
+        """The loss of each example, :math:`(x_i^\\top\\theta - y_i)^2`, shape ``(n,)``."""
+        residual = self.X @ np.asarray(params, dtype=np.float64) - self.y
+        return residual * residual
+
+    def loss(self, params) -> float:
+        return float(np.mean(self.per_example_loss(params)))
+
+    def gradient(self, params) -> np.ndarray:
+        """The full-data gradient :math:`\\frac{2}{n} X^\\top (X\\theta - y)`."""
+        residual = self.X @ np.asarray(params, dtype=np.float64) - self.y
+        return 2.0 / self.num_examples * (residual @ self.X)
+
+    def minimizer(self) -> np.ndarray:
+        """The least-squares solution (minimum-norm when ``X`` is rank-deficient)."""
+        solution, *_ = np.linalg.lstsq(self.X, self.y, rcond=None)
+        return solution
+
+    def hessian(self) -> np.ndarray:
+        """The constant Hessian :math:`H = \\frac{2}{n} X^\\top X`."""
+        return 2.0 / self.num_examples * (self.X.T @ self.X)
+
+    def hessian_eigenvalues(self) -> np.ndarray:
+        """Eigenvalues of :meth:`hessian`, ascending."""
+        return np.linalg.eigvalsh(self.hessian())
+
+    def condition_number(self) -> float:
+        """:math:`\\kappa = \\lambda_{\\max} / \\lambda_{\\min}` of the Hessian (inf if singular)."""
+        eigenvalues = self.hessian_eigenvalues()
+        if eigenvalues[0] <= eigenvalues[-1] * 1e-15:
+            return float("inf")
+        return float(eigenvalues[-1] / eigenvalues[0])
+
+    def max_stable_learning_rate(self) -> float:
+        """The largest stable constant learning rate of full-batch gradient descent.
+
+        :math:`\\gamma^* = 2/\\lambda_{\\max}(H)` under this problem's MSE convention:
+        below it every start converges, above it almost every start diverges.
+        """
+        return float(2.0 / self.hessian_eigenvalues()[-1])
+
+    def max_stable_learning_rate_per_example(self) -> float:
+        """The largest learning rate at which *every* single-example step contracts.
+
+        A step on example i alone has Hessian :math:`2 x_i x_i^\\top`, whose only nonzero
+        eigenvalue is :math:`2\\lVert x_i\\rVert^2`; so a per-sample step never overshoots
+        its own example's minimum when :math:`\\gamma < 1/\\max_i \\lVert x_i\\rVert^2`. Above
+        it, the examples with the largest norm kick the parameters past their own
+        minimum, which is the oscillation seen in per-sample SGD.
+        """
+        return float(1.0 / np.max(np.sum(self.X * self.X, axis=1)))
+
+    def predict(self, params, X=None) -> np.ndarray:
+        """Predictions ``X @ params`` (on the problem's own design matrix by default)."""
+        design = self.X if X is None else X
+        return design @ np.asarray(params, dtype=np.float64)
+
+
+def _finite_array(name: str, value, ndim: int) -> np.ndarray:
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(name, "an array of numbers", value) from None
+    if array.ndim != ndim:
+        raise InvalidParameterError(name, f"a {ndim}-D array", f"an array of shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        bad = int(np.sum(~np.isfinite(array)))
+        raise InvalidParameterError(
+            name, "an array of finite numbers (no NaN or inf)", f"an array with {bad} NaN/inf"
+        )
+    return array
+
+
+def linear_regression(
+    X=None,
+    y=None,
+    *,
+    n_samples: int = 200,
+    n_features: int = 2,
+    coef=None,
+    intercept: float = 0.0,
+    fit_intercept: bool = True,
+    noise: float = 1.0,
+    x_low: float = -1.0,
+    x_high: float = 1.0,
+    init=None,
+    seed: int = 0,
+    name: str = "linear",
+) -> LeastSquares:
+    """A least-squares problem from arrays, or synthetic.
+
+    From arrays: ``linear_regression(X, y)``. Synthetic: features uniform on
+    ``[x_low, x_high)``, ``y = X @ coef + intercept + noise * N(0, 1)``; ``coef`` defaults
+    to ``1, 2, ..., n_features``.
+
+    Args:
+        X: features, shape ``(n, d)`` (a 1-D array is one feature); no NaN or inf.
+        y: targets, shape ``(n,)``.
+        n_samples: number of synthetic examples, >= 1.
+        n_features: number of synthetic features, >= 1.
+        coef: true coefficients of synthetic data.
+        intercept: true intercept of synthetic data.
+        fit_intercept: append a column of ones so the last parameter is an intercept.
+        noise: standard deviation of the Gaussian noise, >= 0.
+        x_low, x_high: range of the synthetic features (uncentered ranges make the
+            problem ill-conditioned when an intercept is fitted).
+        init: starting point (default zeros).
+        seed: seed of NumPy's PCG64 generator for synthetic data.
+        name: identifier shown in tables.
+
+    Returns:
+        A :class:`LeastSquares` problem.
+
+    Examples:
+        >>> problem = linear_regression(n_samples=50, n_features=1, coef=[2.0], noise=0.0)
+        >>> [round(float(v), 6) for v in problem.minimizer()]
+        [2.0, 0.0]
+    """
+    true_params = None
+    if X is None and y is None:
+        n_samples = check_int("n_samples", n_samples, low=1)
+        n_features = check_int("n_features", n_features, low=1)
+        noise = check_float("noise", noise, low=0.0, closed="left")
+        rng = np.random.default_rng(seed)
+        features = rng.uniform(x_low, x_high, size=(n_samples, n_features))
+        weights = (
+            np.arange(1.0, n_features + 1.0)
+            if coef is None
+            else _finite_array("coef", coef, ndim=1)
+        )
+        if weights.shape[0] != n_features:
+            raise InvalidParameterError(
+                "coef", f"an array of length n_features={n_features}", weights.tolist()
+            )
+        targets = features @ weights + intercept + noise * rng.standard_normal(n_samples)
+        true_params = np.append(weights, intercept) if fit_intercept else weights
+    elif X is None or y is None:
+        missing = "X" if X is None else "y"
+        raise InvalidParameterError(missing, "an array when the other of X, y is given", None)
+    else:
+        features = _finite_array("X", X, ndim=np.ndim(X) if np.ndim(X) in (1, 2) else 2)
+        if features.ndim == 1:
+            features = features[:, None]
+        targets = _finite_array("y", y, ndim=1)
+        if targets.shape[0] != features.shape[0]:
+            raise InvalidParameterError(
+                "y", f"an array with as many rows as X ({features.shape[0]})", targets.shape[0]
+            )
+        if features.shape[0] < 1:
+            raise InvalidParameterError("X", "an array with at least one row", features.shape)
+    n_features = features.shape[1]
+    names = ("w",) if n_features == 1 else tuple(f"w{j}" for j in range(n_features))
+    if fit_intercept:
+        features = np.hstack([features, np.ones((features.shape[0], 1))])
+        names = names + ("b",)
+    start = np.zeros(features.shape[1]) if init is None else _finite_array("init", init, 1)
+    if start.shape[0] != features.shape[1]:
+        raise InvalidParameterError(
+            "init", f"an array of length {features.shape[1]}", start.tolist()
+        )
+    return LeastSquares(
+        name=name,
+        X=features,
+        y=targets,
+        init_params=start,
+        param_names=names,
+        true_params=true_params,
+    )
+
+
+def article_regression(
+    n: int = 150,
+    slope: float = 3.2,
+    noise: float = 10.0,
+    x_scale: float = 100.0,
+    *,
+    intercept: float = 0.0,
+    fit_intercept: bool = False,
+    w_start: float = 10.0,
+    seed: int = 0,
+) -> LeastSquares:
+    """The seed article's data and model: ``y = slope * x + noise * N(0, 1)``, ``f_w(x) = w x``.
+
+    ``x`` is uniform on ``[0, x_scale)``; the start is ``w = 10`` as in the article. The
+    article writes the noise as :math:`\\varepsilon \\sim N(0, 10)` and draws it with
+    ``scale=10``: 10 is the standard deviation, not the variance.
+
+    With ``fit_intercept=True`` the model becomes :math:`f(x) = w x + b`. Because ``x``
+    is not centered, the two directions of the Hessian differ by a factor of about
+    ``4 x_scale^2 / 3``: a badly conditioned problem on which momentum helps (the
+    article's one-parameter problem has condition number 1, where it cannot).
+
+    Args:
+        n: number of points, >= 1.
+        slope: the true slope ``a``.
+        noise: standard deviation of the Gaussian noise, >= 0.
+        x_scale: ``x`` is drawn uniformly on ``[0, x_scale)``, > 0.
+        intercept: the true intercept.
+        fit_intercept: fit ``w x + b`` instead of ``w x``.
+        w_start: the starting slope (the starting intercept is 0).
+        seed: seed of NumPy's PCG64 generator.
+
+    Returns:
+        A :class:`LeastSquares` problem named ``"article"`` (or ``"article-intercept"``).
+
+    Examples:
+        >>> problem = article_regression(seed=0)
+        >>> problem.num_examples, problem.condition_number()
+        (150, 1.0)
+    """
+    n = check_int("n", n, low=1)
+    noise = check_float("noise", noise, low=0.0, closed="left")
+    x_scale = check_float("x_scale", x_scale, low=0.0)
+    rng = np.random.default_rng(seed)
+    x = x_scale * rng.random(n)
+    y = slope * x + intercept + rng.normal(scale=noise, size=n)
+    columns = [x, np.ones(n)] if fit_intercept else [x]
+    true_params = np.array([slope, intercept]) if fit_intercept else np.array([slope])
+    start = np.array([w_start, 0.0]) if fit_intercept else np.array([w_start])
+    return LeastSquares(
+        name="article-intercept" if fit_intercept else "article",
+        X=np.column_stack(columns),
+        y=y,
+        init_params=start,
+        param_names=("w", "b") if fit_intercept else ("w",),
+        true_params=true_params,
+    )

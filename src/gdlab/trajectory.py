@@ -1,0 +1,100 @@
+"""The result of one run: recorded arrays, a status and where they came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+STATUSES = ("converged", "diverged", "max_steps")
+
+
+@dataclass(frozen=True)
+class Status:
+    """How a run ended.
+
+    Attributes:
+        kind: ``"converged"`` (the full-data gradient norm fell to ``tol``),
+            ``"diverged"`` (a non-finite value, or a loss beyond the divergence bound) or
+            ``"max_steps"`` (ran all its steps).
+        step: the update (1-based) at which it converged or diverged; ``None`` for
+            ``"max_steps"``.
+        reason: one sentence for people.
+    """
+
+    kind: str
+    step: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        return self.kind if self.step is None else f"{self.kind} at step {self.step}"
+
+
+@dataclass
+class Trajectory:
+    """Arrays recorded every ``record_every`` updates, up to where the run stopped.
+
+    Index ``k`` describes update number ``step[k]`` (1-based):
+
+    Attributes:
+        step: the update numbers recorded, shape ``(T,)``.
+        params: parameters *after* that update, ``(T, d)``.
+        batch_loss: loss of that update's batch at the parameters it was computed at
+            (before the update), as the article records it, ``(T,)``.
+        loss: full-data loss at ``params``, ``(T,)``.
+        grad_norm: Euclidean norm of the (batch) gradient the update used, ``(T,)``.
+        full_grad_norm: norm of the full-data gradient at ``params``, ``(T,)``.
+        learning_rate: learning rate the update used, ``(T,)`` (NaN when unknown).
+        internals: optimizer state fields by name (e.g. momentum buffer ``b``), ``(T, d)``
+            each; empty for problems with more than ``max_internals`` parameters.
+        init_params: the starting point, ``(d,)``.
+        init_loss: full-data loss at the starting point.
+        status: how the run ended.
+        settings: the optimizer's name and settings, the seed and the sampling scheme.
+        dtype: the floating-point type the run used.
+        param_names: a name per parameter.
+    """
+
+    step: np.ndarray
+    params: np.ndarray
+    batch_loss: np.ndarray
+    loss: np.ndarray
+    grad_norm: np.ndarray
+    full_grad_norm: np.ndarray
+    learning_rate: np.ndarray
+    internals: dict[str, np.ndarray]
+    init_params: np.ndarray
+    init_loss: float
+    status: Status
+    settings: dict = field(default_factory=dict)
+    dtype: str = "float64"
+    param_names: tuple[str, ...] = ()
+
+    @property
+    def final_params(self) -> np.ndarray:
+        """Parameters at the last recorded update (the start if nothing was recorded)."""
+        return self.params[-1] if len(self.step) else self.init_params
+
+    @property
+    def final_loss(self) -> float:
+        return float(self.loss[-1]) if len(self.step) else self.init_loss
+
+    def to_frame(self):
+        """One row per recorded update, one column per field (params as ``param_<name>``)."""
+        import pandas as pd
+
+        columns = {
+            "step": self.step,
+            "batch_loss": self.batch_loss,
+            "loss": self.loss,
+            "grad_norm": self.grad_norm,
+            "full_grad_norm": self.full_grad_norm,
+            "learning_rate": self.learning_rate,
+        }
+        names = self.param_names or tuple(str(j) for j in range(self.params.shape[1]))
+        for j, name in enumerate(names):
+            columns[f"param_{name}"] = self.params[:, j]
+        for key, values in self.internals.items():
+            for j, name in enumerate(names):
+                columns[f"{key}_{name}"] = values[:, j]
+        return pd.DataFrame(columns)
