@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(BIN)/gdlab article --out results/article
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks docs
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -31,9 +31,10 @@ import numpy as np
 from jax import lax
 
 from gdlab._validation import InvalidParameterError, check_choice, check_float, check_int
-from gdlab.optimizers import Optimizer, OptimizerSpec, optimizer as make_spec
+from gdlab.optimizers import Optimizer, OptimizerSpec
+from gdlab.optimizers import optimizer as make_spec
 from gdlab.problems import Problem
-from gdlab.sampling import Sampler, make_sampler
+from gdlab.sampling import make_sampler
 from gdlab.trajectory import Status, Trajectory
 
 DTYPES = ("float64", "float32")

@@ -100,7 +100,7 @@ class LeastSquares(Problem):
         return np.linalg.eigvalsh(self.hessian())
 
     def condition_number(self) -> float:
-        """:math:`\\kappa = \\lambda_{\\max} / \\lambda_{\\min}` of the Hessian (inf if singular)."""
+        """Condition number of the Hessian, lambda_max / lambda_min (inf if singular)."""
         eigenvalues = self.hessian_eigenvalues()
         if eigenvalues[0] <= eigenvalues[-1] * 1e-15:
             return float("inf")

@@ -1,0 +1,341 @@
+r"""The seed article's experiments as data, faithful to it or corrected.
+
+The article ("Gradient Descent Explained", M. Capel, 2020) fits the slope ``w`` of
+``y = 3.2 x + noise`` (150 points, ``x`` uniform on ``[0, 100)``, start ``w = 10``) in
+three experiments: per-sample SGD for learning rates 1e-4, 1e-3, 1e-2; mini-batches of
+5 for 100 iterations with the same learning rates; momentum coefficients 1e-4, 1e-3,
+1e-2 at learning rate 1e-4 with mini-batches of 5.
+
+Two modes:
+
+``faithful``
+    The article's exact algorithms, quirks included (errata 1-3 and 6 below). Its
+    gradient :math:`\tfrac{2}{N}(wx-y)x` is :math:`1/N` times the gradient of the loss
+    it records, :math:`(wx-y)^2`; since every update is linear in the learning rate,
+    gdlab runs it as the mean-squared-error gradient with learning rate
+    :math:`\gamma/N`, which gives the same iterates (checked against a NumPy transcription
+    of the article's loops to 1e-12 in ``tests/test_article.py``). Each run draws its own
+    batches, as the article's does.
+
+``corrected`` (the default)
+    The standard unbiased convention (the mean of per-example gradients), all 150
+    points sampled, learning rates stated as fractions of the stability threshold, the
+    same batches for every run of a figure (so curves differ by the setting alone),
+    momentum values that matter (0, 0.5, 0.9), and a fourth experiment on a problem
+    where momentum visibly helps.
+
+Errata (each is also listed in the report):
+
+1. The gradient carries a factor :math:`2/N`: the derivative of :math:`(wx-y)^2` is
+   :math:`2x(wx-y)`. Every learning rate is therefore effectively divided by
+   :math:`N = 150` (the article's 0.01 acts as 6.7e-5).
+2. Mini-batch indices come from ``np.random.choice(100, ...)``: only the first 100 of the
+   150 points are ever used.
+3. The mini-batch gradient ``np.mean(2 / N * ...)`` keeps the factor of erratum 1.
+4. The momentum formula in the text, :math:`m \leftarrow g(t) - \alpha m(t-1)`, has the
+   wrong sign; the code (rightly) adds.
+5. The expansion ends in :math:`\sum_i \alpha^i\, gradient(t-1)`; the index should be
+   :math:`t-i`.
+6. The momentum coefficients 1e-4 to 1e-2 change the update by at most 1%: the
+   differences between the article's momentum curves come from each run's own random
+   batches, not from momentum. Typical values are 0.5 to 0.99.
+7. The momentum figure's title says "learning rate=0.001"; the runs used 0.0001
+   (``plot_descents_momentum(..., lr=.001)`` after running with ``lr=0.0001``).
+8. The loss panel of the momentum figure is labelled ``w`` on its y-axis.
+9. Two titles lose a space where string literals are joined: "Iterationfor" and
+   "VariousMomentums".
+10. Each run draws different random batches, so comparing two curves mixes the effect of
+    the setting with sampling noise (corrected mode uses common random numbers).
+11. The noise is written :math:`\varepsilon \sim N(0, 10)` but drawn with ``scale=10``:
+    10 is the standard deviation, not the variance.
+12. The plotted "loss" is the loss of the current sample or batch before the update,
+    not the training loss; it is noisy by construction. Corrected mode plots the
+    full-data loss.
+13. Why momentum looked "modest": the one-parameter problem has condition number 1,
+    where the optimal heavy-ball momentum is 0 (Polyak). Momentum pays off when the
+    Hessian's eigenvalues are far apart (experiment 4).
+14. Code typos: lost line breaks (``w_start = 10X = ...``, ``Y = np.add(Y, eps)plt.scatter``),
+    a backslash followed by a space (a SyntaxError), ``plt.cm.get_cmap`` (removed in
+    Matplotlib 3.9), "0,01" in the text.
+15. The text calls the gradient "the slope of the vector orthogonal to the tangent
+    hyperplane". The gradient lives in parameter space and points to steepest ascent;
+    the normal of the graph's tangent hyperplane is :math:`(\nabla C, -1)`. It also says
+    the gradient is computed "from the learning rate and the loss"; it does not depend
+    on the learning rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gdlab import theory
+from gdlab._validation import check_choice
+from gdlab.engine import run_many
+from gdlab.optimizers import optimizer
+from gdlab.problems import LeastSquares, article_regression
+from gdlab.trajectory import Trajectory
+
+MODES = ("corrected", "faithful")
+ARTICLE_RATES = (1e-4, 1e-3, 1e-2)
+ARTICLE_MOMENTA = (1e-4, 1e-3, 1e-2)
+
+ERRATA = [
+    ("Gradient factor", "The code's gradient 2/N (wx - y) x is 1/N times the derivative of the "
+     "loss it records, (wx - y)^2 = 2x(wx - y): every learning rate is divided by N = 150 "
+     "(0.01 acts as 6.7e-5)."),
+    ("Mini-batch population", "np.random.choice(100, ...) draws only from the first 100 of "
+     "the 150 points; the last 50 are never used."),
+    ("Mini-batch gradient", "np.mean(2 / N * ...) keeps the 1/N factor of the first erratum."),
+    ("Momentum sign", "The text's m <- g(t) - alpha m(t-1) should read + alpha m(t-1), as the "
+     "code does."),
+    ("Momentum index", "The expansion ends in sum_i alpha^i gradient(t-1); the index is t-i."),
+    ("Momentum values", "Coefficients 1e-4 to 1e-2 change each update by at most 1%; the "
+     "article's momentum curves differ by their random batches, not by momentum. Typical "
+     "values are 0.5 to 0.99."),
+    ("Momentum title", "The momentum figure says learning rate=0.001; the runs used 0.0001."),
+    ("Axis label", "The loss panel of the momentum figure has 'w' as its y-axis label."),
+    ("Titles", "Joined string literals lose a space: 'Iterationfor', 'VariousMomentums'."),
+    ("Common random numbers", "Each run draws its own batches, so curves differ by sampling "
+     "noise as well as by the setting; corrected mode gives every run of a figure the same "
+     "batches."),
+    ("Noise scale", "epsilon ~ N(0, 10) is drawn with scale=10: 10 is the standard deviation, "
+     "not the variance."),
+    ("Which loss", "The plotted loss is the current sample's or batch's loss before the "
+     "update, not the training loss; corrected mode plots the full-data loss."),
+    ("Modest momentum", "The one-parameter problem has condition number 1, where the optimal "
+     "heavy-ball momentum is 0; momentum helps when Hessian eigenvalues are far apart."),
+    ("Code typos", "Lost line breaks ('w_start = 10X = ...'), a backslash followed by a space "
+     "(SyntaxError), plt.cm.get_cmap (removed in Matplotlib 3.9), '0,01'."),
+    ("What a gradient is", "The gradient lives in parameter space and points to steepest "
+     "ascent; the tangent hyperplane's normal is (grad C, -1). It does not depend on the "
+     "learning rate."),
+]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One curve of a figure: its legend label and its settings."""
+
+    label: str
+    settings: dict
+    seed: int
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One figure of the article: a problem, an optimizer, and the runs it compares."""
+
+    key: str
+    title: str
+    problem: LeastSquares
+    optimizer: str
+    base: dict
+    runs: tuple[Run, ...]
+    sampling: str
+    batch_size: int | None
+    num_steps: int
+    population: int | None = None
+    loss_kind: str = "full"
+    explanation: str = ""
+    nominal: dict = field(default_factory=dict)
+
+    def spec(self):
+        return optimizer(self.optimizer, **self.base)
+
+
+@dataclass
+class ArticleResult:
+    """Every experiment of one mode with its trajectories, in order."""
+
+    mode: str
+    seed: int
+    experiments: list[Experiment]
+    trajectories: dict[str, list[Trajectory]]
+
+
+def experiments(mode: str = "corrected", seed: int = 0) -> list[Experiment]:
+    """The article's experiments in ``mode`` (``"corrected"`` or ``"faithful"``).
+
+    Args:
+        mode: ``"corrected"`` (default) or ``"faithful"``; see the module docstring.
+        seed: seeds the data (NumPy PCG64) and the batches (gdlab's hash generator).
+
+    Returns:
+        A list of :class:`Experiment`: ``learning_rate``, ``batch``, ``momentum`` and, in
+        corrected mode, ``conditioning``.
+    """
+    check_choice("mode", mode, MODES)
+    problem = article_regression(seed=seed)
+    if mode == "faithful":
+        return _faithful(problem, seed)
+    return _corrected(problem, seed)
+
+
+def _faithful(problem: LeastSquares, seed: int) -> list[Experiment]:
+    n = problem.num_examples
+    scale = 1.0 / n  # erratum 1: the 2/N gradient is the MSE gradient times 1/N
+
+    def runs(values, key, label, first_seed):
+        return tuple(
+            Run(f"{label}={v:g}", {key: v * scale if key == "learning_rate" else v},
+                first_seed + i)
+            for i, v in enumerate(values)
+        )
+
+    lr_runs = runs(ARTICLE_RATES, "learning_rate", "lr", seed)
+    why = ("Faithful to the article: gradient 2/N (wx-y)x, so learning rate lr acts as lr/N = "
+           "lr/150 on the mean-squared-error gradient; each run draws its own batches.")
+    return [
+        Experiment("learning_rate", "Per-sample SGD, one pass in order (faithful: lr acts as "
+                   "lr/150)", problem, "sgd", {"learning_rate": ARTICLE_RATES[0] * scale}, lr_runs,
+                   "sequential", 1, n,
+                   loss_kind="batch", explanation=why,
+                   nominal={r.label: v for r, v in zip(lr_runs, ARTICLE_RATES, strict=True)}),
+        Experiment("batch", "Mini-batches of 5 drawn from the first 100 points (faithful: lr "
+                   "acts as lr/150)", problem, "sgd",
+                   {"learning_rate": ARTICLE_RATES[0] * scale},
+                   runs(ARTICLE_RATES, "learning_rate", "lr", seed + 10), "replacement", 5, 100,
+                   population=100, loss_kind="batch", explanation=why),
+        Experiment("momentum", "Momentum at learning rate 1e-4 (acts as 6.7e-7), mini-batches "
+                   "of 5 from the first 100 points", problem,
+                   "momentum", {"learning_rate": 1e-4 * scale, "momentum": ARTICLE_MOMENTA[0]},
+                   runs(ARTICLE_MOMENTA, "momentum", "alpha", seed + 20), "replacement", 5, 100,
+                   population=100, loss_kind="batch", explanation=why),
+    ]
+
+
+def _corrected(problem: LeastSquares, seed: int) -> list[Experiment]:
+    eta1 = problem.max_stable_learning_rate_per_example()
+    x2 = float(np.mean(problem.X[:, 0] ** 2))
+    fractions = (0.01, 0.1, 0.9)
+
+    def lr_runs():
+        return tuple(
+            Run(f"lr={f:g}·η₁ ({f * eta1:.2g})", {"learning_rate": f * eta1}, seed)
+            for f in fractions
+        )
+
+    contraction = [1.0 - 2.0 * f * eta1 * x2 for f in fractions]
+    lr_why = (
+        f"η₁ = 1/max x² = {eta1:.3g} is the largest learning rate at which a single-sample step "
+        f"never overshoots that sample's own minimum. On average a step multiplies w - w* by "
+        f"1 - 2·lr·mean(x²): {contraction[0]:.4f} at 0.01·η₁ (after 150 steps "
+        f"{contraction[0] ** 150:.0%} of the initial error remains: too slow), "
+        f"{contraction[1]:.3f} at 0.1·η₁ (converged within about "
+        f"{np.log(100) / -np.log(contraction[1]):.0f} steps, small noise), and at 0.9·η₁ the "
+        f"samples with x > {100 / np.sqrt(2 * 0.9):.0f} overshoot their own minimum at every "
+        f"visit, so w keeps jumping around w* (oscillating)."
+    )
+    momenta = (0.0, 0.5, 0.9)
+    low_lr = 0.01 * eta1
+    momentum_why = (
+        f"At the slow learning rate 0.01·η₁ = {low_lr:.2g}, heavy-ball momentum β multiplies "
+        f"the effective step by up to 1/(1-β) (10x at β = 0.9), so it speeds this problem up, "
+        f"with an overshoot. That is all it can do here: the problem has one parameter, "
+        f"condition number 1, and at the best learning rate the optimal momentum is 0. The "
+        f"next experiment shows where momentum truly pays."
+    )
+    ill = article_regression(seed=seed, intercept=20.0, fit_intercept=True)
+    eigenvalues = ill.hessian_eigenvalues()
+    gamma = 0.5 * ill.max_stable_learning_rate()
+    hb_momenta = (0.0, 0.5, 0.9, 0.99)
+    rates = [theory.heavy_ball_rate(gamma, b, eigenvalues) for b in hb_momenta]
+    cond_why = (
+        f"Fitting w x + b with uncentered x in [0, 100) gives a Hessian with eigenvalues "
+        f"{eigenvalues[0]:.3g} and {eigenvalues[-1]:.4g}: condition number "
+        f"{ill.condition_number():.0f}. Full-batch gradient descent at lr = 1/λmax = {gamma:.3g} "
+        f"crawls along the flat direction (the intercept) at rate {rates[0]:.5f} per step; "
+        f"momentum β raises the step along it by about 1/(1-β): theory gives rates "
+        + ", ".join(f"{r:.5f} (β={b:g})" for b, r in zip(hb_momenta, rates, strict=True))
+        + ". Dashed lines: the theoretical rate from the same start."
+    )
+    return [
+        Experiment("learning_rate", "Per-sample SGD, one pass in order; η₁ = 1/max x²",
+                   problem, "sgd", {"learning_rate": eta1}, lr_runs(), "sequential", 1,
+                   problem.num_examples,
+                   explanation=lr_why),
+        Experiment("batch", "Mini-batches of 5 drawn with replacement from all 150 points",
+                   problem, "sgd",
+                   {"learning_rate": eta1}, lr_runs(), "replacement", 5, 100,
+                   explanation="The same learning rates with mini-batches of 5: the average of "
+                   "5 gradients has 1/5 of the variance, so the oscillation at 0.9·η₁ shrinks."),
+        Experiment("momentum", f"Heavy-ball momentum at the slow learning rate {low_lr:.2g} "
+                   "(0.01·η₁), mini-batches of 5", problem,
+                   "momentum", {"learning_rate": low_lr, "momentum": 0.0},
+                   tuple(Run(f"β={b:g}", {"momentum": b}, seed) for b in momenta),
+                   "replacement", 5, 100, explanation=momentum_why),
+        Experiment("conditioning", "Momentum on an ill-conditioned problem: fitting w x + b, "
+                   f"full batch, lr = 1/λmax = {gamma:.2g}", ill,
+                   "momentum", {"learning_rate": gamma, "momentum": 0.0},
+                   tuple(Run(f"β={b:g}", {"momentum": b}, seed) for b in hb_momenta),
+                   "full", None, 2000, explanation=cond_why),
+    ]
+
+
+def run_article(mode: str = "corrected", seed: int = 0) -> ArticleResult:
+    """Run every experiment of ``mode``: one compiled, vmapped program per figure."""
+    chosen = experiments(mode, seed)
+    trajectories = {}
+    for experiment in chosen:
+        trajectories[experiment.key] = run_many(
+            experiment.problem,
+            experiment.spec(),
+            [run.settings for run in experiment.runs],
+            seeds=[run.seed for run in experiment.runs],
+            num_steps=experiment.num_steps,
+            sampling=experiment.sampling,
+            batch_size=experiment.batch_size,
+            population=experiment.population,
+        )
+    return ArticleResult(mode, seed, chosen, trajectories)
+
+
+def summary_rows(result: ArticleResult) -> list[dict]:
+    """One row per run: final parameters and loss, distance to least squares, status."""
+    rows = []
+    for experiment in result.experiments:
+        problem = experiment.problem
+        optimum = problem.minimizer()
+        for run, trajectory in zip(experiment.runs, result.trajectories[experiment.key],
+                                   strict=True):
+            final = trajectory.final_params
+            rows.append({
+                "experiment": experiment.key,
+                "run": run.label,
+                "final": ", ".join(f"{n}={v:.4f}" for n, v in
+                                   zip(problem.param_names, final, strict=True)),
+                "final_loss": trajectory.final_loss,
+                "min_loss": problem.minimum(),
+                "distance": float(np.linalg.norm(final - optimum)),
+                "status": str(trajectory.status),
+                "learning_rate": float(trajectory.learning_rate[-1]),
+            })
+    return rows
+
+
+def theory_rows(result: ArticleResult) -> list[dict]:
+    """The theory numbers of every problem used: minimizer, conditioning, thresholds."""
+    seen, rows = set(), []
+    for experiment in result.experiments:
+        problem = experiment.problem
+        if problem.name in seen:
+            continue
+        seen.add(problem.name)
+        eigenvalues = problem.hessian_eigenvalues()
+        best = theory.heavy_ball_optimal(eigenvalues)
+        rows.append({
+            "problem": problem.name,
+            "least_squares": ", ".join(f"{n}={v:.5f}" for n, v in
+                                       zip(problem.param_names, problem.minimizer(), strict=True)),
+            "true": ", ".join(f"{n}={v:g}" for n, v in
+                              zip(problem.param_names, problem.true_params, strict=True)),
+            "min_loss": problem.minimum(),
+            "condition_number": problem.condition_number(),
+            "gd_threshold": problem.max_stable_learning_rate(),
+            "per_example_threshold": problem.max_stable_learning_rate_per_example(),
+            "gd_optimal_lr": theory.gd_optimal_learning_rate(eigenvalues),
+            "hb_optimal": f"lr={best.learning_rate:.3g}, β={best.momentum:.4f}",
+        })
+    return rows

@@ -1,0 +1,108 @@
+"""``gdlab article``'s output: figures, ``report.html``, ``runs.parquet``, ``config.json``.
+
+Everything is rendered in a temporary folder inside the destination and renamed into
+place file by file at the end, so a failure half-way leaves no partial file behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from gdlab import store
+from gdlab._validation import check_choice
+from gdlab.article import ArticleResult, run_article
+from gdlab.plots.article import article_figures
+from gdlab.report import figure_bytes, render_article_report
+
+FORMATS = ("png", "svg")
+
+
+def runs_frame(result: ArticleResult) -> pd.DataFrame:
+    """One row per run and recorded step, with the run's settings and status."""
+    frames = []
+    for experiment in result.experiments:
+        for run, trajectory in zip(experiment.runs, result.trajectories[experiment.key],
+                                   strict=True):
+            frame = trajectory.to_frame()
+            frame.insert(0, "mode", result.mode)
+            frame.insert(1, "experiment", experiment.key)
+            frame.insert(2, "problem", experiment.problem.name)
+            frame.insert(3, "run", run.label)
+            frame.insert(4, "optimizer", trajectory.settings["describe"])
+            frame.insert(5, "sampling", experiment.sampling)
+            frame.insert(6, "batch_size", trajectory.settings["batch_size"])
+            frame.insert(7, "seed", run.seed)
+            frame["status"] = trajectory.status.kind
+            frame["status_step"] = trajectory.status.step
+            frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def resolved_config(result: ArticleResult, fmt: str) -> dict:
+    """Everything needed to rerun the article and get the same files."""
+    experiments = []
+    for experiment in result.experiments:
+        problem = experiment.problem
+        experiments.append({
+            "key": experiment.key,
+            "title": experiment.title,
+            "problem": {"name": problem.name, "n": problem.num_examples,
+                        "param_names": list(problem.param_names),
+                        "true_params": problem.true_params, "init_params": problem.init_params},
+            "optimizer": experiment.optimizer,
+            "base": experiment.base,
+            "sampling": experiment.sampling,
+            "batch_size": experiment.batch_size,
+            "population": experiment.population,
+            "num_steps": experiment.num_steps,
+            "runs": [dataclasses.asdict(run) for run in experiment.runs],
+        })
+    return {"command": "article", "mode": result.mode, "seed": result.seed, "format": fmt,
+            "dtype": "float64", "versions": store.versions(), "experiments": experiments}
+
+
+def write_article(out, *, mode: str = "corrected", seed: int = 0, fmt: str = "png") -> dict:
+    """Run the article in ``mode`` and write its files into ``out``.
+
+    Returns:
+        A mapping with the written ``paths`` and the ``timings`` (seconds) of the run,
+        the figures and the writing.
+    """
+    check_choice("format", fmt, FORMATS)
+    folder = store.prepare_directory(out)
+    timings = {}
+    started = time.perf_counter()
+    result = run_article(mode, seed)
+    timings["run"] = time.perf_counter() - started
+    started = time.perf_counter()
+    figures = article_figures(result)
+    staging = Path(tempfile.mkdtemp(prefix=".gdlab-article-", dir=folder))
+    written = []
+    try:
+        images = {name: figure_bytes(figure, fmt) for name, figure in figures.items()}
+        for name, image in images.items():
+            store.write_bytes(staging / f"{name}.{fmt}", image)
+        timings["figures"] = time.perf_counter() - started
+        started = time.perf_counter()
+        versions = store.versions()
+        store.write_text(staging / "report.html",
+                         render_article_report(result, images, fmt=fmt, versions=versions))
+        store.write_parquet(staging / "runs.parquet", runs_frame(result))
+        store.write_json(staging / "config.json", resolved_config(result, fmt))
+        for path in sorted(staging.iterdir()):
+            target = folder / path.name
+            path.replace(target)
+            written.append(target)
+        timings["write"] = time.perf_counter() - started
+    finally:
+        for figure in figures.values():
+            plt.close(figure)
+        shutil.rmtree(staging, ignore_errors=True)
+    return {"paths": written, "timings": timings, "result": result}

@@ -1,0 +1,16 @@
+"""Matplotlib figures. Each function draws precomputed results on an Axes and returns it.
+
+They never run an optimization and never call ``plt.show()``; pass ``ax=`` to draw into
+your own figure.
+"""
+
+from gdlab.plots.curves import plot_loss_per_step, plot_param_per_step, plot_suboptimality
+from gdlab.plots.landscape import plot_data, plot_gradient_step
+
+__all__ = [
+    "plot_data",
+    "plot_gradient_step",
+    "plot_loss_per_step",
+    "plot_param_per_step",
+    "plot_suboptimality",
+]

@@ -1,0 +1,76 @@
+"""The article's figures, assembled from the generic plots."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+
+from gdlab import theory
+from gdlab.plots.curves import plot_loss_per_step, plot_param_per_step, plot_suboptimality
+from gdlab.plots.landscape import plot_data, plot_gradient_step
+
+FIGURE_NAMES = {
+    "learning_rate": "w-and-loss-by-learning-rate",
+    "batch": "w-and-loss-by-learning-rate-batch-5",
+    "momentum": "w-and-loss-by-momentum",
+    "conditioning": "momentum-on-ill-conditioned-problem",
+}
+
+
+def _pair():
+    return plt.subplots(1, 2, figsize=(12, 4.2), layout="constrained")
+
+
+def experiment_figure(experiment, trajectories):
+    """Two panels for one experiment: a parameter per iteration, and the loss."""
+    figure, (left, right) = _pair()
+    problem = experiment.problem
+    labels = [run.label for run in experiment.runs]
+    optimum = problem.minimizer()
+    if experiment.key == "conditioning":
+        index = problem.param_names.index("b")
+        plot_param_per_step(trajectories, labels, index=index,
+                            true_value=float(problem.true_params[index]),
+                            optimum=float(optimum[index]), ax=left,
+                            title="Intercept b by iteration (the flat direction)")
+        eigenvalues = problem.hessian_eigenvalues()
+        rates = [theory.heavy_ball_rate(float(t.learning_rate[-1]), run.settings["momentum"],
+                                        eigenvalues)
+                 for t, run in zip(trajectories, experiment.runs, strict=True)]
+        plot_suboptimality(trajectories, labels, minimum=problem.minimum(), rates=rates,
+                           ax=right, title="Loss gap by iteration (dashed: theory)")
+    else:
+        what = {"learning_rate": "various learning rates", "batch": "various learning rates",
+                "momentum": "various momentum coefficients"}[experiment.key]
+        plot_param_per_step(trajectories, labels, index=0,
+                            true_value=float(problem.true_params[0]),
+                            optimum=float(optimum[0]), ax=left,
+                            title=f"Estimation of w by iteration for {what}")
+        plot_loss_per_step(trajectories, labels, kind=experiment.loss_kind,
+                           minimum=problem.minimum() if experiment.loss_kind == "full" else None,
+                           ax=right, title=f"Loss by iteration for {what}")
+    figure.suptitle(experiment.title, fontsize="large")
+    return figure
+
+
+def overview_figures(problem):
+    """The gradient-step illustration and the data with its lines."""
+    figures = {}
+    figure, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
+    curvature = float(problem.hessian()[0, 0])
+    plot_gradient_step(problem, w=float(problem.init_params[0]), learning_rate=0.6 / curvature,
+                       ax=ax, title="A gradient-descent step on the loss curve")
+    figures["gradient-step"] = figure
+    figure, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
+    plot_data(problem, ax=ax, title="Data y = 3.2x + noise, the true line and the start line")
+    figures["data"] = figure
+    return figures
+
+
+def article_figures(result) -> dict:
+    """Every figure of an :class:`~gdlab.article.ArticleResult`, by file stem, in order."""
+    figures = overview_figures(result.experiments[0].problem)
+    for experiment in result.experiments:
+        figures[FIGURE_NAMES[experiment.key]] = experiment_figure(
+            experiment, result.trajectories[experiment.key]
+        )
+    return figures
