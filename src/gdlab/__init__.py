@@ -9,6 +9,7 @@ import jax as _jax
 
 _jax.config.update("jax_enable_x64", True)
 
+from gdlab import theory  # noqa: E402
 from gdlab._validation import InvalidParameterError  # noqa: E402
 from gdlab.engine import distance, run, run_many  # noqa: E402
 from gdlab.optimizers import (  # noqa: E402
@@ -54,4 +55,5 @@ __all__ = [
     "run",
     "run_many",
     "sgd",
+    "theory",
 ]

@@ -64,7 +64,7 @@ def _simulate(X, y, init_params, hparams, seed, divergence_factor, tol, *, loss_
         return jnp.asarray(jnp.nan, dtype)
 
     def update(carry, position):
-        params, opt_state, sample_state, code, stop_step, _, _, _ = carry
+        params, opt_state, sample_state, code, stop_step, last_loss, last_norm, last_lr = carry
         batch, new_sample_state = sampler.next(sample_state, position, seed)
         if sampler.is_full_batch:
             batch_loss, g = value_and_grad(params, X, y)
@@ -81,9 +81,12 @@ def _simulate(X, y, init_params, hparams, seed, divergence_factor, tol, *, loss_
         params = jnp.where(active, new_params, params)
         opt_state = _tree_where(active, new_opt_state, opt_state)
         sample_state = _tree_where(active, new_sample_state, sample_state)
-        grad_norm = jnp.sqrt(jnp.sum(g * g))
-        carry = (params, opt_state, sample_state, code, stop_step, batch_loss, grad_norm,
-                 learning_rate_at(position))
+        # Masked steps (after a stop, or past num_steps in the last record) keep the
+        # values of the last real update, which is what the record reports.
+        grad_norm = jnp.where(active, jnp.sqrt(jnp.sum(g * g)), last_norm)
+        batch_loss = jnp.where(active, batch_loss, last_loss)
+        lr = jnp.where(active, learning_rate_at(position), last_lr)
+        carry = (params, opt_state, sample_state, code, stop_step, batch_loss, grad_norm, lr)
         return carry, None
 
     def record(carry, first):

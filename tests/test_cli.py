@@ -1,0 +1,131 @@
+"""The command line with Typer's CliRunner: outputs, listings and every bad input."""
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from gdlab.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def article_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("article")
+    result = runner.invoke(app, ["article", "--out", str(out), "--seed", "0"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_article_writes_figures_report_data_and_config(article_dir):
+    names = sorted(p.name for p in article_dir.iterdir())
+    assert names == sorted([
+        "config.json", "data.png", "gradient-step.png", "report.html", "runs.parquet",
+        "w-and-loss-by-learning-rate.png", "w-and-loss-by-learning-rate-batch-5.png",
+        "w-and-loss-by-momentum.png", "momentum-on-ill-conditioned-problem.png"])
+    config = json.loads((article_dir / "config.json").read_text())
+    assert config["mode"] == "corrected" and len(config["experiments"]) == 4
+    runs = pd.read_parquet(article_dir / "runs.parquet")
+    per_run = runs.groupby(["experiment", "run"]).size()
+    assert len(per_run) == 13
+    assert per_run[("learning_rate", "lr=0.1·η₁ (1e-05)")] == 150
+    report = (article_dir / "report.html").read_text()
+    assert report.count("data:image/png;base64,") == 6
+    assert "Errata" in report and "condition number" in report
+    assert "Iterationfor" in report  # the erratum is quoted, not repeated in our titles
+
+
+def test_article_faithful_svg(tmp_path):
+    result = runner.invoke(app, ["article", "--faithful", "--format", "svg", "--out",
+                                 str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "w-and-loss-by-momentum.svg").exists()
+    report = (tmp_path / "report.html").read_text()
+    assert "faithful mode" in report and report.count("<svg") == 5
+
+
+def test_run_prints_a_summary_and_writes_its_files(tmp_path):
+    result = runner.invoke(app, ["run", "--optimizer", "momentum", "--set", "momentum=0.5",
+                                 "--set", "convention=keras", "--learning-rate", "1e-5",
+                                 "--batch-size", "5", "--sampling", "replacement",
+                                 "--steps", "200", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "max_steps" in result.output and "distance to least squares" in result.output
+    frame = pd.read_parquet(tmp_path / "trajectory.parquet")
+    assert len(frame) == 200 and "param_w" in frame and "v_w" in frame
+    assert (tmp_path / "trajectory.png").exists()
+
+
+def test_run_reports_divergence_with_its_step():
+    result = runner.invoke(app, ["run", "--learning-rate", "1e-3", "--steps", "500"])
+    assert result.exit_code == 0
+    assert "diverged at step" in result.output
+
+
+def test_run_from_a_csv_file(tmp_path):
+    path = tmp_path / "data.csv"
+    pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [1.0, 3.0, 5.0, 7.0]}).to_csv(path,
+                                                                              index=False)
+    result = runner.invoke(app, ["run", "--data", str(path), "--learning-rate", "0.1",
+                                 "--steps", "2000"])
+    assert result.exit_code == 0, result.output
+    assert "final w" in result.output and "2" in result.output
+
+
+def test_list_shows_problems_optimizers_and_sampling():
+    result = runner.invoke(app, ["list"])
+    assert result.exit_code == 0
+    for word in ("article-intercept", "momentum", "nesterov", "replacement", "keras"):
+        assert word in result.output
+
+
+@pytest.mark.parametrize("command", [["--help"], ["article", "--help"], ["run", "--help"],
+                                     ["list", "--help"]])
+def test_help(command):
+    result = runner.invoke(app, command)
+    assert result.exit_code == 0 and "Usage" in result.output
+
+
+@pytest.mark.parametrize("arguments, parameter", [
+    (["--learning-rate", "-1"], "'learning_rate'"),
+    (["--learning-rate", "0"], "'learning_rate'"),
+    (["--learning-rate", "abc"], "'learning_rate'"),
+    (["--batch-size", "0"], "'batch_size'"),
+    (["--batch-size", "151"], "'batch_size'"),
+    (["--steps", "0"], "'steps'"),
+    (["--optimizer", "adamw"], "'optimizer'"),
+    (["--problem", "mnist"], "'problem'"),
+    (["--optimizer", "momentum", "--set", "momentum=1.2"], "'momentum'"),
+    (["--set", "oops"], "'--set'"),
+])
+def test_bad_run_input_exits_2_with_one_clear_message(arguments, parameter):
+    result = runner.invoke(app, ["run", *arguments])
+    assert result.exit_code == 2
+    assert parameter in result.output and "Got" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_data_with_nan_is_rejected(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("x,y\n1,2\nnan,3\n")
+    result = runner.invoke(app, ["run", "--data", str(path)])
+    assert result.exit_code == 2 and "'--data'" in result.output and "NaN" in result.output
+
+
+def test_unwritable_output_folder_exits_2_and_writes_nothing(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for command in (["article", "--out", str(blocker / "sub")],
+                    ["run", "--out", str(blocker / "sub")]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2
+        assert "'--out'" in result.output or "'out'" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_failed_run_leaves_no_partial_output(tmp_path):
+    result = runner.invoke(app, ["run", "--learning-rate", "-1", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert list(tmp_path.iterdir()) == []
