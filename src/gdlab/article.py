@@ -274,21 +274,24 @@ def _corrected(problem: LeastSquares, seed: int) -> list[Experiment]:
     ]
 
 
+def run_experiment(experiment: Experiment) -> list[Trajectory]:
+    """Run every curve of one experiment in one compiled, vmapped program."""
+    return run_many(
+        experiment.problem,
+        experiment.spec(),
+        [run.settings for run in experiment.runs],
+        seeds=[run.seed for run in experiment.runs],
+        num_steps=experiment.num_steps,
+        sampling=experiment.sampling,
+        batch_size=experiment.batch_size,
+        population=experiment.population,
+    )
+
+
 def run_article(mode: str = "corrected", seed: int = 0) -> ArticleResult:
     """Run every experiment of ``mode``: one compiled, vmapped program per figure."""
     chosen = experiments(mode, seed)
-    trajectories = {}
-    for experiment in chosen:
-        trajectories[experiment.key] = run_many(
-            experiment.problem,
-            experiment.spec(),
-            [run.settings for run in experiment.runs],
-            seeds=[run.seed for run in experiment.runs],
-            num_steps=experiment.num_steps,
-            sampling=experiment.sampling,
-            batch_size=experiment.batch_size,
-            population=experiment.population,
-        )
+    trajectories = {experiment.key: run_experiment(experiment) for experiment in chosen}
     return ArticleResult(mode, seed, chosen, trajectories)
 
 

@@ -17,8 +17,8 @@ import pandas as pd
 
 from gdlab import store
 from gdlab._validation import check_choice
-from gdlab.article import ArticleResult, run_article
-from gdlab.plots.article import article_figures
+from gdlab.article import ArticleResult, experiments, run_experiment
+from gdlab.plots.article import FIGURE_NAMES, experiment_figure, overview_figures
 from gdlab.report import figure_bytes, render_article_report
 
 FORMATS = ("png", "svg")
@@ -72,25 +72,31 @@ def write_article(out, *, mode: str = "corrected", seed: int = 0, fmt: str = "pn
     """Run the article in ``mode`` and write its files into ``out``.
 
     Returns:
-        A mapping with the written ``paths`` and the ``timings`` (seconds) of the run,
-        the figures and the writing.
+        A mapping with the written ``paths``, the :class:`~gdlab.article.ArticleResult`
+        and the ``timings`` in seconds (``runs``: the experiments, compilation included;
+        ``figures``: drawing and rendering; ``write``: the report, tables and renames).
     """
     check_choice("format", fmt, FORMATS)
     folder = store.prepare_directory(out)
+    chosen = experiments(mode, seed)
     timings = {}
     started = time.perf_counter()
-    result = run_article(mode, seed)
-    timings["run"] = time.perf_counter() - started
+    trajectories = {experiment.key: run_experiment(experiment) for experiment in chosen}
+    timings["runs"] = time.perf_counter() - started
     started = time.perf_counter()
-    figures = article_figures(result)
+    images = {name: _render(figure, fmt)
+              for name, figure in overview_figures(chosen[0].problem).items()}
+    for experiment in chosen:
+        figure = experiment_figure(experiment, trajectories[experiment.key])
+        images[FIGURE_NAMES[experiment.key]] = _render(figure, fmt)
+    timings["figures"] = time.perf_counter() - started
+    result = ArticleResult(mode, seed, chosen, trajectories)
+    started = time.perf_counter()
     staging = Path(tempfile.mkdtemp(prefix=".gdlab-article-", dir=folder))
     written = []
     try:
-        images = {name: figure_bytes(figure, fmt) for name, figure in figures.items()}
         for name, image in images.items():
             store.write_bytes(staging / f"{name}.{fmt}", image)
-        timings["figures"] = time.perf_counter() - started
-        started = time.perf_counter()
         versions = store.versions()
         store.write_text(staging / "report.html",
                          render_article_report(result, images, fmt=fmt, versions=versions))
@@ -102,7 +108,12 @@ def write_article(out, *, mode: str = "corrected", seed: int = 0, fmt: str = "pn
             written.append(target)
         timings["write"] = time.perf_counter() - started
     finally:
-        for figure in figures.values():
-            plt.close(figure)
         shutil.rmtree(staging, ignore_errors=True)
     return {"paths": written, "timings": timings, "result": result}
+
+
+def _render(figure, fmt: str) -> bytes:
+    try:
+        return figure_bytes(figure, fmt)
+    finally:
+        plt.close(figure)

@@ -37,6 +37,14 @@ class Listing(StrEnum):
     sampling = "sampling"
 
 
+@app.callback()
+def _setup() -> None:
+    """Runs before every command: reuse compiled programs across invocations."""
+    from gdlab.compilation_cache import enable_compilation_cache
+
+    enable_compilation_cache()
+
+
 def _fail(error: Exception) -> None:
     typer.echo(f"Error: {error}", err=True)
     raise typer.Exit(code=2)

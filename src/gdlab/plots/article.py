@@ -17,7 +17,16 @@ FIGURE_NAMES = {
 
 
 def _pair():
-    return plt.subplots(1, 2, figsize=(12, 4.2), layout="constrained")
+    # Fixed margins instead of constrained layout, which draws every figure twice.
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4.4))
+    figure.subplots_adjust(left=0.065, right=0.985, bottom=0.12, top=0.84, wspace=0.2)
+    return figure, axes
+
+
+def _single():
+    figure, ax = plt.subplots(figsize=(7, 4.5))
+    figure.subplots_adjust(left=0.12, right=0.97, bottom=0.12, top=0.92)
+    return figure, ax
 
 
 def experiment_figure(experiment, trajectories):
@@ -55,12 +64,12 @@ def experiment_figure(experiment, trajectories):
 def overview_figures(problem):
     """The gradient-step illustration and the data with its lines."""
     figures = {}
-    figure, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
+    figure, ax = _single()
     curvature = float(problem.hessian()[0, 0])
     plot_gradient_step(problem, w=float(problem.init_params[0]), learning_rate=0.6 / curvature,
                        ax=ax, title="A gradient-descent step on the loss curve")
     figures["gradient-step"] = figure
-    figure, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
+    figure, ax = _single()
     plot_data(problem, ax=ax, title="Data y = 3.2x + noise, the true line and the start line")
     figures["data"] = figure
     return figures
