@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/gdlab article --out results/article
+	mkdir -p docs/images
+	cp results/article/*.png docs/images/
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import pandas as pd
 
 from gdlab import store
 from gdlab._validation import check_choice
@@ -24,25 +23,35 @@ from gdlab.report import figure_bytes, render_article_report
 FORMATS = ("png", "svg")
 
 
-def runs_frame(result: ArticleResult) -> pd.DataFrame:
-    """One row per run and recorded step, with the run's settings and status."""
-    frames = []
+def runs_table(result: ArticleResult):
+    """One row per run and recorded step, with the run's settings and status (pyarrow).
+
+    Built with pyarrow directly: importing pandas would add about 0.4 s to every
+    ``gdlab article``. Read it back with ``pandas.read_parquet``.
+    """
+    import pyarrow as pa
+
+    tables = []
     for experiment in result.experiments:
         for run, trajectory in zip(experiment.runs, result.trajectories[experiment.key],
                                    strict=True):
-            frame = trajectory.to_frame()
-            frame.insert(0, "mode", result.mode)
-            frame.insert(1, "experiment", experiment.key)
-            frame.insert(2, "problem", experiment.problem.name)
-            frame.insert(3, "run", run.label)
-            frame.insert(4, "optimizer", trajectory.settings["describe"])
-            frame.insert(5, "sampling", experiment.sampling)
-            frame.insert(6, "batch_size", trajectory.settings["batch_size"])
-            frame.insert(7, "seed", run.seed)
-            frame["status"] = trajectory.status.kind
-            frame["status_step"] = trajectory.status.step
-            frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+            rows = len(trajectory.step)
+            labels = {
+                "mode": result.mode,
+                "experiment": experiment.key,
+                "problem": experiment.problem.name,
+                "run": run.label,
+                "optimizer": trajectory.settings["describe"],
+                "sampling": experiment.sampling,
+                "batch_size": trajectory.settings["batch_size"],
+                "seed": run.seed,
+            }
+            columns = {key: [value] * rows for key, value in labels.items()}
+            columns.update(trajectory.columns())
+            columns["status"] = [trajectory.status.kind] * rows
+            columns["status_step"] = pa.array([trajectory.status.step] * rows, pa.int64())
+            tables.append(pa.table(columns))
+    return pa.concat_tables(tables, promote_options="default")
 
 
 def resolved_config(result: ArticleResult, fmt: str) -> dict:
@@ -100,7 +109,7 @@ def write_article(out, *, mode: str = "corrected", seed: int = 0, fmt: str = "pn
         versions = store.versions()
         store.write_text(staging / "report.html",
                          render_article_report(result, images, fmt=fmt, versions=versions))
-        store.write_parquet(staging / "runs.parquet", runs_frame(result))
+        store.write_parquet(staging / "runs.parquet", runs_table(result))
         store.write_json(staging / "config.json", resolved_config(result, fmt))
         for path in sorted(staging.iterdir()):
             target = folder / path.name

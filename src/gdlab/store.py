@@ -71,9 +71,15 @@ def write_json(destination, data) -> Path:
     return write_text(destination, json.dumps(data, indent=2, default=_jsonable) + "\n")
 
 
-def write_parquet(destination, frame) -> Path:
+def write_parquet(destination, table) -> Path:
+    """Write a pandas DataFrame or a pyarrow Table as Parquet."""
     with atomic_path(destination) as temporary:
-        frame.to_parquet(temporary, index=False)
+        if hasattr(table, "to_parquet"):
+            table.to_parquet(temporary, index=False)
+        else:
+            import pyarrow.parquet as pq
+
+            pq.write_table(table, temporary)
     return Path(destination)
 
 

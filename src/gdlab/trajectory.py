@@ -79,10 +79,8 @@ class Trajectory:
     def final_loss(self) -> float:
         return float(self.loss[-1]) if len(self.step) else self.init_loss
 
-    def to_frame(self):
-        """One row per recorded update, one column per field (params as ``param_<name>``)."""
-        import pandas as pd
-
+    def columns(self) -> dict[str, np.ndarray]:
+        """One array per field, one entry per recorded update (params as ``param_<name>``)."""
         columns = {
             "step": self.step,
             "batch_loss": self.batch_loss,
@@ -97,4 +95,10 @@ class Trajectory:
         for key, values in self.internals.items():
             for j, name in enumerate(names):
                 columns[f"{key}_{name}"] = values[:, j]
-        return pd.DataFrame(columns)
+        return columns
+
+    def to_frame(self):
+        """A pandas DataFrame of :meth:`columns`: one row per recorded update."""
+        import pandas as pd
+
+        return pd.DataFrame(self.columns())
