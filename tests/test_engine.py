@@ -4,6 +4,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gdlab
 from gdlab import engine
@@ -190,3 +192,39 @@ def test_bad_settings_in_a_batch_are_caught_before_compiling():
     problem = gdlab.article_regression(seed=0)
     with pytest.raises(gdlab.InvalidParameterError, match="'learning_rate'.*-0.1"):
         gdlab.run_many(problem, "sgd", [{"learning_rate": 0.1}, {"learning_rate": -0.1}])
+
+
+@st.composite
+def _least_squares(draw):
+    n = draw(st.integers(3, 25))
+    d = draw(st.integers(1, 4))
+    seed = draw(st.integers(0, 2**16))
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * rng.uniform(0.1, 10.0, size=d)
+    y = rng.normal(size=n)
+    return gdlab.linear_regression(X, y, fit_intercept=False, init=rng.normal(size=d) * 3)
+
+
+@settings(max_examples=25, deadline=None)
+@given(problem=_least_squares(), fraction=st.floats(0.05, 0.95))
+def test_below_the_threshold_the_error_contracts_at_least_as_theory_says(problem, fraction):
+    # For full-batch GD on least squares, e_T = (I - lr H)^T e_0 with H symmetric, so
+    # ||e_T|| <= rho^T ||e_0||, rho = max |1 - lr lambda| (a bound, tight along one vector).
+    eigenvalues = problem.hessian_eigenvalues()
+    lr = fraction * problem.max_stable_learning_rate()
+    trajectory = gdlab.run(problem, gdlab.optimizer("sgd", learning_rate=lr), num_steps=60)
+    optimum = problem.minimizer()
+    start = np.linalg.norm(problem.init_params - optimum)
+    end = np.linalg.norm(trajectory.final_params - optimum)
+    rho = gdlab.theory.gd_rate(lr, eigenvalues)
+    assert trajectory.status.kind == "max_steps"
+    assert end <= rho**60 * start * (1 + 1e-9) + 1e-9 * (1 + np.linalg.norm(optimum))
+
+
+@settings(max_examples=25, deadline=None)
+@given(problem=_least_squares(), fraction=st.floats(1.2, 3.0))
+def test_above_the_threshold_full_batch_gd_diverges(problem, fraction):
+    lr = fraction * problem.max_stable_learning_rate()
+    trajectory = gdlab.run(problem, gdlab.optimizer("sgd", learning_rate=lr), num_steps=3000)
+    assert trajectory.status.kind == "diverged"
+    assert 1 <= trajectory.status.step <= 3000

@@ -72,3 +72,8 @@ def test_seeds_give_different_streams_and_the_same_seed_the_same():
 def test_bad_sampling_arguments(args, kwargs, parameter):
     with pytest.raises(gdlab.InvalidParameterError, match=f"'{parameter}'"):
         make_sampler(*args, **kwargs)
+
+
+def test_full_batch_refuses_a_smaller_batch_size():
+    with pytest.raises(gdlab.InvalidParameterError, match="'batch_size'"):
+        make_sampler("full", 10, 5)

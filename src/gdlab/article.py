@@ -66,7 +66,7 @@ Errata (each is also listed in the report):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -139,7 +139,6 @@ class Experiment:
     population: int | None = None
     loss_kind: str = "full"
     explanation: str = ""
-    nominal: dict = field(default_factory=dict)
 
     def spec(self):
         return optimizer(self.optimizer, **self.base)
@@ -191,8 +190,7 @@ def _faithful(problem: LeastSquares, seed: int) -> list[Experiment]:
         Experiment("learning_rate", "Per-sample SGD, one pass in order (faithful: lr acts as "
                    "lr/150)", problem, "sgd", {"learning_rate": ARTICLE_RATES[0] * scale}, lr_runs,
                    "sequential", 1, n,
-                   loss_kind="batch", explanation=why,
-                   nominal={r.label: v for r, v in zip(lr_runs, ARTICLE_RATES, strict=True)}),
+                   loss_kind="batch", explanation=why),
         Experiment("batch", "Mini-batches of 5 drawn from the first 100 points (faithful: lr "
                    "acts as lr/150)", problem, "sgd",
                    {"learning_rate": ARTICLE_RATES[0] * scale},

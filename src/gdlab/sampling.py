@@ -140,8 +140,8 @@ def make_sampler(
     Args:
         scheme: one of ``"sequential"``, ``"shuffle"``, ``"replacement"``, ``"full"``.
         num_examples: number of examples ``n`` of the problem.
-        batch_size: examples per step, in ``[1, n]`` (ignored and set to ``n`` for
-            ``"full"``; defaults to 1 otherwise).
+        batch_size: examples per step, in ``[1, n]`` (for ``"full"``: ``None`` or ``n``;
+            defaults to 1 for the other schemes).
         population: for ``"replacement"`` only, draw from the first ``population``
             examples, in ``[1, n]`` (default ``n``).
 
@@ -151,6 +151,10 @@ def make_sampler(
     check_choice("sampling", scheme, SCHEMES)
     num_examples = check_int("num_examples", num_examples, low=1)
     if scheme == "full":
+        if batch_size not in (None, num_examples):
+            raise InvalidParameterError(
+                "batch_size", f"None or the number of examples ({num_examples}) when "
+                "sampling='full'", batch_size)
         batch_size = num_examples
     batch_size = check_int("batch_size", 1 if batch_size is None else batch_size,
                            low=1, high=num_examples)
