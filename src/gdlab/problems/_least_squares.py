@@ -118,10 +118,13 @@ class LeastSquares(Problem):
         """The largest learning rate at which *every* single-example step contracts.
 
         A step on example i alone has Hessian :math:`2 x_i x_i^\\top`, whose only nonzero
-        eigenvalue is :math:`2\\lVert x_i\\rVert^2`; so a per-sample step never overshoots
-        its own example's minimum when :math:`\\gamma < 1/\\max_i \\lVert x_i\\rVert^2`. Above
-        it, the examples with the largest norm kick the parameters past their own
-        minimum, which is the oscillation seen in per-sample SGD.
+        eigenvalue is :math:`2\\lVert x_i\\rVert^2`: along :math:`x_i` it multiplies the
+        residual by :math:`1 - 2\\gamma\\lVert x_i\\rVert^2`. Every such step moves closer
+        to its own example's minimum when :math:`\\gamma < 1/\\max_i \\lVert x_i\\rVert^2`
+        (the value returned); steps on examples with
+        :math:`\\lVert x_i\\rVert^2 > 1/(2\\gamma)` overshoot it (the factor is negative),
+        which is the oscillation seen in per-sample SGD, and above the returned value the
+        largest examples push the parameters farther away than they were.
         """
         return float(1.0 / np.max(np.sum(self.X * self.X, axis=1)))
 
