@@ -90,7 +90,11 @@ def _simulate(X, y, init_params, hparams, seed, divergence_factor, tol, *, loss_
         return carry, None
 
     def record(carry, first):
-        carry, _ = lax.scan(update, carry, first + jnp.arange(record_every, dtype=jnp.int32))
+        if record_every == 1:  # no inner loop: one less while loop for XLA to compile
+            carry, _ = update(carry, first)
+        else:
+            carry, _ = lax.scan(update, carry,
+                                first + jnp.arange(record_every, dtype=jnp.int32))
         params, opt_state, sample_state, code, stop_step, batch_loss, grad_norm, lr = carry
         step = jnp.minimum(first + record_every, num_steps)
         full_loss, full_grad = value_and_grad(params, X, y)
