@@ -48,6 +48,16 @@ print(json.dumps({"import": t1 - t0, "compile": (t2 - t1) - (t3 - t2), "run": t3
 """
 
 
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def _timed(command, env) -> float:
     started = time.perf_counter()
     subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
@@ -85,7 +95,8 @@ def main() -> None:
     ratios = {k: medians[k] / medians["plain"] for k in medians if k != "plain"}
     result = {
         "machine": {"platform": platform.platform(), "processor": platform.machine(),
-                    "cpus": os.cpu_count(), "python": platform.python_version()},
+                    "cpu_model": _cpu_model(), "cpus": os.cpu_count(),
+                    "python": platform.python_version()},
         "date": time.strftime("%Y-%m-%d"),
         "repeats": args.repeats,
         "median_seconds": medians,
