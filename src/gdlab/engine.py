@@ -33,8 +33,10 @@ from jax import lax
 from gdlab._validation import InvalidParameterError, check_choice, check_float, check_int
 from gdlab.optimizers import Optimizer, OptimizerSpec
 from gdlab.optimizers import optimizer as make_spec
+from gdlab.optimizers._base import value_at
 from gdlab.problems import Problem
 from gdlab.sampling import make_sampler
+from gdlab.schedules import Schedule
 from gdlab.trajectory import Status, Trajectory
 
 DTYPES = ("float64", "float32")
@@ -47,24 +49,27 @@ def _tree_where(condition, new, old):
     return jax.tree_util.tree_map(lambda a, b: jnp.where(condition, a, b), new, old)
 
 
-def _simulate(X, y, init_params, hparams, seed, divergence_factor, tol, *, loss_fn, build,
-              sampler, num_steps, record_every, record_internals, lr_schedule):
-    """One trajectory, traced. ``build(**hparams) -> Optimizer``; all others static."""
+def _simulate(X, y, init_params, leaves, seed, divergence_factor, tol, *, loss_fn, build,
+              tree, watch, sampler, num_steps, record_every, record_internals):
+    """One trajectory, traced.
+
+    ``leaves`` are the numbers of the hyperparameters (schedules included) and ``tree``
+    their structure; ``build(**hyperparameters) -> Optimizer``; ``watch`` names the
+    hyperparameters recorded at every record. Everything after ``*`` is static.
+    """
+    hparams = jax.tree_util.tree_unflatten(tree, leaves)
     opt = build(**hparams)
+    settings = build.settings(hparams)
     value_and_grad = jax.value_and_grad(loss_fn)
     dtype = init_params.dtype
     init_loss = loss_fn(init_params, X, y)
     limit = jnp.where(init_loss > 0, divergence_factor * init_loss, jnp.inf)
 
-    def learning_rate_at(count):
-        if "learning_rate" in hparams:
-            return jnp.asarray(hparams["learning_rate"], dtype)
-        if lr_schedule is not None:
-            return jnp.asarray(lr_schedule(count), dtype)
-        return jnp.asarray(jnp.nan, dtype)
+    def watched_at(count):
+        return {name: jnp.asarray(value_at(settings[name], count), dtype) for name in watch}
 
     def update(carry, position):
-        params, opt_state, sample_state, code, stop_step, last_loss, last_norm, last_lr = carry
+        params, opt_state, sample_state, code, stop_step, last_loss, last_norm, last_seen = carry
         batch, new_sample_state = sampler.next(sample_state, position, seed)
         if sampler.is_full_batch:
             batch_loss, g = value_and_grad(params, X, y)
@@ -85,8 +90,8 @@ def _simulate(X, y, init_params, hparams, seed, divergence_factor, tol, *, loss_
         # values of the last real update, which is what the record reports.
         grad_norm = jnp.where(active, jnp.sqrt(jnp.sum(g * g)), last_norm)
         batch_loss = jnp.where(active, batch_loss, last_loss)
-        lr = jnp.where(active, learning_rate_at(position), last_lr)
-        carry = (params, opt_state, sample_state, code, stop_step, batch_loss, grad_norm, lr)
+        seen = _tree_where(active, watched_at(position), last_seen)
+        carry = (params, opt_state, sample_state, code, stop_step, batch_loss, grad_norm, seen)
         return carry, None
 
     def record(carry, first):
@@ -95,7 +100,7 @@ def _simulate(X, y, init_params, hparams, seed, divergence_factor, tol, *, loss_
         else:
             carry, _ = lax.scan(update, carry,
                                 first + jnp.arange(record_every, dtype=jnp.int32))
-        params, opt_state, sample_state, code, stop_step, batch_loss, grad_norm, lr = carry
+        params, opt_state, sample_state, code, stop_step, batch_loss, grad_norm, seen = carry
         step = jnp.minimum(first + record_every, num_steps)
         full_loss, full_grad = value_and_grad(params, X, y)
         full_grad_norm = jnp.sqrt(jnp.sum(full_grad * full_grad))
@@ -110,30 +115,30 @@ def _simulate(X, y, init_params, hparams, seed, divergence_factor, tol, *, loss_
             else {}
         )
         out = dict(step=step, params=params, batch_loss=batch_loss, loss=full_loss,
-                   grad_norm=grad_norm, full_grad_norm=full_grad_norm, learning_rate=lr,
+                   grad_norm=grad_norm, full_grad_norm=full_grad_norm, hyperparams=seen,
                    internals=internals)
-        carry = (params, opt_state, sample_state, code, stop_step, batch_loss, grad_norm, lr)
+        carry = (params, opt_state, sample_state, code, stop_step, batch_loss, grad_norm, seen)
         return carry, out
 
     zero = jnp.zeros((), dtype)
     carry = (init_params, opt.init(init_params), sampler.init(seed), jnp.int32(_RUNNING),
-             jnp.int32(0), zero, zero, zero)
+             jnp.int32(0), zero, zero, {name: zero for name in watch})
     num_records = -(-num_steps // record_every)
     firsts = jnp.arange(num_records, dtype=jnp.int32) * record_every
     carry, recorded = lax.scan(record, carry, firsts)
     return recorded, carry[3], carry[4], init_loss
 
 
-_STATIC = ("loss_fn", "build", "sampler", "num_steps", "record_every", "record_internals",
-           "lr_schedule")
+_STATIC = ("loss_fn", "build", "tree", "watch", "sampler", "num_steps", "record_every",
+           "record_internals")
 
 
 @partial(jax.jit, static_argnames=_STATIC)
-def _simulate_batch(X, y, init_params, hparams, seeds, divergence_factor, tol, **static):
-    """:func:`_simulate` vmapped over the leading axis of ``hparams`` and ``seeds``."""
+def _simulate_batch(X, y, init_params, leaves, seeds, divergence_factor, tol, **static):
+    """:func:`_simulate` vmapped over the leading axis of ``leaves`` and ``seeds``."""
     single = partial(_simulate, **static)
     return jax.vmap(single, in_axes=(None, None, None, 0, 0, None, None))(
-        X, y, init_params, hparams, seeds, divergence_factor, tol
+        X, y, init_params, leaves, seeds, divergence_factor, tol
     )
 
 
@@ -239,9 +244,7 @@ def run_many(
         for s in settings:  # validate every value on the host before tracing
             make_spec(spec.name, **{**spec.hyperparams, **dict(spec.static), **s})
         hparam_rows = [{**spec.hyperparams, **s} for s in settings]
-        static_kwargs = dict(spec.static)
-        build = _FromSpec(spec.factory, tuple(sorted(static_kwargs.items())))
-        lr_schedule = static_kwargs.get("learning_rate")
+        build = _FromSpec(spec.factory, tuple(sorted(spec.static)))
         label = spec.name
     else:
         if keys:
@@ -250,8 +253,12 @@ def run_many(
             )
         hparam_rows = [{} for _ in settings]
         build = _Prebuilt(spec)
-        lr_schedule = None
         label = "custom"
+    for row in hparam_rows:
+        for value in row.values():
+            if isinstance(value, Schedule):
+                value.check_horizon(num_steps)
+    watch = build.watched(hparam_rows[0])
 
     np_dtype = np.dtype(dtype)
     jdtype = jnp.float64 if dtype == "float64" else jnp.float32
@@ -260,25 +267,31 @@ def run_many(
         raise InvalidParameterError(
             "init_params", f"a finite array of shape {np.shape(problem.init_params)}", start
         )
-    hparams = {
-        k: jnp.asarray([row[k] for row in hparam_rows], dtype=jdtype) for k in hparam_rows[0]
-    }
+    flat = [jax.tree_util.tree_flatten(row) for row in hparam_rows]
+    tree = flat[0][1]
+    if any(other != tree for _, other in flat):
+        raise InvalidParameterError(
+            "settings", "values of the same structure in every setting (the same schedule "
+            "kinds with the same static options)", [repr(row) for row in hparam_rows])
+    leaves = [jnp.asarray([row_leaves[j] for row_leaves, _ in flat], dtype=jdtype)
+              for j in range(len(flat[0][0]))]
     started = time.perf_counter()
     recorded, codes, stop_steps, init_loss = _simulate_batch(
         jnp.asarray(problem.X, jdtype),
         jnp.asarray(problem.y, jdtype),
         jnp.asarray(start, jdtype),
-        hparams,
+        leaves,
         jnp.asarray(seeds, dtype=jnp.uint32),
         jnp.asarray(divergence_factor, jdtype),
         jnp.asarray(-1.0 if tol is None else tol, jdtype),
         loss_fn=problem.batch_loss,
         build=build,
+        tree=tree,
+        watch=watch,
         sampler=sampler,
         num_steps=num_steps,
         record_every=record_every,
         record_internals=problem.num_params <= MAX_INTERNALS,
-        lr_schedule=lr_schedule if callable(lr_schedule) else None,
     )
     recorded = jax.device_get(recorded)
     codes, stop_steps = np.asarray(codes), np.asarray(stop_steps)
@@ -296,12 +309,16 @@ def run_many(
             loss=np.asarray(recorded["loss"][i][keep]),
             grad_norm=np.asarray(recorded["grad_norm"][i][keep]),
             full_grad_norm=np.asarray(recorded["full_grad_norm"][i][keep]),
-            learning_rate=np.asarray(recorded["learning_rate"][i][keep]),
+            learning_rate=(np.asarray(recorded["hyperparams"]["learning_rate"][i][keep])
+                           if "learning_rate" in watch else np.full(int(keep.sum()), np.nan)),
+            hyperparams={k: np.asarray(v[i][keep]) for k, v in recorded["hyperparams"].items()},
             internals={k: np.asarray(v[i][keep]) for k, v in recorded["internals"].items()},
             init_params=np.asarray(start, np_dtype),
             init_loss=float(np.asarray(init_loss)[i]),
             status=status,
-            settings={"optimizer": label, "describe": described, **row, "seed": seeds[i],
+            settings={"optimizer": label, "describe": described,
+                      **{k: (v if isinstance(v, int | float) else repr(v)) for k, v in row.items()},
+                      "seed": seeds[i],
                       "sampling": sampler.scheme, "batch_size": sampler.batch_size,
                       "num_steps": num_steps, "wall_time_s": wall / len(hparam_rows)},
             dtype=dtype,
@@ -320,6 +337,15 @@ class _FromSpec:
     def __call__(self, **hparams) -> Optimizer:
         return self.factory(**dict(self.static_items), **hparams)
 
+    def settings(self, hparams) -> dict:
+        return {**dict(self.static_items), **hparams}
+
+    def watched(self, row) -> tuple[str, ...]:
+        """The learning rate, and every other hyperparameter that follows a schedule."""
+        merged = self.settings(row)
+        return tuple(sorted(name for name, value in merged.items()
+                            if name == "learning_rate" or callable(value)))
+
 
 @dataclass(frozen=True)
 class _Prebuilt:
@@ -327,6 +353,12 @@ class _Prebuilt:
 
     def __call__(self) -> Optimizer:
         return self.optimizer
+
+    def settings(self, hparams) -> dict:
+        return {}
+
+    def watched(self, row) -> tuple[str, ...]:
+        return ()
 
 
 def _status(code, stop_step, num_steps, tol, divergence_factor) -> Status:

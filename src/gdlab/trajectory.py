@@ -45,6 +45,8 @@ class Trajectory:
         grad_norm: Euclidean norm of the (batch) gradient the update used, ``(T,)``.
         full_grad_norm: norm of the full-data gradient at ``params``, ``(T,)``.
         learning_rate: learning rate the update used, ``(T,)`` (NaN when unknown).
+        hyperparams: every scheduled hyperparameter (and the learning rate) as the
+            update used it, by name, ``(T,)`` each.
         internals: optimizer state fields by name (e.g. momentum buffer ``b``), ``(T, d)``
             each; empty for problems with more than ``max_internals`` parameters.
         init_params: the starting point, ``(d,)``.
@@ -66,6 +68,7 @@ class Trajectory:
     init_params: np.ndarray
     init_loss: float
     status: Status
+    hyperparams: dict[str, np.ndarray] = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
     dtype: str = "float64"
     param_names: tuple[str, ...] = ()
@@ -95,6 +98,9 @@ class Trajectory:
         for key, values in self.internals.items():
             for j, name in enumerate(names):
                 columns[f"{key}_{name}"] = values[:, j]
+        for key, values in self.hyperparams.items():
+            if key != "learning_rate":
+                columns[f"hyper_{key}"] = values
         return columns
 
     def to_frame(self):

@@ -16,6 +16,7 @@ from typing import Any
 from gdlab._validation import InvalidParameterError, check_choice
 from gdlab.optimizers._base import Optimizer
 from gdlab.optimizers._sgd import momentum, nesterov, sgd
+from gdlab.schedules import Schedule
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,12 @@ class OptimizerSpec:
 
     Attributes:
         name: the registry name.
-        hyperparams: numeric hyperparameters (passed to compiled code as data).
+        hyperparams: numbers and schedules (passed to compiled code as data).
         static: everything else (convention, flags, schedules), as sorted pairs.
     """
 
     name: str
-    hyperparams: Mapping[str, float] = field(default_factory=dict)
+    hyperparams: Mapping[str, Any] = field(default_factory=dict)
     static: tuple[tuple[str, Any], ...] = ()
 
     @property
@@ -127,10 +128,11 @@ def optimizer(name: str, **settings) -> OptimizerSpec:
                 key,
             )
     merged = {**info.defaults, **settings}
+    # numbers and Schedules are data (traced, swept without recompiling); the rest is static
     numeric = {
-        k: float(v)
+        k: (v if isinstance(v, Schedule) else float(v))
         for k, v in merged.items()
-        if isinstance(v, numbers.Real) and not isinstance(v, bool)
+        if isinstance(v, Schedule) or (isinstance(v, numbers.Real) and not isinstance(v, bool))
     }
     static = tuple(sorted((k, v) for k, v in merged.items() if k not in numeric))
     spec = OptimizerSpec(name, numeric, static)

@@ -125,7 +125,7 @@ def momentum(
 
     Args:
         learning_rate: :math:`\gamma > 0`, a number, an array or a schedule.
-        momentum: :math:`\mu \in [0, 1)`.
+        momentum: :math:`\mu \in [0, 1)`, a number or a schedule (e.g. one-cycle's).
         nesterov: use Nesterov's look-ahead form.
         convention: ``"pytorch"`` or ``"optax"`` (buffer form) or ``"keras"`` (velocity form).
 
@@ -154,8 +154,9 @@ def momentum(
 
         def update(g, state, params=None):
             gamma = value_at(learning_rate, state.count)
-            v = mu * state.v - gamma * g
-            step = mu * v - gamma * g if nesterov else v
+            mu_t = value_at(mu, state.count)
+            v = mu_t * state.v - gamma * g
+            step = mu_t * v - gamma * g if nesterov else v
             return step, VelocityState(count=state.count + 1, v=v)
 
         return Optimizer(init, update)
@@ -165,8 +166,9 @@ def momentum(
 
     def update(g, state, params=None):
         gamma = value_at(learning_rate, state.count)
-        b = mu * state.b + g
-        direction = g + mu * b if nesterov else b
+        mu_t = value_at(mu, state.count)
+        b = mu_t * state.b + g
+        direction = g + mu_t * b if nesterov else b
         return -gamma * direction, MomentumState(count=state.count + 1, b=b)
 
     return Optimizer(init, update)
