@@ -129,3 +129,56 @@ def test_failed_run_leaves_no_partial_output(tmp_path):
     result = runner.invoke(app, ["run", "--learning-rate", "-1", "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_schedule_plot_writes_an_image(tmp_path):
+    out = tmp_path / "cycle.png"
+    result = runner.invoke(app, ["schedule", "plot", "one_cycle", "--set", "max_value=0.1",
+                                 "--set", "total_steps=80", "--steps", "80", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size > 1000
+    result = runner.invoke(app, ["schedule", "plot", "multistep", "--set", "init_value=0.1",
+                                 "--set", "milestones=10,30", "--out", str(tmp_path / "m.svg")])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("arguments, parameter", [
+    (["schedule", "plot", "spiral"], "'schedule'"),
+    (["schedule", "plot", "cosine", "--set", "init_value=0.1"], "'decay_steps'"),
+    (["schedule", "plot", "sgdr", "--set", "init_value=0.1", "--set", "first_period=-2"],
+     "'first_period'"),
+    (["schedule", "plot", "multistep", "--set", "init_value=0.1", "--set",
+      "milestones=30,10"], "'milestones'"),
+    (["schedule", "plot", "step", "--set", "init_value=1", "--set", "step_size=2",
+      "--set", "colour=red"], "'colour'"),
+    (["run", "--schedule", "warmup_stable_decay", "--set", "warmup_steps=500", "--set",
+      "stable_steps=0", "--set", "decay_steps=10", "--steps", "100"], None),
+    (["lr-find", "--start", "0"], "'start'"),
+])
+def test_bad_schedule_input_exits_2(arguments, parameter, tmp_path):
+    result = runner.invoke(app, arguments + (["--out", str(tmp_path / "x.png")]
+                                             if arguments[0] == "schedule" else []))
+    if parameter is None:  # a warmup longer than the run is allowed for WSD (truncated)
+        assert result.exit_code == 0, result.output
+        return
+    assert result.exit_code == 2, result.output
+    assert parameter in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_run_with_a_schedule_records_it(tmp_path):
+    result = runner.invoke(app, ["run", "--schedule", "step", "--set", "step_size=10",
+                                 "--set", "gamma=0.5", "--learning-rate", "1e-4", "--steps",
+                                 "40", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_parquet(tmp_path / "trajectory.parquet")
+    assert frame["learning_rate"].tolist() == pytest.approx(
+        [1e-4 * 0.5 ** (t // 10) for t in range(40)])
+
+
+def test_lr_find_prints_suggestions_and_plots(tmp_path):
+    out = tmp_path / "lr.png"
+    result = runner.invoke(app, ["lr-find", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "valley (heuristic)" in result.output and "stability threshold" in result.output
+    assert "heuristics" in result.output and out.exists()

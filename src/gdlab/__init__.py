@@ -9,9 +9,10 @@ import jax as _jax
 
 _jax.config.update("jax_enable_x64", True)
 
-from gdlab import theory  # noqa: E402
+from gdlab import schedules, theory  # noqa: E402
 from gdlab._validation import InvalidParameterError  # noqa: E402
 from gdlab.engine import distance, run, run_many  # noqa: E402
+from gdlab.lr_finder import LRFinderResult, lr_find  # noqa: E402
 from gdlab.optimizers import (  # noqa: E402
     OPTIMIZERS,
     Optimizer,
@@ -38,6 +39,7 @@ __all__ = [
     "PROBLEMS",
     "SCHEMES",
     "InvalidParameterError",
+    "LRFinderResult",
     "LeastSquares",
     "Optimizer",
     "OptimizerSpec",
@@ -48,12 +50,14 @@ __all__ = [
     "article_regression",
     "distance",
     "linear_regression",
+    "lr_find",
     "make_sampler",
     "momentum",
     "nesterov",
     "optimizer",
     "run",
     "run_many",
+    "schedules",
     "sgd",
     "theory",
 ]

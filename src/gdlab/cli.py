@@ -35,6 +35,7 @@ class Listing(StrEnum):
     problems = "problems"
     optimizers = "optimizers"
     sampling = "sampling"
+    schedules = "schedules"
 
 
 @app.callback()
@@ -84,6 +85,8 @@ def _parse_value(text: str):
     lowered = text.strip().lower()
     if lowered in ("true", "false"):
         return lowered == "true"
+    if "," in text:  # a list, e.g. milestones=10,20,30
+        return [_parse_value(part) for part in text.split(",") if part.strip()]
     try:
         return int(text)
     except ValueError:
@@ -144,8 +147,11 @@ def run(
     optimizer: Annotated[str, typer.Option(help="Optimizer name (see `gdlab list`).")] = "sgd",
     learning_rate: Annotated[str, typer.Option(help="Learning rate, > 0.")] = "1e-4",
     set_: Annotated[list[str] | None, typer.Option(
-        "--set", help="Optimizer setting KEY=VALUE (repeatable), e.g. momentum=0.9, "
-        "convention=keras.")] = None,
+        "--set", help="Optimizer or schedule setting KEY=VALUE (repeatable), e.g. "
+        "momentum=0.9, convention=keras, decay_steps=100.")] = None,
+    schedule: Annotated[str | None, typer.Option(
+        help="Learning-rate schedule (see `gdlab list schedules`); its settings go through "
+        "--set, and --learning-rate is its starting or peak value.")] = None,
     steps: Annotated[str, typer.Option(help="Number of updates, >= 1.")] = "100",
     batch_size: Annotated[str | None, typer.Option(
         help="Examples per update, 1..n (default: full batch).")] = None,
@@ -169,7 +175,7 @@ def run(
 
     try:
         summary = _run(problem, optimizer, learning_rate, set_ or [], steps, batch_size,
-                       sampling, seed, record_every, dtype, tol, data, target, out)
+                       sampling, seed, record_every, dtype, tol, data, target, out, schedule)
     except InvalidParameterError as error:
         _fail(error)
     table = Table(title=summary["title"])
@@ -181,7 +187,7 @@ def run(
 
 
 def _run(problem, optimizer, learning_rate, pairs, steps, batch_size, sampling, seed,
-         record_every, dtype, tol, data, target, out) -> dict:
+         record_every, dtype, tol, data, target, out, schedule=None) -> dict:
     import numpy as np
 
     import gdlab
@@ -206,6 +212,20 @@ def _run(problem, optimizer, learning_rate, pairs, steps, batch_size, sampling, 
     if "learning_rate" in settings:
         raise InvalidParameterError("--set", "settings other than learning_rate (use "
                                     "--learning-rate)", "learning_rate")
+    if schedule is not None:
+        from gdlab._cli_schedules import build_schedule, split_settings
+
+        schedule_settings, settings = split_settings(schedule, settings)
+        scheduled = build_schedule(schedule, schedule_settings, learning_rate)
+        if isinstance(scheduled, dict):  # one-cycle: learning rate and momentum together
+            from gdlab.optimizers import OPTIMIZERS
+
+            accepted = OPTIMIZERS[optimizer].defaults if optimizer in OPTIMIZERS else {}
+            settings.update({k: v for k, v in scheduled.items()
+                             if k == "learning_rate" or k in accepted})
+        else:
+            settings["learning_rate"] = scheduled
+        learning_rate = settings.pop("learning_rate")
     spec = gdlab.optimizer(optimizer, learning_rate=learning_rate, **settings)
     trajectory = gdlab.run(chosen, spec, num_steps=steps, batch_size=batch_size,
                            sampling=sampling, seed=seed, record_every=record_every,
@@ -281,6 +301,10 @@ def list_(
             table.add_row(name, info.summary, defaults, ", ".join(info.conventions) or "-",
                           info.reference)
         console.print(table)
+    if what in (Listing.all, Listing.schedules):
+        from gdlab._cli_schedules import schedule_table
+
+        console.print(schedule_table())
     if what in (Listing.all, Listing.sampling):
         table = Table(title="sampling schemes (--sampling)")
         table.add_column("name")
@@ -288,6 +312,11 @@ def list_(
         for name, description in SCHEMES.items():
             table.add_row(name, description)
         console.print(table)
+
+
+from gdlab._cli_schedules import register  # noqa: E402
+
+register(app, _fail, _parse_settings, console)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -88,6 +88,8 @@ class OptimizerSpec:
 
 
 def _short(value) -> str:
+    if isinstance(value, Schedule):
+        return repr(value)
     if callable(value):
         return getattr(value, "__name__", "schedule")
     if isinstance(value, float):

@@ -6,11 +6,14 @@ your own figure.
 
 from gdlab.plots.curves import plot_loss_per_step, plot_param_per_step, plot_suboptimality
 from gdlab.plots.landscape import plot_data, plot_gradient_step
+from gdlab.plots.schedules import plot_lr_find, plot_schedule
 
 __all__ = [
     "plot_data",
     "plot_gradient_step",
+    "plot_lr_find",
     "plot_loss_per_step",
     "plot_param_per_step",
+    "plot_schedule",
     "plot_suboptimality",
 ]

@@ -1,0 +1,176 @@
+"""``gdlab schedule plot`` and ``gdlab lr-find``, and the helpers that build a schedule
+from command-line settings. Registered on the app by :mod:`gdlab.cli`."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+BASE_NAMES = ("init_value", "max_value", "peak_value", "value", "k1")
+"""The parameter that ``--learning-rate`` fills when a schedule is named (first found)."""
+
+
+def _factories():
+    from gdlab.schedules import SCHEDULES
+
+    return SCHEDULES
+
+
+def split_settings(name: str, settings: dict) -> tuple[dict, dict]:
+    """Split ``--set`` pairs into the schedule's arguments and the rest."""
+    from gdlab._validation import check_choice
+
+    check_choice("schedule", name, _factories())
+    accepted = inspect.signature(_factories()[name]).parameters
+    ours = {k: v for k, v in settings.items() if k in accepted}
+    rest = {k: v for k, v in settings.items() if k not in accepted}
+    return ours, rest
+
+
+def build_schedule(name: str, settings: dict, base_value=None):
+    """Build schedule ``name``; ``base_value`` fills its starting/peak value if unset."""
+    from gdlab._validation import InvalidParameterError, check_choice
+
+    check_choice("schedule", name, _factories())
+    factory = _factories()[name]
+    parameters = inspect.signature(factory).parameters
+    arguments = dict(settings)
+    base = next((p for p in BASE_NAMES if p in parameters), None)
+    if base is not None and base not in arguments and base_value is not None:
+        arguments[base] = base_value
+    required = [p.name for p in parameters.values()
+                if p.default is inspect.Parameter.empty and p.kind != p.VAR_KEYWORD]
+    for parameter in required:
+        if parameter not in arguments:
+            raise InvalidParameterError(parameter, f"set for schedule '{name}' with --set "
+                                        f"{parameter}=VALUE", None)
+    for key in arguments:
+        if key not in parameters and not any(p.kind == p.VAR_KEYWORD
+                                             for p in parameters.values()):
+            raise InvalidParameterError(key, f"a setting of schedule '{name}', one of "
+                                        f"{{{', '.join(parameters)}}}", key)
+    try:
+        return factory(**arguments)
+    except TypeError as error:
+        raise InvalidParameterError("--set", f"settings schedule '{name}' accepts ({error})",
+                                    sorted(arguments)) from None
+
+
+def schedule_table():
+    from rich.table import Table
+
+    table = Table(title="schedules (--schedule, settings with --set)")
+    table.add_column("name")
+    table.add_column("settings")
+    table.add_column("summary")
+    for name, factory in _factories().items():
+        parameters = inspect.signature(factory).parameters
+        settings = ", ".join(p if parameters[p].default is inspect.Parameter.empty
+                             else f"{p}={parameters[p].default}" for p in parameters
+                             if parameters[p].kind != inspect.Parameter.VAR_KEYWORD)
+        summary = (inspect.getdoc(factory) or "").splitlines()[0]
+        table.add_row(name, settings or "policy, k0, k1, gamma, p, l, milestones", summary)
+    return table
+
+
+def register(app, fail, parse_settings, console) -> None:
+    schedule_app = typer.Typer(help="Preview learning-rate schedules.", no_args_is_help=True)
+    app.add_typer(schedule_app, name="schedule")
+
+    @schedule_app.command("plot")
+    def schedule_plot(
+        name: Annotated[str, typer.Argument(help="Schedule name (gdlab list schedules).")],
+        set_: Annotated[list[str] | None, typer.Option(
+            "--set", help="Schedule setting KEY=VALUE (repeatable); lists as 10,20,30.")] = None,
+        steps: Annotated[str, typer.Option(help="Steps to preview, >= 1.")] = "100",
+        out: Annotated[Path, typer.Option(help="Image file to write (.png or .svg).")] = Path(
+            "schedule.png"),
+        log: Annotated[bool, typer.Option("--log", help="Logarithmic value axis.")] = False,
+    ) -> None:
+        """Plot a schedule's value at every step, before training with it."""
+        import matplotlib.pyplot as plt
+
+        from gdlab import InvalidParameterError, store
+        from gdlab._validation import check_choice, check_int
+        from gdlab.plots import plot_schedule
+
+        try:
+            count = check_int("steps", steps, low=1)
+            check_choice("out", out.suffix, (".png", ".svg"))
+            built = build_schedule(name, parse_settings(set_ or []))
+            store.prepare_directory(out.parent if str(out.parent) else ".", "--out")
+        except InvalidParameterError as error:
+            fail(error)
+        parts = built if isinstance(built, dict) else {"learning_rate": built}
+        figure, axes = plt.subplots(1, len(parts), figsize=(6 * len(parts), 4), squeeze=False)
+        for ax, (which, schedule) in zip(axes[0], parts.items(), strict=True):
+            plot_schedule(schedule.values(count), ax=ax, log=log, ylabel=which.replace("_", " "),
+                          title=repr(schedule) if len(repr(schedule)) < 70 else name)
+        figure.tight_layout()
+        with store.atomic_path(out) as temporary:
+            figure.savefig(temporary, dpi=110, format=out.suffix.lstrip("."))
+        plt.close(figure)
+        console.print(f"{name}: {count} steps → {out}")
+
+    @app.command("lr-find")
+    def lr_find_command(
+        problem: Annotated[str, typer.Option(help="Problem name.")] = "article",
+        optimizer: Annotated[str, typer.Option(help="Optimizer name.")] = "sgd",
+        set_: Annotated[list[str] | None, typer.Option(
+            "--set", help="Optimizer setting KEY=VALUE (not the learning rate).")] = None,
+        start: Annotated[str, typer.Option(help="First learning rate, > 0.")] = "1e-8",
+        end: Annotated[str, typer.Option(help="Last learning rate, > start.")] = "10",
+        steps: Annotated[str, typer.Option(help="Updates of the ramp, >= 5.")] = "100",
+        batch_size: Annotated[str | None, typer.Option(help="Examples per update.")] = None,
+        sampling: Annotated[str | None, typer.Option(help="Sampling scheme.")] = None,
+        seed: Annotated[str, typer.Option(help="Seed of the data and batches.")] = "0",
+        out: Annotated[Path | None, typer.Option(help="Write the plot to this file.")] = None,
+    ) -> None:
+        """The learning-rate range test: grow the rate until the loss blows up, suggest one."""
+        from rich.table import Table
+
+        from gdlab import InvalidParameterError, lr_find, store
+        from gdlab._validation import check_choice, check_int
+        from gdlab.problems import PROBLEMS
+
+        try:
+            check_choice("problem", problem, PROBLEMS)
+            chosen = PROBLEMS[problem][0](seed=check_int("seed", seed, low=0))
+            if out is not None:
+                check_choice("out", out.suffix, (".png", ".svg"))
+                store.prepare_directory(out.parent if str(out.parent) else ".", "--out")
+            result = lr_find(chosen, optimizer, start=start, end=end,
+                             num_steps=check_int("steps", steps, low=5),
+                             batch_size=None if batch_size is None
+                             else check_int("batch_size", batch_size, low=1),
+                             sampling=sampling, seed=int(seed),
+                             **parse_settings(set_ or []))
+        except InvalidParameterError as error:
+            fail(error)
+        table = Table(title=f"LR range test: {result.optimizer} on {problem}")
+        table.add_column("")
+        table.add_column("learning rate", justify="right")
+        for name, value in result.suggestions.items():
+            headline = " [suggested]" if value == result.suggestion else ""
+            table.add_row(f"{name} (heuristic){headline}", f"{value:.3g}")
+        if result.threshold is not None:
+            table.add_row("stability threshold (theory, full batch)", f"{result.threshold:.3g}")
+        if result.optimal is not None:
+            table.add_row("optimal constant rate (theory, full batch)", f"{result.optimal:.3g}")
+        console.print(table)
+        console.print(result.note)
+        if out is not None:
+            import matplotlib.pyplot as plt
+
+            from gdlab.plots import plot_lr_find
+
+            figure, ax = plt.subplots(figsize=(8, 5))
+            plot_lr_find(result, ax=ax)
+            figure.tight_layout()
+            with store.atomic_path(out) as temporary:
+                figure.savefig(temporary, dpi=110, format=out.suffix.lstrip("."))
+            plt.close(figure)
+            console.print(f"Plot: {out}")
