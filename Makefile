@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test bench gallery golden clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -18,11 +18,19 @@ demo: $(STAMP)
 	cp results/article/*.png docs/images/
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/article.py
+
+gallery: $(STAMP)
+	$(BIN)/python docs/schedule_gallery.py
+
+# Regenerate the golden values from the real libraries (test-time oracles only).
+golden: $(STAMP)
+	$(BIN)/python -m pip install --quiet torch==2.13.0 optax
+	$(BIN)/python tests/golden/generate_schedules.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

@@ -20,6 +20,7 @@ program compiled for the same optimizer, sampling scheme, shapes and number of s
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ def _simulate(X, y, init_params, leaves, seed, divergence_factor, tol, *, loss_f
     hparams = jax.tree_util.tree_unflatten(tree, leaves)
     opt = build(**hparams)
     settings = build.settings(hparams)
+    takes_value = "value" in inspect.signature(opt.update).parameters
     value_and_grad = jax.value_and_grad(loss_fn)
     dtype = init_params.dtype
     init_loss = loss_fn(init_params, X, y)
@@ -75,7 +77,10 @@ def _simulate(X, y, init_params, leaves, seed, divergence_factor, tol, *, loss_f
             batch_loss, g = value_and_grad(params, X, y)
         else:
             batch_loss, g = value_and_grad(params, X[batch], y[batch])
-        updates, new_opt_state = opt.update(g, opt_state, params)
+        if takes_value:  # e.g. reduce_on_plateau: the loss decides the next scale
+            updates, new_opt_state = opt.update(g, opt_state, params, value=batch_loss)
+        else:
+            updates, new_opt_state = opt.update(g, opt_state, params)
         new_params = params + updates
         active = (code == _RUNNING) & (position < num_steps)
         blown = (
@@ -109,11 +114,7 @@ def _simulate(X, y, init_params, leaves, seed, divergence_factor, tol, *, loss_f
         done = full_grad_norm <= tol
         stop_step = jnp.where(running & (blown | done), step, stop_step)
         code = jnp.where(running & blown, _DIVERGED, jnp.where(running & done, _CONVERGED, code))
-        internals = (
-            {k: v for k, v in opt_state._asdict().items() if k != "count"}
-            if record_internals and hasattr(opt_state, "_asdict")
-            else {}
-        )
+        internals = _internals(opt_state) if record_internals else {}
         out = dict(step=step, params=params, batch_loss=batch_loss, loss=full_loss,
                    grad_norm=grad_norm, full_grad_norm=full_grad_norm, hyperparams=seen,
                    internals=internals)
@@ -127,6 +128,21 @@ def _simulate(X, y, init_params, leaves, seed, divergence_factor, tol, *, loss_f
     firsts = jnp.arange(num_records, dtype=jnp.int32) * record_every
     carry, recorded = lax.scan(record, carry, firsts)
     return recorded, carry[3], carry[4], init_loss
+
+
+def _internals(state) -> dict:
+    """The optimizer state's array fields by name (nested states flattened, ``count`` out)."""
+    out = {}
+    if not hasattr(state, "_asdict"):
+        return out
+    for name, value in state._asdict().items():
+        if name == "count":
+            continue
+        if hasattr(value, "_asdict"):
+            out.update({f"{name}.{k}": v for k, v in _internals(value).items()})
+        elif hasattr(value, "ndim"):
+            out[name] = value
+    return out
 
 
 _STATIC = ("loss_fn", "build", "tree", "watch", "sampler", "num_steps", "record_every",

@@ -96,6 +96,9 @@ class Trajectory:
         for j, name in enumerate(names):
             columns[f"param_{name}"] = self.params[:, j]
         for key, values in self.internals.items():
+            if values.ndim == 1:  # a scalar of the state, e.g. reduce_on_plateau's scale
+                columns[key] = values
+                continue
             for j, name in enumerate(names):
                 columns[f"{key}_{name}"] = values[:, j]
         for key, values in self.hyperparams.items():

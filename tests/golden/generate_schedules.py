@@ -43,8 +43,17 @@ def optax_values(schedule, steps=STEPS):
     return [float(schedule(t)) for t in range(steps)]
 
 
+def plateau_metrics() -> list[float]:
+    """A loss that falls, stalls, falls a little and stalls: several plateaus."""
+    rng = np.random.default_rng(0)
+    base = np.concatenate([np.linspace(10, 5, 15), np.full(20, 5.0), np.linspace(5, 4.9, 10),
+                           np.full(40, 4.9)])
+    return [float(v) for v in base * (1 + 0.002 * rng.standard_normal(base.size))]
+
+
 def cases():
     import optax
+    import torch
     import torch.optim.lr_scheduler as S
 
     out = []
@@ -97,6 +106,21 @@ def cases():
             f"three_phase={three})", "one_cycle",
             {"max_value": 0.1, "total_steps": 50, "anneal_strategy": strategy,
              "three_phase": three}, rates, momenta, steps=50)
+
+    metrics = plateau_metrics()
+    parameter = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    optimizer = torch.optim.SGD([parameter], lr=0.1)
+    plateau = S.ReduceLROnPlateau(optimizer, factor=0.5, patience=3, threshold=1e-2,
+                                  cooldown=2, min_lr=0.1 * 0.1 / 16)
+    rates = []
+    for metric in metrics:
+        rates.append(float(optimizer.param_groups[0]["lr"]))
+        plateau.step(metric)
+    add("torch", "ReduceLROnPlateau(factor=0.5, patience=3, threshold=1e-2, cooldown=2, "
+        "min_lr=lr/160), lr=0.1, stepped with the metrics given", "reduce_on_plateau",
+        {"factor": 0.5, "patience": 3, "threshold": 1e-2, "cooldown": 2,
+         "min_scale": 1 / 160, "learning_rate": 0.1, "metrics": metrics}, rates,
+        steps=len(metrics))
 
     add("optax", "exponential_decay(0.1, transition_steps=3, decay_rate=0.8, "
         "transition_begin=5, staircase=True, end_value=0.02)", "exponential",

@@ -1,6 +1,7 @@
 """Gradient transformations ``Optimizer(init, update)``, one family per file."""
 
 from gdlab.optimizers._base import Optimizer
+from gdlab.optimizers._plateau import PlateauState, reduce_on_plateau
 from gdlab.optimizers._registry import OPTIMIZERS, OptimizerInfo, OptimizerSpec, optimizer
 from gdlab.optimizers._sgd import (
     CONVENTIONS,
@@ -19,10 +20,12 @@ __all__ = [
     "Optimizer",
     "OptimizerInfo",
     "OptimizerSpec",
+    "PlateauState",
     "SgdState",
     "VelocityState",
     "momentum",
     "nesterov",
     "optimizer",
+    "reduce_on_plateau",
     "sgd",
 ]
