@@ -264,3 +264,29 @@ def test_the_gallery_draws_every_schedule(tmp_path):
     assert policies == set(S.POLICIES)
     target = gallery.main(tmp_path / "gallery.png")
     assert target.stat().st_size > 10_000
+
+
+def _gallery():
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "docs" / "schedule_gallery.py"
+    spec = importlib.util.spec_from_file_location("schedule_gallery", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.GALLERY
+
+
+@pytest.mark.parametrize("name", sorted(gdlab.OPTIMIZERS))
+def test_every_gallery_schedule_drives_every_optimizer(name):
+    # eager (no compilation per schedule): the update uses the schedule's value at `count`
+    grads = jnp.array([1.0, -2.0])
+    for title, schedule in _gallery():
+        opt = gdlab.optimizer(name, learning_rate=schedule).build()
+        params = jnp.zeros(2)
+        state = opt.init(params)
+        for t in range(3):
+            update, state = opt.update(grads, state, params)
+            if name == "sgd" or t == 0:  # first step: -lr_t g (Nesterov: -lr_t (1 + mu) g)
+                lookahead = 1.9 if name == "nesterov" else 1.0
+                np.testing.assert_allclose(update, -lookahead * float(schedule(t)) * grads,
+                                           rtol=1e-12, err_msg=title)
