@@ -1,5 +1,6 @@
 """Gradient transformations ``Optimizer(init, update)``, one family per file."""
 
+from gdlab.optimizers._adam import AdamState, adam, adamw, amsgrad
 from gdlab.optimizers._base import Optimizer
 from gdlab.optimizers._plateau import PlateauState, reduce_on_plateau
 from gdlab.optimizers._registry import OPTIMIZERS, OptimizerInfo, OptimizerSpec, optimizer
@@ -14,6 +15,10 @@ from gdlab.optimizers._sgd import (
 )
 
 __all__ = [
+    "AdamState",
+    "adam",
+    "adamw",
+    "amsgrad",
     "CONVENTIONS",
     "OPTIMIZERS",
     "MomentumState",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gdlab._validation import InvalidParameterError, check_choice
+from gdlab.optimizers._adam import adam, adamw, amsgrad
 from gdlab.optimizers._base import Optimizer
 from gdlab.optimizers._sgd import momentum, nesterov, sgd
 from gdlab.schedules import Schedule
@@ -50,6 +51,27 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
         {"learning_rate": 0.01, "momentum": 0.9, "convention": "pytorch"},
         conventions=("pytorch", "optax", "keras"),
         reference="Nesterov 1983; Sutskever et al., ICML 2013",
+    ),
+    "adam": OptimizerInfo(
+        adam,
+        "m, v moments; theta <- theta - lr m_hat / (sqrt(v_hat) + eps) (keras: epsilon hat)",
+        {"learning_rate": 1e-3, "b1": 0.9, "b2": 0.999, "convention": "pytorch"},
+        conventions=("pytorch", "optax", "keras"),
+        reference="Kingma & Ba, Adam, ICLR 2015",
+    ),
+    "adamw": OptimizerInfo(
+        adamw,
+        "adam + decoupled decay theta <- theta - lr wd theta (default wd by convention)",
+        {"learning_rate": 1e-3, "b1": 0.9, "b2": 0.999, "convention": "pytorch"},
+        conventions=("pytorch", "optax", "keras"),
+        reference="Loshchilov & Hutter, Decoupled Weight Decay Regularization, ICLR 2019",
+    ),
+    "amsgrad": OptimizerInfo(
+        amsgrad,
+        "adam with the running max of v (raw v: pytorch/keras; corrected v: optax)",
+        {"learning_rate": 1e-3, "b1": 0.9, "b2": 0.999, "convention": "pytorch"},
+        conventions=("pytorch", "optax", "keras"),
+        reference="Reddi, Kale & Kumar, On the Convergence of Adam and Beyond, ICLR 2018",
     ),
 }
 

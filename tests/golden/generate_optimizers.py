@@ -1,0 +1,173 @@
+"""Golden parameter sequences from the real libraries: torch==2.13.0, optax and Keras 3
+(JAX backend), float64, for the tests.
+
+Run from the repository root with the three installed:
+
+    .venv/bin/pip install torch==2.13.0 optax keras
+    .venv/bin/python tests/golden/generate_optimizers.py
+
+Each case feeds a fixed sequence of gradients (``STEPS`` steps, three coordinates of
+different scales, the same for every case) to one library optimizer starting from
+``THETA0`` and records the parameters after every step, with the gdlab optimizer
+(registry name and settings) that must reproduce them. Cases with a ``schedule``
+change the learning rate at every step (``lr_t = lr * rate**t``). Writes
+``tests/golden/optimizers.json``; the tests read it and need none of the libraries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+STEPS = 60
+THETA0 = [0.5, -1.0, 2.0]
+SCALES = np.array([1.0, 10.0, 0.01])
+
+
+def gradients() -> np.ndarray:
+    rng = np.random.default_rng(2026)
+    return rng.standard_normal((STEPS, 3)) * SCALES
+
+
+def rates(lr, rate):
+    return [lr * rate**t for t in range(STEPS)]
+
+
+def run_torch(make, lrs):
+    import torch
+
+    theta = torch.nn.Parameter(torch.tensor(THETA0, dtype=torch.float64))
+    optimizer = make([theta])
+    out = []
+    for g, lr in zip(gradients(), lrs, strict=True):
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        theta.grad = torch.tensor(g, dtype=torch.float64)
+        optimizer.step()
+        out.append(theta.detach().numpy().copy().tolist())
+    return out
+
+
+def run_optax(transform):
+    import jax.numpy as jnp
+    import optax
+
+    theta = jnp.asarray(THETA0, dtype=jnp.float64)
+    state = transform.init(theta)
+    out = []
+    for g in gradients():
+        updates, state = transform.update(jnp.asarray(g), state, theta)
+        theta = optax.apply_updates(theta, updates)
+        out.append(np.asarray(theta).tolist())
+    return out
+
+
+def run_keras(optimizer):
+    import keras
+
+    theta = keras.Variable(np.array(THETA0, dtype=np.float64), dtype="float64")
+    out = []
+    for g in gradients():
+        optimizer.apply_gradients([(keras.ops.convert_to_tensor(g, dtype="float64"), theta)])
+        out.append(np.asarray(theta.value).tolist())
+    return out
+
+
+def cases():
+    import keras
+    import optax
+    import torch
+
+    out = []
+
+    def add(library, call, name, settings, params, schedule=None):
+        out.append({"library": library, "call": call, "optimizer": name, "settings": settings,
+                    "schedule": schedule, "params": params})
+
+    constant = {"lr": 0.01, "rate": 1.0}
+    decaying = {"lr": 0.05, "rate": 0.95}
+    for sched in (constant, decaying):
+        lrs = rates(sched["lr"], sched["rate"])
+        tag = "" if sched is constant else f", lr_t = {sched['lr']} * {sched['rate']}**t"
+        for amsgrad in (False, True):
+            add("torch", f"Adam(amsgrad={amsgrad}){tag}", "adam",
+                {"b1": 0.9, "b2": 0.999, "amsgrad": amsgrad, "convention": "pytorch"},
+                run_torch(lambda p, a=amsgrad: torch.optim.Adam(p, amsgrad=a), lrs), sched)
+        add("torch", f"Adam(betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1){tag}", "adam",
+            {"b1": 0.8, "b2": 0.99, "eps": 1e-6, "weight_decay": 0.1, "convention": "pytorch"},
+            run_torch(lambda p: torch.optim.Adam(p, betas=(0.8, 0.99), eps=1e-6,
+                                                 weight_decay=0.1), lrs), sched)
+        add("torch", f"AdamW(weight_decay=0.05){tag}", "adamw",
+            {"weight_decay": 0.05, "convention": "pytorch"},
+            run_torch(lambda p: torch.optim.AdamW(p, weight_decay=0.05), lrs), sched)
+        add("torch", f"AdamW() default weight_decay{tag}", "adamw", {"convention": "pytorch"},
+            run_torch(lambda p: torch.optim.AdamW(p), lrs), sched)
+
+    def optax_schedule(sched):
+        if sched["rate"] == 1.0:
+            return sched["lr"]
+        return optax.exponential_decay(sched["lr"], 1, sched["rate"])
+
+    for sched in (constant, decaying):
+        lr = optax_schedule(sched)
+        tag = "" if sched is constant else f", lr_t = {sched['lr']} * {sched['rate']}**t"
+        add("optax", f"adam(b1=0.9, b2=0.999){tag}", "adam", {"convention": "optax"},
+            run_optax(optax.adam(lr)), sched)
+        add("optax", f"adam(b1=0.8, b2=0.99, eps=1e-6, eps_root=1e-8){tag}", "adam",
+            {"b1": 0.8, "b2": 0.99, "eps": 1e-6, "eps_root": 1e-8, "convention": "optax"},
+            run_optax(optax.adam(lr, b1=0.8, b2=0.99, eps=1e-6, eps_root=1e-8)), sched)
+        add("optax", f"amsgrad(){tag}", "amsgrad", {"convention": "optax"},
+            run_optax(optax.amsgrad(lr)), sched)
+        add("optax", f"adamw(weight_decay=0.05){tag}", "adamw",
+            {"weight_decay": 0.05, "convention": "optax"},
+            run_optax(optax.adamw(lr, weight_decay=0.05)), sched)
+        add("optax", f"adamw() default weight_decay{tag}", "adamw", {"convention": "optax"},
+            run_optax(optax.adamw(lr)), sched)
+
+    def keras_lr(sched):
+        if sched["rate"] == 1.0:
+            return sched["lr"]
+        return keras.optimizers.schedules.ExponentialDecay(sched["lr"], 1, sched["rate"])
+
+    for sched in (constant, decaying):
+        tag = "" if sched is constant else f", lr_t = {sched['lr']} * {sched['rate']}**t"
+        for amsgrad in (False, True):
+            add("keras", f"Adam(amsgrad={amsgrad}){tag}", "adam",
+                {"amsgrad": amsgrad, "convention": "keras"},
+                run_keras(keras.optimizers.Adam(keras_lr(sched), amsgrad=amsgrad)), sched)
+        add("keras", f"Adam(beta_1=0.8, beta_2=0.99, epsilon=1e-6, weight_decay=0.1){tag}",
+            "adam", {"b1": 0.8, "b2": 0.99, "eps": 1e-6, "weight_decay": 0.1,
+                     "convention": "keras"},
+            run_keras(keras.optimizers.Adam(keras_lr(sched), beta_1=0.8, beta_2=0.99,
+                                            epsilon=1e-6, weight_decay=0.1)), sched)
+        add("keras", f"AdamW() default weight_decay{tag}", "adamw", {"convention": "keras"},
+            run_keras(keras.optimizers.AdamW(keras_lr(sched))), sched)
+    return out
+
+
+def main() -> None:
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    import keras
+    import optax
+    import torch
+
+    keras.config.set_floatx("float64")
+    data = {"generated_with": {"torch": torch.__version__, "optax": optax.__version__,
+                               "keras": keras.__version__, "jax": jax.__version__,
+                               "python": sys.version.split()[0]},
+            "steps": STEPS, "theta0": THETA0, "gradients": gradients().tolist(),
+            "cases": cases()}
+    target = Path(__file__).with_name("optimizers.json")
+    target.write_text(json.dumps(data, indent=1) + "\n")
+    print(f"wrote {len(data['cases'])} cases to {target}")
+
+
+if __name__ == "__main__":
+    main()
