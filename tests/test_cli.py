@@ -95,7 +95,7 @@ def test_help(command):
     (["--batch-size", "0"], "'batch_size'"),
     (["--batch-size", "151"], "'batch_size'"),
     (["--steps", "0"], "'steps'"),
-    (["--optimizer", "adamw"], "'optimizer'"),
+    (["--optimizer", "adamx"], "'optimizer'"),
     (["--problem", "mnist"], "'problem'"),
     (["--optimizer", "momentum", "--set", "momentum=1.2"], "'momentum'"),
     (["--set", "oops"], "'--set'"),

@@ -132,6 +132,6 @@ def test_registry_specs_validate_and_describe():
     assert spec.hyperparams == {"learning_rate": 0.1, "momentum": 0.5}
     assert dict(spec.static) == {"convention": "keras"}
     with pytest.raises(gdlab.InvalidParameterError, match="'optimizer'"):
-        gdlab.optimizer("adamw")
+        gdlab.optimizer("adamx")
     with pytest.raises(gdlab.InvalidParameterError, match="'b1'"):
         gdlab.optimizer("sgd", b1=0.9)
