@@ -93,6 +93,12 @@ def cases():
     for sched in (constant, decaying):
         lrs = rates(sched["lr"], sched["rate"])
         tag = "" if sched is constant else f", lr_t = {sched['lr']} * {sched['rate']}**t"
+        for nesterov in (False, True):
+            name = "nesterov" if nesterov else "momentum"
+            add("torch", f"SGD(momentum=0.9, nesterov={nesterov}){tag}", name,
+                {"momentum": 0.9, "convention": "pytorch"},
+                run_torch(lambda p, n=nesterov: torch.optim.SGD(p, lr=0.01, momentum=0.9,
+                                                                nesterov=n), lrs), sched)
         for amsgrad in (False, True):
             add("torch", f"Adam(amsgrad={amsgrad}){tag}", "adam",
                 {"b1": 0.9, "b2": 0.999, "amsgrad": amsgrad, "convention": "pytorch"},
@@ -115,6 +121,10 @@ def cases():
     for sched in (constant, decaying):
         lr = optax_schedule(sched)
         tag = "" if sched is constant else f", lr_t = {sched['lr']} * {sched['rate']}**t"
+        for nesterov in (False, True):
+            add("optax", f"sgd(momentum=0.9, nesterov={nesterov}){tag}",
+                "nesterov" if nesterov else "momentum", {"momentum": 0.9, "convention": "optax"},
+                run_optax(optax.sgd(lr, momentum=0.9, nesterov=nesterov)), sched)
         add("optax", f"adam(b1=0.9, b2=0.999){tag}", "adam", {"convention": "optax"},
             run_optax(optax.adam(lr)), sched)
         add("optax", f"adam(b1=0.8, b2=0.99, eps=1e-6, eps_root=1e-8){tag}", "adam",
@@ -135,6 +145,11 @@ def cases():
 
     for sched in (constant, decaying):
         tag = "" if sched is constant else f", lr_t = {sched['lr']} * {sched['rate']}**t"
+        for nesterov in (False, True):
+            add("keras", f"SGD(momentum=0.9, nesterov={nesterov}){tag}",
+                "nesterov" if nesterov else "momentum", {"momentum": 0.9, "convention": "keras"},
+                run_keras(keras.optimizers.SGD(keras_lr(sched), momentum=0.9,
+                                               nesterov=nesterov)), sched)
         for amsgrad in (False, True):
             add("keras", f"Adam(amsgrad={amsgrad}){tag}", "adam",
                 {"amsgrad": amsgrad, "convention": "keras"},
