@@ -77,6 +77,10 @@ def run_keras(optimizer):
     return out
 
 
+def _kw(kwargs) -> str:
+    return ", ".join(f"{k}={v}" for k, v in kwargs.items())
+
+
 def cases():
     import keras
     import optax
@@ -112,6 +116,20 @@ def cases():
             run_torch(lambda p: torch.optim.AdamW(p, weight_decay=0.05), lrs), sched)
         add("torch", f"AdamW() default weight_decay{tag}", "adamw", {"convention": "pytorch"},
             run_torch(lambda p: torch.optim.AdamW(p), lrs), sched)
+        for kwargs in ({}, {"alpha": 0.9, "eps": 1e-6, "centered": True}, {"momentum": 0.8},
+                       {"centered": True, "momentum": 0.5}):
+            ours = {{"alpha": "decay"}.get(k, k): v for k, v in kwargs.items()}
+            add("torch", f"RMSprop({_kw(kwargs)}){tag}", "rmsprop",
+                {**ours, "convention": "pytorch"},
+                run_torch(lambda p, k=kwargs: torch.optim.RMSprop(p, **k), lrs), sched)
+        for kwargs in ({}, {"lr_decay": 0.01, "initial_accumulator_value": 0.2}):
+            add("torch", f"Adagrad({_kw(kwargs)}){tag}", "adagrad",
+                {**{{"initial_accumulator_value": "initial_accumulator_value"}.get(k, k): v
+                    for k, v in kwargs.items()}, "convention": "pytorch"},
+                run_torch(lambda p, k=kwargs: torch.optim.Adagrad(p, **k), lrs), sched)
+        add("torch", f"Adadelta(rho=0.9, eps=1e-6){tag}", "adadelta",
+            {"convention": "pytorch"},
+            run_torch(lambda p: torch.optim.Adadelta(p), lrs), sched)
 
     def optax_schedule(sched):
         if sched["rate"] == 1.0:
@@ -137,6 +155,15 @@ def cases():
             run_optax(optax.adamw(lr, weight_decay=0.05)), sched)
         add("optax", f"adamw() default weight_decay{tag}", "adamw", {"convention": "optax"},
             run_optax(optax.adamw(lr)), sched)
+        for kwargs in ({}, {"centered": True}, {"momentum": 0.8, "nesterov": True},
+                       {"eps_in_sqrt": False, "bias_correction": True, "initial_scale": 0.5},
+                       {"centered": True, "momentum": 0.5, "decay": 0.95}):
+            add("optax", f"rmsprop({_kw(kwargs)}){tag}", "rmsprop",
+                {**kwargs, "convention": "optax"}, run_optax(optax.rmsprop(lr, **kwargs)), sched)
+        add("optax", f"adagrad(){tag}", "adagrad", {"convention": "optax"},
+            run_optax(optax.adagrad(lr)), sched)
+        add("optax", f"adadelta(){tag}", "adadelta", {"convention": "optax"},
+            run_optax(optax.adadelta(lr)), sched)
 
     def keras_lr(sched):
         if sched["rate"] == 1.0:
@@ -161,6 +188,15 @@ def cases():
                                             epsilon=1e-6, weight_decay=0.1)), sched)
         add("keras", f"AdamW() default weight_decay{tag}", "adamw", {"convention": "keras"},
             run_keras(keras.optimizers.AdamW(keras_lr(sched))), sched)
+        for kwargs in ({}, {"centered": True, "momentum": 0.5}, {"rho": 0.8, "epsilon": 1e-5}):
+            ours = {{"rho": "decay", "epsilon": "eps"}.get(k, k): v for k, v in kwargs.items()}
+            add("keras", f"RMSprop({_kw(kwargs)}){tag}", "rmsprop",
+                {**ours, "convention": "keras"},
+                run_keras(keras.optimizers.RMSprop(keras_lr(sched), **kwargs)), sched)
+        add("keras", f"Adagrad(){tag}", "adagrad", {"convention": "keras"},
+            run_keras(keras.optimizers.Adagrad(keras_lr(sched))), sched)
+        add("keras", f"Adadelta(){tag}", "adadelta", {"convention": "keras"},
+            run_keras(keras.optimizers.Adadelta(keras_lr(sched))), sched)
     return out
 
 

@@ -1,6 +1,14 @@
 """Gradient transformations ``Optimizer(init, update)``, one family per file."""
 
 from gdlab.optimizers._adam import AdamState, adam, adamw, amsgrad
+from gdlab.optimizers._adaptive import (
+    AdadeltaState,
+    AdagradState,
+    RMSPropState,
+    adadelta,
+    adagrad,
+    rmsprop,
+)
 from gdlab.optimizers._base import Optimizer
 from gdlab.optimizers._plateau import PlateauState, reduce_on_plateau
 from gdlab.optimizers._registry import OPTIMIZERS, OptimizerInfo, OptimizerSpec, optimizer
@@ -15,6 +23,12 @@ from gdlab.optimizers._sgd import (
 )
 
 __all__ = [
+    "AdadeltaState",
+    "AdagradState",
+    "RMSPropState",
+    "adadelta",
+    "adagrad",
+    "rmsprop",
     "AdamState",
     "adam",
     "adamw",

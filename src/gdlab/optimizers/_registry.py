@@ -15,6 +15,7 @@ from typing import Any
 
 from gdlab._validation import InvalidParameterError, check_choice
 from gdlab.optimizers._adam import adam, adamw, amsgrad
+from gdlab.optimizers._adaptive import adadelta, adagrad, rmsprop
 from gdlab.optimizers._base import Optimizer
 from gdlab.optimizers._sgd import momentum, nesterov, sgd
 from gdlab.schedules import Schedule
@@ -72,6 +73,27 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
         {"learning_rate": 1e-3, "b1": 0.9, "b2": 0.999, "convention": "pytorch"},
         conventions=("pytorch", "optax", "keras"),
         reference="Reddi, Kale & Kumar, On the Convergence of Adam and Beyond, ICLR 2018",
+    ),
+    "rmsprop": OptimizerInfo(
+        rmsprop,
+        "v <- rho v + (1-rho) g^2; theta <- theta - lr g / sqrt(v) (centered, momentum)",
+        {"learning_rate": 1e-2, "convention": "pytorch"},
+        conventions=("pytorch", "optax", "keras"),
+        reference="Hinton, Neural Networks for Machine Learning, lecture 6e, 2012",
+    ),
+    "adagrad": OptimizerInfo(
+        adagrad,
+        "G <- G + g^2; theta <- theta - lr g / sqrt(G)",
+        {"learning_rate": 1e-2, "convention": "pytorch"},
+        conventions=("pytorch", "optax", "keras"),
+        reference="Duchi, Hazan & Singer, JMLR 2011",
+    ),
+    "adadelta": OptimizerInfo(
+        adadelta,
+        "delta = sqrt(u + eps) / sqrt(v + eps) g; theta <- theta - lr delta",
+        {"convention": "pytorch"},
+        conventions=("pytorch", "optax", "keras"),
+        reference="Zeiler, ADADELTA: An Adaptive Learning Rate Method, 2012",
     ),
 }
 
