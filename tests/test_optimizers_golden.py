@@ -38,7 +38,11 @@ def test_matches_the_library_step_by_step(case):
     # JAX even in 64-bit mode: its scheduled learning rates carry ~1e-8 relative error
     # (see test_optax_schedules_inside_optimizers_run_in_float32); gdlab's are float64.
     float32_lr = case["library"] == "optax" and schedule["rate"] != 1.0
-    np.testing.assert_allclose(got, case["params"], rtol=1e-6 if float32_lr else 1e-10,
+    # torch keeps NAdam's step counter and momentum product as float32 tensors even for
+    # float64 parameters: its coefficients carry ~1e-8 relative rounding
+    float32_state = case["library"] == "torch" and case["optimizer"] == "nadam"
+    rtol = 1e-6 if float32_lr else 1e-8 if float32_state else 1e-10
+    np.testing.assert_allclose(got, case["params"], rtol=rtol,
                                atol=1e-6 if float32_lr else 1e-13)
 
 

@@ -127,6 +127,17 @@ def cases():
                 {**{{"initial_accumulator_value": "initial_accumulator_value"}.get(k, k): v
                     for k, v in kwargs.items()}, "convention": "pytorch"},
                 run_torch(lambda p, k=kwargs: torch.optim.Adagrad(p, **k), lrs), sched)
+        add("torch", f"Adamax(){tag}", "adamax", {"convention": "pytorch"},
+            run_torch(lambda p: torch.optim.Adamax(p), lrs), sched)
+        for psi in (4e-3, 0.1):
+            add("torch", f"NAdam(momentum_decay={psi}){tag}", "nadam",
+                {"momentum_decay": psi, "convention": "pytorch"},
+                run_torch(lambda p, d=psi: torch.optim.NAdam(p, momentum_decay=d), lrs), sched)
+        add("torch", f"RAdam(){tag}", "radam", {"convention": "pytorch"},
+            run_torch(lambda p: torch.optim.RAdam(p), lrs), sched)
+        add("torch", f"RAdam(betas=(0.9, 0.9)){tag}", "radam",
+            {"b2": 0.9, "convention": "pytorch"},
+            run_torch(lambda p: torch.optim.RAdam(p, betas=(0.9, 0.9)), lrs), sched)
         add("torch", f"Adadelta(rho=0.9, eps=1e-6){tag}", "adadelta",
             {"convention": "pytorch"},
             run_torch(lambda p: torch.optim.Adadelta(p), lrs), sched)
@@ -164,6 +175,24 @@ def cases():
             run_optax(optax.adagrad(lr)), sched)
         add("optax", f"adadelta(){tag}", "adadelta", {"convention": "optax"},
             run_optax(optax.adadelta(lr)), sched)
+        add("optax", f"adamax(){tag}", "adamax", {"convention": "optax"},
+            run_optax(optax.adamax(lr)), sched)
+        add("optax", f"nadam(){tag}", "nadam", {"convention": "optax"},
+            run_optax(optax.nadam(lr)), sched)
+        add("optax", f"radam(){tag}", "radam", {"convention": "optax"},
+            run_optax(optax.radam(lr)), sched)
+        add("optax", f"radam(b2=0.9){tag}", "radam", {"b2": 0.9, "convention": "optax"},
+            run_optax(optax.radam(lr, b2=0.9)), sched)
+        add("optax", f"adabelief(){tag}", "adabelief", {}, run_optax(optax.adabelief(lr)), sched)
+        add("optax", f"yogi(){tag}", "yogi", {}, run_optax(optax.yogi(lr)), sched)
+        add("optax", f"sign_sgd(){tag}", "sign_sgd", {}, run_optax(optax.sign_sgd(lr)), sched)
+        add("optax", f"signum(beta=0.8){tag}", "signum", {"momentum": 0.8},
+            run_optax(optax.signum(lr, beta=0.8)), sched)
+        add("optax", f"lion(){tag}", "lion", {"convention": "optax"},
+            run_optax(optax.lion(lr)), sched)
+        add("optax", f"lion(b1=0.8, b2=0.95, weight_decay=0.1){tag}", "lion",
+            {"b1": 0.8, "b2": 0.95, "weight_decay": 0.1, "convention": "optax"},
+            run_optax(optax.lion(lr, b1=0.8, b2=0.95, weight_decay=0.1)), sched)
 
     def keras_lr(sched):
         if sched["rate"] == 1.0:
@@ -197,6 +226,12 @@ def cases():
             run_keras(keras.optimizers.Adagrad(keras_lr(sched))), sched)
         add("keras", f"Adadelta(){tag}", "adadelta", {"convention": "keras"},
             run_keras(keras.optimizers.Adadelta(keras_lr(sched))), sched)
+        add("keras", f"Adamax(){tag}", "adamax", {"convention": "keras"},
+            run_keras(keras.optimizers.Adamax(keras_lr(sched))), sched)
+        add("keras", f"Nadam(){tag}", "nadam", {"convention": "keras"},
+            run_keras(keras.optimizers.Nadam(keras_lr(sched))), sched)
+        add("keras", f"Lion(){tag}", "lion", {"convention": "keras"},
+            run_keras(keras.optimizers.Lion(keras_lr(sched))), sched)
     return out
 
 

@@ -1,6 +1,14 @@
 """Gradient transformations ``Optimizer(init, update)``, one family per file."""
 
 from gdlab.optimizers._adam import AdamState, adam, adamw, amsgrad
+from gdlab.optimizers._adam_variants import (
+    MomentsState,
+    adabelief,
+    adamax,
+    nadam,
+    radam,
+    yogi,
+)
 from gdlab.optimizers._adaptive import (
     AdadeltaState,
     AdagradState,
@@ -21,8 +29,19 @@ from gdlab.optimizers._sgd import (
     nesterov,
     sgd,
 )
+from gdlab.optimizers._sign import SignState, lion, sign_sgd, signum
 
 __all__ = [
+    "MomentsState",
+    "SignState",
+    "adabelief",
+    "adamax",
+    "lion",
+    "nadam",
+    "radam",
+    "sign_sgd",
+    "signum",
+    "yogi",
     "AdadeltaState",
     "AdagradState",
     "RMSPropState",

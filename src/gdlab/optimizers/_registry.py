@@ -15,9 +15,11 @@ from typing import Any
 
 from gdlab._validation import InvalidParameterError, check_choice
 from gdlab.optimizers._adam import adam, adamw, amsgrad
+from gdlab.optimizers._adam_variants import adabelief, adamax, nadam, radam, yogi
 from gdlab.optimizers._adaptive import adadelta, adagrad, rmsprop
 from gdlab.optimizers._base import Optimizer
 from gdlab.optimizers._sgd import momentum, nesterov, sgd
+from gdlab.optimizers._sign import lion, sign_sgd, signum
 from gdlab.schedules import Schedule
 
 
@@ -95,6 +97,35 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
         conventions=("pytorch", "optax", "keras"),
         reference="Zeiler, ADADELTA: An Adaptive Learning Rate Method, 2012",
     ),
+
+    "adamax": OptimizerInfo(
+        adamax, "u <- max(b2 u, |g|); theta <- theta - lr m / ((1 - b1^t) u)",
+        {"convention": "pytorch"}, conventions=("pytorch", "optax", "keras"),
+        reference="Kingma & Ba, Adam, ICLR 2015, section 7.1"),
+    "nadam": OptimizerInfo(
+        nadam, "Adam with Nesterov momentum (momentum schedule: pytorch psi, keras psi=1, optax none)",
+        {"convention": "pytorch"}, conventions=("pytorch", "optax", "keras"),
+        reference="Dozat, Incorporating Nesterov Momentum into Adam, ICLR workshop 2016"),
+    "radam": OptimizerInfo(
+        radam, "Adam with the variance rectification r_t once rho_t > 5",
+        {"convention": "pytorch"}, conventions=("pytorch", "optax"),
+        reference="Liu et al., On the Variance of the Adaptive Learning Rate and Beyond, ICLR 2020"),
+    "adabelief": OptimizerInfo(
+        adabelief, "second moment of g - m (the belief); optax form", {},
+        reference="Zhuang et al., AdaBelief Optimizer, NeurIPS 2020"),
+    "yogi": OptimizerInfo(
+        yogi, "v <- v - (1-b2) sign(v - g^2) g^2; optax form", {},
+        reference="Zaheer et al., Adaptive Methods for Nonconvex Optimization, NeurIPS 2018"),
+    "sign_sgd": OptimizerInfo(
+        sign_sgd, "theta <- theta - lr sign(g)", {},
+        reference="Bernstein et al., signSGD, ICML 2018"),
+    "signum": OptimizerInfo(
+        signum, "m <- b m + (1-b) g; theta <- theta - lr sign(m)", {},
+        reference="Bernstein et al., signSGD, ICML 2018"),
+    "lion": OptimizerInfo(
+        lion, "theta <- theta - lr (sign(b1 m + (1-b1) g) + wd theta); m <- b2 m + (1-b2) g",
+        {"convention": "optax"}, conventions=("optax", "keras"),
+        reference="Chen et al., Symbolic Discovery of Optimization Algorithms, NeurIPS 2023"),
 }
 
 

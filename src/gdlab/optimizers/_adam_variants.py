@@ -1,0 +1,192 @@
+r"""Adam's relatives: Adamax, NAdam, RAdam, AdaBelief and Yogi.
+
+All keep :math:`m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t` (products and roots are per
+coordinate, :math:`t = 1, 2, \dots`).
+
+**Adamax** (Kingma & Ba 2015, sec. 7.1): :math:`u_t = \max(\beta_2 u_{t-1}, |g_t| + \epsilon)`,
+:math:`\theta_t = \theta_{t-1} - \gamma_t\, m_t / ((1-\beta_1^t)\, u_t)` (PyTorch, optax:
+:math:`\epsilon` inside the max); Keras: :math:`u_t = \max(\beta_2 u_{t-1}, |g_t|)` and
+:math:`\theta_t = \theta_{t-1} - \gamma_t m_t / ((1-\beta_1^t)(u_t + \epsilon))`.
+
+**NAdam** (Dozat 2016), three algorithms under one name:
+
+* PyTorch: a momentum schedule :math:`\mu_t = \beta_1(1 - \tfrac12 0.96^{t\psi})`
+  (``momentum_decay`` :math:`\psi = 0.004`), :math:`\Pi_t = \prod_{i\le t}\mu_i` and
+  :math:`\theta_t = \theta_{t-1} - \gamma_t\Big(\frac{(1-\mu_t) g_t}{1-\Pi_t} + \frac{\mu_{t+1} m_t}{1-\Pi_t\mu_{t+1}}\Big)\Big/\Big(\sqrt{v_t/(1-\beta_2^t)} + \epsilon\Big)`;
+* Keras: the same with :math:`\psi = 1` (the schedule decays 250 times faster) and
+  :math:`\epsilon = 10^{-7}`;
+* optax (``nadam``, Adam with ``nesterov=True``): no schedule,
+  :math:`\hat m_t = \beta_1 m_t/(1-\beta_1^{t+1}) + (1-\beta_1) g_t/(1-\beta_1^t)`.
+
+**RAdam** (Liu et al. 2020): with :math:`\rho_\infty = 2/(1-\beta_2) - 1` and
+:math:`\rho_t = \rho_\infty - 2t\beta_2^t/(1-\beta_2^t)`, when the variance is tractable
+the Adam step is multiplied by
+:math:`r_t = \sqrt{\frac{(\rho_t-4)(\rho_t-2)\rho_\infty}{(\rho_\infty-4)(\rho_\infty-2)\rho_t}}`,
+otherwise the step is :math:`\gamma_t\hat m_t` (no second moment). PyTorch: tractable when
+:math:`\rho_t > 5`, :math:`\epsilon` added to the raw :math:`\sqrt{v_t}` (step
+:math:`\gamma_t r_t \hat m_t\sqrt{1-\beta_2^t}/(\sqrt{v_t}+\epsilon)`); optax: when
+:math:`\rho_t \ge 5`, :math:`\epsilon` added to :math:`\sqrt{\hat v_t}`.
+
+**AdaBelief** (Zhuang et al. 2020; optax): :math:`s_t = \beta_2 s_{t-1} + (1-\beta_2)(g_t - m_t)^2 + \epsilon_{\text{root}}`,
+step :math:`\gamma_t \hat m_t/(\sqrt{\hat s_t} + \epsilon)`, :math:`\epsilon = \epsilon_{\text{root}} = 10^{-16}`.
+
+**Yogi** (Zaheer et al. 2018; optax): :math:`v_t = v_{t-1} - (1-\beta_2)\,\mathrm{sign}(v_{t-1} - g_t^2)\, g_t^2`,
+:math:`v_0 = 10^{-6}` (optax also starts :math:`m_0` there; the paper at 0), step :math:`\gamma_t \hat m_t/(\sqrt{\hat v_t} + \epsilon)`, :math:`\epsilon = 10^{-3}`.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax.numpy as jnp
+
+from gdlab._validation import check_choice
+from gdlab.optimizers._base import Optimizer, ScalarOrSchedule, check_hyperparameter, value_at
+
+_INF = float("inf")
+CONVENTIONS = ("pytorch", "optax", "keras")
+
+
+class MomentsState(NamedTuple):
+    """First moment ``m`` and second-moment-like ``v``; ``pi`` is NAdam's product."""
+
+    count: jnp.ndarray
+    m: jnp.ndarray
+    v: jnp.ndarray
+    pi: jnp.ndarray
+
+
+def _check(learning_rate, b1, b2, eps):
+    check_hyperparameter("learning_rate", learning_rate, 0.0, _INF, "neither")
+    check_hyperparameter("b1", b1, 0.0, 1.0, "left")
+    check_hyperparameter("b2", b2, 0.0, 1.0, "left")
+    check_hyperparameter("eps", eps, 0.0, _INF, "neither")
+
+
+def _init(initial_v=0.0, initial_m=0.0):
+    def init(params):
+        return MomentsState(count=jnp.zeros((), jnp.int32), m=jnp.full_like(params, initial_m),
+                            v=jnp.full_like(params, initial_v),
+                            pi=jnp.ones((), params.dtype))
+    return init
+
+
+def adamax(learning_rate: ScalarOrSchedule = 2e-3, b1: float = 0.9, b2: float = 0.999,
+           eps: float | None = None, *, convention: str = "pytorch") -> Optimizer:
+    """Adamax (the infinity-norm Adam). Defaults: PyTorch lr 2e-3, eps 1e-8; Keras eps 1e-7."""
+    check_choice("convention", convention, CONVENTIONS)
+    eps = (1e-7 if convention == "keras" else 1e-8) if eps is None else eps
+    _check(learning_rate, b1, b2, eps)
+
+    def update(g, state, params=None):
+        gamma = value_at(learning_rate, state.count)
+        t = (state.count + 1).astype(g.dtype)
+        m = b1 * state.m + (1.0 - b1) * g
+        if convention == "keras":
+            u = jnp.maximum(b2 * state.v, jnp.abs(g))
+            step = gamma * m / ((1.0 - b1**t) * (u + eps))
+        else:
+            u = jnp.maximum(b2 * state.v, jnp.abs(g) + eps)
+            step = gamma / (1.0 - b1**t) * m / u
+        return -step, state._replace(count=state.count + 1, m=m, v=u)
+
+    return Optimizer(_init(), update)
+
+
+def nadam(learning_rate: ScalarOrSchedule = 2e-3, b1: float = 0.9, b2: float = 0.999,
+          eps: float | None = None, *, momentum_decay: float = 4e-3,
+          convention: str = "pytorch") -> Optimizer:
+    """NAdam in PyTorch's, Keras's or optax's form (see the module docstring).
+
+    ``momentum_decay`` is PyTorch's :math:`\\psi`; Keras's form is :math:`\\psi = 1`.
+    """
+    check_choice("convention", convention, CONVENTIONS)
+    eps = (1e-7 if convention == "keras" else 1e-8) if eps is None else eps
+    _check(learning_rate, b1, b2, eps)
+    check_hyperparameter("momentum_decay", momentum_decay, 0.0, _INF, "left")
+    psi = 1.0 if convention == "keras" else momentum_decay
+
+    def update(g, state, params=None):
+        gamma = value_at(learning_rate, state.count)
+        t = (state.count + 1).astype(g.dtype)
+        m = b1 * state.m + (1.0 - b1) * g
+        v = b2 * state.v + (1.0 - b2) * g * g
+        if convention == "optax":
+            m_hat = b1 * m / (1.0 - b1 ** (t + 1.0)) + (1.0 - b1) * g / (1.0 - b1**t)
+            step = gamma * m_hat / (jnp.sqrt(v / (1.0 - b2**t)) + eps)
+            return -step, state._replace(count=state.count + 1, m=m, v=v)
+        mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
+        mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1.0) * psi))
+        pi = state.pi * mu
+        denominator = jnp.sqrt(v / (1.0 - b2**t)) + eps
+        step = gamma * ((1.0 - mu) * g / (1.0 - pi) + mu_next * m / (1.0 - pi * mu_next))
+        return -step / denominator, MomentsState(count=state.count + 1, m=m, v=v, pi=pi)
+
+    return Optimizer(_init(), update)
+
+
+def radam(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0.999,
+          eps: float = 1e-8, *, convention: str = "pytorch") -> Optimizer:
+    """Rectified Adam in PyTorch's or optax's form (Keras has none)."""
+    check_choice("convention", convention, ("pytorch", "optax"))
+    _check(learning_rate, b1, b2, eps)
+    rho_inf = 2.0 / (1.0 - b2) - 1.0
+
+    def update(g, state, params=None):
+        gamma = value_at(learning_rate, state.count)
+        t = (state.count + 1).astype(g.dtype)
+        m = b1 * state.m + (1.0 - b1) * g
+        v = b2 * state.v + (1.0 - b2) * g * g
+        m_hat = m / (1.0 - b1**t)
+        correction2 = 1.0 - b2**t
+        rho = rho_inf - 2.0 * t * b2**t / correction2
+        safe_rho = jnp.maximum(rho, 5.0 + 1e-12)  # keeps the unused branch finite
+        r = jnp.sqrt((safe_rho - 4.0) * (safe_rho - 2.0) * rho_inf
+                     / ((rho_inf - 4.0) * (rho_inf - 2.0) * safe_rho))
+        if convention == "pytorch":
+            tractable = rho > 5.0
+            adaptive = jnp.sqrt(correction2) / (jnp.sqrt(v) + eps)
+        else:
+            tractable = rho >= 5.0
+            adaptive = 1.0 / (jnp.sqrt(v / correction2) + eps)
+        step = gamma * jnp.where(tractable, r * m_hat * adaptive, m_hat)
+        return -step, state._replace(count=state.count + 1, m=m, v=v)
+
+    return Optimizer(_init(), update)
+
+
+def adabelief(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0.999,
+              eps: float = 1e-16, *, eps_root: float = 1e-16) -> Optimizer:
+    """AdaBelief (optax's form): the second moment of :math:`g_t - m_t`, "the belief"."""
+    _check(learning_rate, b1, b2, eps)
+    check_hyperparameter("eps_root", eps_root, 0.0, _INF, "left")
+
+    def update(g, state, params=None):
+        gamma = value_at(learning_rate, state.count)
+        t = (state.count + 1).astype(g.dtype)
+        m = b1 * state.m + (1.0 - b1) * g
+        s = b2 * state.v + (1.0 - b2) * (g - m) ** 2 + eps_root
+        step = gamma * (m / (1.0 - b1**t)) / (jnp.sqrt(s / (1.0 - b2**t)) + eps)
+        return -step, state._replace(count=state.count + 1, m=m, v=s)
+
+    return Optimizer(_init(), update)
+
+
+def yogi(learning_rate: ScalarOrSchedule = 1e-2, b1: float = 0.9, b2: float = 0.999,
+         eps: float = 1e-3, *, initial_accumulator_value: float = 1e-6) -> Optimizer:
+    """Yogi (optax's form): an additive, sign-controlled second moment."""
+    _check(learning_rate, b1, b2, eps)
+    check_hyperparameter("initial_accumulator_value", initial_accumulator_value, 0.0, _INF,
+                         "left")
+
+    def update(g, state, params=None):
+        gamma = value_at(learning_rate, state.count)
+        t = (state.count + 1).astype(g.dtype)
+        m = b1 * state.m + (1.0 - b1) * g
+        square = g * g
+        v = state.v - (1.0 - b2) * jnp.sign(state.v - square) * square
+        step = gamma * (m / (1.0 - b1**t)) / (jnp.sqrt(v / (1.0 - b2**t)) + eps)
+        return -step, state._replace(count=state.count + 1, m=m, v=v)
+
+    # optax starts both moments at the initial accumulator value (the paper: m_0 = 0)
+    return Optimizer(_init(initial_accumulator_value, initial_accumulator_value), update)
