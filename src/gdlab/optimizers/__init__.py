@@ -30,8 +30,26 @@ from gdlab.optimizers._sgd import (
     sgd,
 )
 from gdlab.optimizers._sign import SignState, lion, sign_sgd, signum
+from gdlab.optimizers._transforms import (
+    accumulate,
+    chain,
+    clip,
+    clip_by_global_norm,
+    clip_by_norm,
+    from_optax,
+    skip_nonfinite,
+    weight_decay,
+)
 
 __all__ = [
+    "accumulate",
+    "chain",
+    "clip",
+    "clip_by_global_norm",
+    "clip_by_norm",
+    "from_optax",
+    "skip_nonfinite",
+    "weight_decay",
     "MomentsState",
     "SignState",
     "adabelief",
