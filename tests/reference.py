@@ -92,3 +92,18 @@ def least_squares_gd(X, y, theta0, lr, num_steps):
         theta = theta - lr * (2.0 / n) * X.T @ (X @ theta - y)
         out.append(theta.copy())
     return np.array(out)
+
+
+def armijo_gd(f, grad, theta0, alpha0, shrink, c, num_steps, max_backtracks=30):
+    """Gradient descent with Armijo backtracking (Nocedal & Wright, Algorithm 3.1)."""
+    theta = np.array(theta0, dtype=np.float64)
+    out = []
+    for _ in range(num_steps):
+        g = grad(theta)
+        alpha, tries = alpha0, 0
+        while f(theta - alpha * g) > f(theta) - c * alpha * g @ g and tries < max_backtracks:
+            alpha *= shrink
+            tries += 1
+        theta = theta - alpha * g
+        out.append(theta.copy())
+    return np.array(out)

@@ -276,8 +276,9 @@ def _gallery():
     return module.GALLERY
 
 
-@pytest.mark.parametrize("name", sorted(gdlab.OPTIMIZERS))
+@pytest.mark.parametrize("name", sorted(set(gdlab.OPTIMIZERS) - {"armijo"}))
 def test_every_gallery_schedule_drives_every_optimizer(name):
+    # (armijo is left out: a schedule sets its first trial step, the line search the step)
     # Eager, no compilation per schedule. In the default (PyTorch) convention no state of
     # these optimizers depends on the learning rate, so the update at step t with a
     # schedule is schedule(t) times the update with a constant learning rate of 1.
@@ -287,8 +288,10 @@ def test_every_gallery_schedule_drives_every_optimizer(name):
         opt = gdlab.optimizer(name, learning_rate=schedule).build()
         params = jnp.zeros(2)
         state, ref_state = opt.init(params), reference.init(params)
+        extra = {"value_fn": lambda p: 0.5 * jnp.sum((p - 1.0) ** 2)} if name == "newton" \
+            else {}
         for t, g in enumerate(grads):
-            update, state = opt.update(g, state, params)
-            unit, ref_state = reference.update(g, ref_state, params)
+            update, state = opt.update(g, state, params, **extra)
+            unit, ref_state = reference.update(g, ref_state, params, **extra)
             np.testing.assert_allclose(update, float(schedule(t)) * unit, rtol=1e-12,
                                        err_msg=title)

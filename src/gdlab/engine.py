@@ -61,7 +61,8 @@ def _simulate(X, y, init_params, leaves, seed, divergence_factor, tol, *, loss_f
     hparams = jax.tree_util.tree_unflatten(tree, leaves)
     opt = build(**hparams)
     settings = build.settings(hparams)
-    takes_value = "value" in inspect.signature(opt.update).parameters
+    accepted = inspect.signature(opt.update).parameters
+    takes_value, takes_value_fn = "value" in accepted, "value_fn" in accepted
     value_and_grad = jax.value_and_grad(loss_fn)
     dtype = init_params.dtype
     init_loss = loss_fn(init_params, X, y)
@@ -77,10 +78,13 @@ def _simulate(X, y, init_params, leaves, seed, divergence_factor, tol, *, loss_f
             batch_loss, g = value_and_grad(params, X, y)
         else:
             batch_loss, g = value_and_grad(params, X[batch], y[batch])
+        extra = {}
         if takes_value:  # e.g. reduce_on_plateau: the loss decides the next scale
-            updates, new_opt_state = opt.update(g, opt_state, params, value=batch_loss)
-        else:
-            updates, new_opt_state = opt.update(g, opt_state, params)
+            extra["value"] = batch_loss
+        if takes_value_fn:  # line search, Newton: they evaluate the batch loss themselves
+            Xb, yb = (X, y) if sampler.is_full_batch else (X[batch], y[batch])
+            extra["value_fn"] = partial(_bound_loss, loss_fn, X=Xb, y=yb)
+        updates, new_opt_state = opt.update(g, opt_state, params, **extra)
         new_params = params + updates
         active = (code == _RUNNING) & (position < num_steps)
         blown = (
@@ -128,6 +132,10 @@ def _simulate(X, y, init_params, leaves, seed, divergence_factor, tol, *, loss_f
     firsts = jnp.arange(num_records, dtype=jnp.int32) * record_every
     carry, recorded = lax.scan(record, carry, firsts)
     return recorded, carry[3], carry[4], init_loss
+
+
+def _bound_loss(loss_fn, params, *, X, y):
+    return loss_fn(params, X, y)
 
 
 def _internals(state) -> dict:

@@ -19,6 +19,7 @@ from gdlab.optimizers._adaptive import (
 )
 from gdlab.optimizers._base import Optimizer
 from gdlab.optimizers._plateau import PlateauState, reduce_on_plateau
+from gdlab.optimizers._reference import LineSearchState, NewtonState, armijo, newton
 from gdlab.optimizers._registry import OPTIMIZERS, OptimizerInfo, OptimizerSpec, optimizer
 from gdlab.optimizers._sgd import (
     CONVENTIONS,
@@ -42,6 +43,10 @@ from gdlab.optimizers._transforms import (
 )
 
 __all__ = [
+    "LineSearchState",
+    "NewtonState",
+    "armijo",
+    "newton",
     "accumulate",
     "chain",
     "clip",

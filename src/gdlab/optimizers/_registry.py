@@ -18,6 +18,7 @@ from gdlab.optimizers._adam import adam, adamw, amsgrad
 from gdlab.optimizers._adam_variants import adabelief, adamax, nadam, radam, yogi
 from gdlab.optimizers._adaptive import adadelta, adagrad, rmsprop
 from gdlab.optimizers._base import Optimizer
+from gdlab.optimizers._reference import armijo, newton
 from gdlab.optimizers._sgd import momentum, nesterov, sgd
 from gdlab.optimizers._sign import lion, sign_sgd, signum
 from gdlab.schedules import Schedule
@@ -126,6 +127,12 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
         lion, "theta <- theta - lr (sign(b1 m + (1-b1) g) + wd theta); m <- b2 m + (1-b2) g",
         {"convention": "optax"}, conventions=("optax", "keras"),
         reference="Chen et al., Symbolic Discovery of Optimization Algorithms, NeurIPS 2023"),
+    "armijo": OptimizerInfo(
+        armijo, "gradient descent, step shrunk until f(theta - a g) <= f - c a |g|^2",
+        {"learning_rate": 1.0}, reference="Armijo 1966; Nocedal & Wright, Algorithm 3.1"),
+    "newton": OptimizerInfo(
+        newton, "theta <- theta - lr (H + damping I)^-1 g, exact Hessian",
+        {"learning_rate": 1.0}, reference="Nocedal & Wright, Numerical Optimization, ch. 3"),
 }
 
 
