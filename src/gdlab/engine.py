@@ -148,7 +148,7 @@ def _internals(state) -> dict:
             continue
         if hasattr(value, "_asdict"):
             out.update({f"{name}.{k}": v for k, v in _internals(value).items()})
-        elif hasattr(value, "ndim"):
+        elif hasattr(value, "ndim") and value.size:  # empty buffers hold nothing
             out[name] = value
     return out
 

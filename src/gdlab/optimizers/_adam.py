@@ -104,17 +104,19 @@ def adam(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0.
 
     def init(params):
         zeros = jnp.zeros_like(params)
-        return AdamState(count=jnp.zeros((), jnp.int32), m=zeros, v=zeros, v_max=zeros)
+        # the running maximum exists only for AMSGrad: no dead array in Adam's state
+        v_max = zeros if amsgrad else jnp.zeros((0,), params.dtype)
+        return AdamState(count=jnp.zeros((), jnp.int32), m=zeros, v=zeros, v_max=v_max)
 
     def update(g, state, params):
         gamma = value_at(learning_rate, state.count)
-        t = (state.count + 1).astype(g.dtype)
+        k = state.count + 1  # integer powers: exact repeated products, no exp(log)
         if not decoupled:  # L2: the decay goes through the moments (0 adds nothing)
             g = g + weight_decay * params
         m = b1 * state.m + (1.0 - b1) * g
         v = b2 * state.v + (1.0 - b2) * g * g
-        correction1 = 1.0 - b1**t
-        correction2 = 1.0 - b2**t
+        correction1 = 1.0 - b1**k
+        correction2 = 1.0 - b2**k
         if convention == "keras":
             v_max = jnp.maximum(state.v_max, v) if amsgrad else state.v_max
             second = v_max if amsgrad else v

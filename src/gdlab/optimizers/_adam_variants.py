@@ -80,14 +80,14 @@ def adamax(learning_rate: ScalarOrSchedule = 2e-3, b1: float = 0.9, b2: float = 
 
     def update(g, state, params=None):
         gamma = value_at(learning_rate, state.count)
-        t = (state.count + 1).astype(g.dtype)
+        k = state.count + 1  # integer powers: exact repeated products, no exp(log)
         m = b1 * state.m + (1.0 - b1) * g
         if convention == "keras":
             u = jnp.maximum(b2 * state.v, jnp.abs(g))
-            step = gamma * m / ((1.0 - b1**t) * (u + eps))
+            step = gamma * m / ((1.0 - b1**k) * (u + eps))
         else:
             u = jnp.maximum(b2 * state.v, jnp.abs(g) + eps)
-            step = gamma / (1.0 - b1**t) * m / u
+            step = gamma / (1.0 - b1**k) * m / u
         return -step, state._replace(count=state.count + 1, m=m, v=u)
 
     return Optimizer(_init(), update)
@@ -109,16 +109,17 @@ def nadam(learning_rate: ScalarOrSchedule = 2e-3, b1: float = 0.9, b2: float = 0
     def update(g, state, params=None):
         gamma = value_at(learning_rate, state.count)
         t = (state.count + 1).astype(g.dtype)
+        k = state.count + 1  # integer powers: exact repeated products, no exp(log)
         m = b1 * state.m + (1.0 - b1) * g
         v = b2 * state.v + (1.0 - b2) * g * g
         if convention == "optax":
-            m_hat = b1 * m / (1.0 - b1 ** (t + 1.0)) + (1.0 - b1) * g / (1.0 - b1**t)
-            step = gamma * m_hat / (jnp.sqrt(v / (1.0 - b2**t)) + eps)
+            m_hat = b1 * m / (1.0 - b1 ** (k + 1)) + (1.0 - b1) * g / (1.0 - b1**k)
+            step = gamma * m_hat / (jnp.sqrt(v / (1.0 - b2**k)) + eps)
             return -step, state._replace(count=state.count + 1, m=m, v=v)
         mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
         mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1.0) * psi))
         pi = state.pi * mu
-        denominator = jnp.sqrt(v / (1.0 - b2**t)) + eps
+        denominator = jnp.sqrt(v / (1.0 - b2**k)) + eps
         step = gamma * ((1.0 - mu) * g / (1.0 - pi) + mu_next * m / (1.0 - pi * mu_next))
         return -step / denominator, MomentsState(count=state.count + 1, m=m, v=v, pi=pi)
 
@@ -135,11 +136,12 @@ def radam(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0
     def update(g, state, params=None):
         gamma = value_at(learning_rate, state.count)
         t = (state.count + 1).astype(g.dtype)
+        k = state.count + 1  # integer powers: exact repeated products, no exp(log)
         m = b1 * state.m + (1.0 - b1) * g
         v = b2 * state.v + (1.0 - b2) * g * g
-        m_hat = m / (1.0 - b1**t)
-        correction2 = 1.0 - b2**t
-        rho = rho_inf - 2.0 * t * b2**t / correction2
+        m_hat = m / (1.0 - b1**k)
+        correction2 = 1.0 - b2**k
+        rho = rho_inf - 2.0 * t * b2**k / correction2
         safe_rho = jnp.maximum(rho, 5.0 + 1e-12)  # keeps the unused branch finite
         r = jnp.sqrt((safe_rho - 4.0) * (safe_rho - 2.0) * rho_inf
                      / ((rho_inf - 4.0) * (rho_inf - 2.0) * safe_rho))
@@ -163,10 +165,10 @@ def adabelief(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float
 
     def update(g, state, params=None):
         gamma = value_at(learning_rate, state.count)
-        t = (state.count + 1).astype(g.dtype)
+        k = state.count + 1  # integer powers: exact repeated products, no exp(log)
         m = b1 * state.m + (1.0 - b1) * g
         s = b2 * state.v + (1.0 - b2) * (g - m) ** 2 + eps_root
-        step = gamma * (m / (1.0 - b1**t)) / (jnp.sqrt(s / (1.0 - b2**t)) + eps)
+        step = gamma * (m / (1.0 - b1**k)) / (jnp.sqrt(s / (1.0 - b2**k)) + eps)
         return -step, state._replace(count=state.count + 1, m=m, v=s)
 
     return Optimizer(_init(), update)
@@ -181,11 +183,11 @@ def yogi(learning_rate: ScalarOrSchedule = 1e-2, b1: float = 0.9, b2: float = 0.
 
     def update(g, state, params=None):
         gamma = value_at(learning_rate, state.count)
-        t = (state.count + 1).astype(g.dtype)
+        k = state.count + 1  # integer powers: exact repeated products, no exp(log)
         m = b1 * state.m + (1.0 - b1) * g
         square = g * g
         v = state.v - (1.0 - b2) * jnp.sign(state.v - square) * square
-        step = gamma * (m / (1.0 - b1**t)) / (jnp.sqrt(v / (1.0 - b2**t)) + eps)
+        step = gamma * (m / (1.0 - b1**k)) / (jnp.sqrt(v / (1.0 - b2**k)) + eps)
         return -step, state._replace(count=state.count + 1, m=m, v=v)
 
     # optax starts both moments at the initial accumulator value (the paper: m_0 = 0)

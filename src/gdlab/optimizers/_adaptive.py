@@ -104,22 +104,30 @@ def rmsprop(learning_rate: ScalarOrSchedule = 1e-2, decay: float | None = None,
     check_hyperparameter("momentum", momentum, 0.0, 1.0, "left")
     check_hyperparameter("initial_scale", initial_scale, 0.0, _INF, "left")
 
+    # buffers that a setting does not use are empty, not dead arrays carried every step
+    has_momentum = not (isinstance(momentum, int | float) and momentum == 0)
+
     def init(params):
-        zeros = jnp.zeros_like(params)
+        zeros, empty = jnp.zeros_like(params), jnp.zeros((0,), params.dtype)
         return RMSPropState(count=jnp.zeros((), jnp.int32),
-                            v=jnp.full_like(params, initial_scale), g_bar=zeros, b=zeros)
+                            v=jnp.full_like(params, initial_scale),
+                            g_bar=zeros if centered else empty,
+                            b=zeros if has_momentum else empty)
 
     def update(g, state, params=None):
         gamma = value_at(learning_rate, state.count)
         mu = value_at(momentum, state.count)
-        t = (state.count + 1).astype(g.dtype)
+        k = state.count + 1  # integer powers: exact repeated products, no exp(log)
         v = decay * state.v + (1.0 - decay) * g * g
         g_bar = decay * state.g_bar + (1.0 - decay) * g if centered else state.g_bar
         v_hat, g_hat = v, g_bar
         if bias_correction:
-            v_hat, g_hat = v / (1.0 - decay**t), g_bar / (1.0 - decay**t)
+            v_hat, g_hat = v / (1.0 - decay**k), g_bar / (1.0 - decay**k)
         spread = v_hat - g_hat * g_hat if centered else v_hat
         scaled = g / (jnp.sqrt(spread + eps) if inside else jnp.sqrt(spread) + eps)
+        if not has_momentum:
+            return -gamma * scaled, RMSPropState(count=state.count + 1, v=v, g_bar=g_bar,
+                                                 b=state.b)
         if convention == "pytorch":
             b = mu * state.b + scaled
             step = -gamma * b

@@ -1,0 +1,166 @@
+"""Benchmark: per-step cost of each optimizer, gdlab against optax and torch.optim.
+
+Every library runs the same loop: ``steps`` updates of a float64 parameter vector whose
+gradient is computed in the loop, on two problems:
+
+* ``d10000``: a 10,000-parameter quadratic, gradient ``theta - target``;
+* ``article``: the seed article's problem (1 parameter, 150 points), full-batch MSE
+  gradient ``2/n X^T (X theta - y)``.
+
+gdlab and optax run inside one ``jax.jit`` + ``lax.scan`` each (compiled once, timed
+after a warm-up call); torch runs its Python loop (``param.grad = ...; opt.step()``)
+with its default implementation. Medians over ``--repeats`` timings; the ratio to
+optax is gdlab's time over optax's, measured in the same run.
+
+Run: ``.venv/bin/python benchmarks/optimizers.py [--steps 2000] [--repeats 5]`` (needs
+optax and torch==2.13.0: ``make golden`` installs them). Writes
+``benchmarks/results/optimizers.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import gdlab
+
+HERE = Path(__file__).resolve().parent
+LR = 1e-3
+
+# name -> (gdlab settings, optax factory, torch factory or None)
+CASES = {
+    "sgd": ({}, lambda o: o.sgd(LR), lambda t, p: t.optim.SGD(p, lr=LR)),
+    "momentum": ({"momentum": 0.9}, lambda o: o.sgd(LR, momentum=0.9),
+                 lambda t, p: t.optim.SGD(p, lr=LR, momentum=0.9)),
+    "nesterov": ({"momentum": 0.9}, lambda o: o.sgd(LR, momentum=0.9, nesterov=True),
+                 lambda t, p: t.optim.SGD(p, lr=LR, momentum=0.9, nesterov=True)),
+    "adam": ({}, lambda o: o.adam(LR), lambda t, p: t.optim.Adam(p, lr=LR)),
+    "adamw": ({"weight_decay": 1e-4}, lambda o: o.adamw(LR, weight_decay=1e-4),
+              lambda t, p: t.optim.AdamW(p, lr=LR, weight_decay=1e-4)),
+    "amsgrad": ({}, lambda o: o.amsgrad(LR), lambda t, p: t.optim.Adam(p, lr=LR, amsgrad=True)),
+    "rmsprop": ({"convention": "optax"}, lambda o: o.rmsprop(LR),
+                lambda t, p: t.optim.RMSprop(p, lr=LR)),
+    "adagrad": ({"convention": "optax"}, lambda o: o.adagrad(LR),
+                lambda t, p: t.optim.Adagrad(p, lr=LR)),
+    "adadelta": ({"convention": "optax"}, lambda o: o.adadelta(LR),
+                 lambda t, p: t.optim.Adadelta(p, lr=LR)),
+    "adamax": ({"convention": "optax"}, lambda o: o.adamax(LR),
+               lambda t, p: t.optim.Adamax(p, lr=LR)),
+    "nadam": ({"convention": "optax"}, lambda o: o.nadam(LR),
+              lambda t, p: t.optim.NAdam(p, lr=LR)),
+    "radam": ({"convention": "optax"}, lambda o: o.radam(LR),
+              lambda t, p: t.optim.RAdam(p, lr=LR)),
+    "adabelief": ({}, lambda o: o.adabelief(LR), None),
+    "yogi": ({}, lambda o: o.yogi(LR), None),
+    "sign_sgd": ({}, lambda o: o.sign_sgd(LR), None),
+    "signum": ({}, lambda o: o.signum(LR), None),
+    "lion": ({"convention": "optax"}, lambda o: o.lion(LR), None),
+}
+
+
+def problems():
+    rng = np.random.default_rng(0)
+    article = gdlab.article_regression(seed=0)
+    X, y = jnp.asarray(article.X), jnp.asarray(article.y)
+    n = X.shape[0]
+    target = jnp.asarray(rng.standard_normal(10_000))
+    return {
+        "d10000": (jnp.zeros(10_000), lambda theta: theta - target,
+                   lambda theta_t: theta_t - __import__("torch").from_numpy(
+                       np.asarray(target))),
+        "article": (jnp.asarray(article.init_params), lambda theta: 2.0 / n * ((X @ theta - y) @ X),
+                    _torch_article_grad(article)),
+    }
+
+
+def _torch_article_grad(article):
+    def grad(theta):
+        import torch
+
+        X = torch.from_numpy(article.X)
+        y = torch.from_numpy(article.y)
+        return 2.0 / X.shape[0] * ((X @ theta - y) @ X)
+    return grad
+
+
+def jax_loop(init, update, theta0, gradient, steps):
+    @jax.jit
+    def run(theta):
+        def body(carry, _):
+            theta, state = carry
+            updates, state = update(gradient(theta), state, theta)
+            return (theta + updates, state), None
+        (theta, _), _ = jax.lax.scan(body, (theta, init(theta)), None, length=steps)
+        return theta
+    return run
+
+
+def timed(fn, repeats):
+    fn()  # warm-up / compile
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    import optax
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    results = {}
+    for problem_name, (theta0, gradient, torch_gradient) in problems().items():
+        for name, (settings, make_optax, make_torch) in CASES.items():
+            ours = gdlab.optimizer(name, learning_rate=LR, **settings).build()
+            theirs = make_optax(optax)
+            gd = jax_loop(ours.init, ours.update, theta0, gradient, args.steps)
+            ox = jax_loop(theirs.init, theirs.update, theta0, gradient, args.steps)
+            row = {
+                "gdlab_ns_per_step": timed(lambda f=gd, x=theta0: f(x).block_until_ready(),
+                                           args.repeats) / args.steps * 1e9,
+                "optax_ns_per_step": timed(lambda f=ox, x=theta0: f(x).block_until_ready(),
+                                           args.repeats) / args.steps * 1e9,
+            }
+            if make_torch is not None:
+                def torch_run(make=make_torch, theta0=theta0, torch_gradient=torch_gradient):
+                    theta = torch.nn.Parameter(torch.tensor(np.array(theta0)))
+                    opt = make(torch, [theta])
+                    for _ in range(args.steps):
+                        with torch.no_grad():
+                            theta.grad = torch_gradient(theta.detach())
+                        opt.step()
+                row["torch_ns_per_step"] = timed(torch_run, args.repeats) / args.steps * 1e9
+            row["ratio_to_optax"] = row["gdlab_ns_per_step"] / row["optax_ns_per_step"]
+            results[f"{problem_name}/{name}"] = row
+            torch_text = (f"  torch {row['torch_ns_per_step']:9.0f}" if "torch_ns_per_step" in row
+                          else "")
+            print(f"{problem_name:8s} {name:10s} gdlab {row['gdlab_ns_per_step']:9.0f} "
+                  f"optax {row['optax_ns_per_step']:9.0f}{torch_text} ns/step  "
+                  f"ratio {row['ratio_to_optax']:.2f}", flush=True)
+    out = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
+                       "python": platform.python_version()},
+           "versions": {"jax": jax.__version__, "optax": optax.__version__,
+                        "torch": torch.__version__},
+           "date": time.strftime("%Y-%m-%d"), "steps": args.steps, "repeats": args.repeats,
+           "results": results}
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "optimizers.json").write_text(json.dumps(out, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
