@@ -135,3 +135,29 @@ def test_registry_specs_validate_and_describe():
         gdlab.optimizer("adamx")
     with pytest.raises(gdlab.InvalidParameterError, match="'b1'"):
         gdlab.optimizer("sgd", b1=0.9)
+
+
+def _three_updates(opt):
+    params, state = jnp.array([0.5, -1.0]), None
+    state = opt.init(params)
+    out = []
+    for g in GRADS[:3, :2]:
+        update, state = opt.update(jnp.asarray(g), state, params)
+        out.append(np.asarray(update))
+    return np.array(out)
+
+
+def test_listed_convention_defaults_are_the_factories_own():
+    from gdlab.optimizers._registry import CONVENTION_DEFAULTS
+
+    for name, by_convention in CONVENTION_DEFAULTS.items():
+        factory = gdlab.OPTIMIZERS[name].factory
+        for convention, defaults in by_convention.items():
+            implicit = _three_updates(factory(convention=convention))
+            explicit = _three_updates(factory(convention=convention, **defaults))
+            np.testing.assert_array_equal(implicit, explicit, err_msg=f"{name}/{convention}")
+            # and a different value changes something, so the comparison has teeth
+            changed = {k: (not v if isinstance(v, bool) else v * 0.5 if v else 0.5)
+                       for k, v in defaults.items()}
+            assert not np.array_equal(_three_updates(factory(convention=convention,
+                                                             **changed)), implicit), name

@@ -294,12 +294,18 @@ def list_(
         console.print(table)
     if what in (Listing.all, Listing.optimizers):
         table = Table(title="optimizers (--optimizer, settings with --set)")
-        for column in ("name", "update", "defaults", "conventions", "reference"):
+        from gdlab.optimizers._registry import CONVENTION_DEFAULTS
+
+        for column in ("name", "update", "defaults", "defaults by convention", "reference"):
             table.add_column(column)
         for name, info in OPTIMIZERS.items():
             defaults = ", ".join(f"{k}={v}" for k, v in info.defaults.items())
-            table.add_row(name, info.summary, defaults, ", ".join(info.conventions) or "-",
-                          info.reference)
+            by_convention = CONVENTION_DEFAULTS.get(name, {})
+            conventions = "\n".join(
+                f"{c}: " + (", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                                      for k, v in by_convention.get(c, {}).items()) or "-")
+                for c in info.conventions) or "-"
+            table.add_row(name, info.summary, defaults, conventions, info.reference)
         console.print(table)
     if what in (Listing.all, Listing.schedules):
         from gdlab._cli_schedules import schedule_table

@@ -33,6 +33,7 @@ class OptimizerInfo:
     defaults: Mapping[str, Any]
     conventions: tuple[str, ...] = ()
     reference: str = ""
+    convention_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 OPTIMIZERS: dict[str, OptimizerInfo] = {
@@ -167,6 +168,29 @@ class OptimizerSpec:
         settings = {**self.hyperparams, **dict(self.static)}
         text = ", ".join(f"{k}={_short(v)}" for k, v in sorted(settings.items()))
         return f"{self.name}({text})"
+
+
+_ADAM_EPS = {"pytorch": {"eps": 1e-8}, "optax": {"eps": 1e-8}, "keras": {"eps": 1e-7}}
+CONVENTION_DEFAULTS = {
+    "adam": _ADAM_EPS,
+    "amsgrad": _ADAM_EPS,
+    "adamax": _ADAM_EPS,
+    "nadam": _ADAM_EPS,
+    "adamw": {c: {**v, "weight_decay": wd} for (c, v), wd in
+              zip(_ADAM_EPS.items(), (1e-2, 1e-4, 4e-3), strict=True)},
+    "rmsprop": {"pytorch": {"decay": 0.99, "eps": 1e-8, "eps_in_sqrt": False},
+                "optax": {"decay": 0.9, "eps": 1e-8, "eps_in_sqrt": True},
+                "keras": {"decay": 0.9, "eps": 1e-7, "eps_in_sqrt": True}},
+    "adagrad": {"pytorch": {"eps": 1e-10, "initial_accumulator_value": 0.0},
+                "optax": {"eps": 1e-7, "initial_accumulator_value": 0.1},
+                "keras": {"eps": 1e-7, "initial_accumulator_value": 0.1}},
+    "adadelta": {"pytorch": {"learning_rate": 1.0, "decay": 0.9, "eps": 1e-6},
+                 "optax": {"learning_rate": 1.0, "decay": 0.9, "eps": 1e-6},
+                 "keras": {"learning_rate": 1e-3, "decay": 0.95, "eps": 1e-7}},
+    "lion": {"optax": {"weight_decay": 1e-3}, "keras": {"weight_decay": 0.0}},
+}
+"""The defaults each factory picks by convention (shown by ``gdlab list optimizers``;
+``tests/test_optimizers.py`` checks that they are the factories' own)."""
 
 
 def _short(value) -> str:
