@@ -161,3 +161,36 @@ def test_listed_convention_defaults_are_the_factories_own():
                        for k, v in defaults.items()}
             assert not np.array_equal(_three_updates(factory(convention=convention,
                                                              **changed)), implicit), name
+
+
+def test_dampening_follows_pytorchs_first_step_rule():
+    opt = gdlab.momentum(0.1, 0.9, dampening=0.3)
+    grads = GRADS[:4]
+    b = grads[0].copy()  # b_1 = g_1, undamped
+    expected = [-0.1 * b]
+    for g in grads[1:]:
+        b = 0.9 * b + 0.7 * g
+        expected.append(-0.1 * b)
+    np.testing.assert_allclose(_updates(opt, grads), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kwargs", [{"convention": "keras"}, {"nesterov": True},
+                                    {"convention": "optax"}])
+def test_dampening_is_pytorch_only_and_not_with_nesterov(kwargs):
+    with pytest.raises(gdlab.InvalidParameterError, match="'dampening'"):
+        gdlab.momentum(0.1, 0.9, dampening=0.3, **kwargs)
+
+
+def test_decay_multiplied_by_the_schedule_only():
+    # Loshchilov & Hutter's form: theta <- theta - eta_t * wd * theta, eta_t the schedule's
+    # multiplier, not the learning rate: pass the multiplier as the decay's learning_rate
+    from gdlab import optimizers as O
+    from gdlab import schedules as S
+
+    multiplier = S.cosine(1.0, 10)
+    decay = O.weight_decay(0.01, learning_rate=multiplier)
+    params, state = jnp.array([2.0, -4.0]), None
+    state = decay.init(params)
+    for t in range(5):
+        out, state = decay.update(jnp.zeros(2), state, params)
+        np.testing.assert_allclose(out, -float(multiplier(t)) * 0.01 * params, rtol=1e-12)

@@ -103,6 +103,10 @@ def cases():
                 {"momentum": 0.9, "convention": "pytorch"},
                 run_torch(lambda p, n=nesterov: torch.optim.SGD(p, lr=0.01, momentum=0.9,
                                                                 nesterov=n), lrs), sched)
+        add("torch", f"SGD(momentum=0.9, dampening=0.3){tag}", "momentum",
+            {"momentum": 0.9, "dampening": 0.3, "convention": "pytorch"},
+            run_torch(lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9, dampening=0.3), lrs),
+            sched)
         for amsgrad in (False, True):
             add("torch", f"Adam(amsgrad={amsgrad}){tag}", "adam",
                 {"b1": 0.9, "b2": 0.999, "amsgrad": amsgrad, "convention": "pytorch"},

@@ -30,9 +30,11 @@ Nesterov's variant looks ahead along the momentum:
 :math:`\theta_t = \theta_{t-1} + \mu v_t - \gamma_t g_t` (Keras), again equal at a
 constant learning rate.
 
-PyTorch's ``dampening`` and its first-step rule (:math:`b_1 = g_1`, undamped) arrive with
-the rest of the optimizer family; with ``dampening=0``, the default, :math:`b_1 = g_1`
-follows from :math:`b_0 = 0` as above.
+PyTorch's ``dampening`` :math:`\tau` scales the new gradient,
+:math:`b_t = \mu b_{t-1} + (1-\tau) g_t`, except at the first step, where PyTorch sets
+:math:`b_1 = g_1` undamped (a rule the libraries without dampening never need: with
+:math:`\tau = 0`, :math:`b_1 = g_1` follows from :math:`b_0 = 0`). PyTorch refuses
+Nesterov with dampening; so does gdlab.
 
 References:
     B. T. Polyak, "Some methods of speeding up the convergence of iteration methods",
@@ -49,7 +51,7 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
-from gdlab._validation import check_choice
+from gdlab._validation import InvalidParameterError, check_choice
 from gdlab.optimizers._base import (
     Optimizer,
     ScalarOrSchedule,
@@ -116,6 +118,7 @@ def momentum(
     momentum: float = 0.9,
     *,
     nesterov: bool = False,
+    dampening: float = 0.0,
     convention: str = "pytorch",
 ) -> Optimizer:
     r"""Heavy-ball momentum (Polyak 1964), in the PyTorch/optax or the Keras form.
@@ -127,6 +130,7 @@ def momentum(
         learning_rate: :math:`\gamma > 0`, a number, an array or a schedule.
         momentum: :math:`\mu \in [0, 1)`, a number or a schedule (e.g. one-cycle's).
         nesterov: use Nesterov's look-ahead form.
+        dampening: PyTorch's :math:`\tau \in [0, 1)` (``convention="pytorch"`` only).
         convention: ``"pytorch"`` or ``"optax"`` (buffer form) or ``"keras"`` (velocity form).
 
     Returns:
@@ -146,6 +150,11 @@ def momentum(
     learning_rate = _check_learning_rate(learning_rate)
     mu = check_hyperparameter("momentum", momentum, 0.0, 1.0, "left")
     check_choice("convention", convention, CONVENTIONS)
+    check_hyperparameter("dampening", dampening, 0.0, 1.0, "left")
+    damped = not (isinstance(dampening, int | float) and dampening == 0)
+    if damped and (convention != "pytorch" or nesterov):
+        raise InvalidParameterError("dampening", "0 unless convention='pytorch' and "
+                                    "nesterov=False (as in PyTorch)", dampening)
 
     if convention == "keras":
 
@@ -167,7 +176,10 @@ def momentum(
     def update(g, state, params=None):
         gamma = value_at(learning_rate, state.count)
         mu_t = value_at(mu, state.count)
-        b = mu_t * state.b + g
+        if damped:  # PyTorch: the first step's buffer is the raw gradient
+            b = jnp.where(state.count == 0, g, mu_t * state.b + (1.0 - dampening) * g)
+        else:
+            b = mu_t * state.b + g
         direction = g + mu_t * b if nesterov else b
         return -gamma * direction, MomentumState(count=state.count + 1, b=b)
 
