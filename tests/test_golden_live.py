@@ -20,3 +20,21 @@ def test_committed_golden_values_match_the_installed_libraries():
     for fresh, stored in zip(live, committed["cases"], strict=True):
         np.testing.assert_allclose(fresh["values"], stored["values"], rtol=1e-12,
                                    err_msg=fresh["call"])
+
+
+def test_committed_optimizer_sequences_match_the_installed_libraries():
+    import os
+
+    if os.environ.setdefault("KERAS_BACKEND", "jax") != "jax":
+        pytest.skip("the golden Keras sequences were made with the JAX backend")
+    keras = pytest.importorskip("keras")
+
+    from tests.golden import generate_optimizers
+
+    keras.config.set_floatx("float64")
+    committed = json.loads((Path(__file__).parent / "golden" / "optimizers.json").read_text())
+    live = generate_optimizers.cases()
+    assert [c["call"] for c in live] == [c["call"] for c in committed["cases"]]
+    for fresh, stored in zip(live, committed["cases"], strict=True):
+        np.testing.assert_allclose(fresh["params"], stored["params"], rtol=1e-12,
+                                   err_msg=fresh["call"])
