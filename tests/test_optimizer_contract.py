@@ -109,3 +109,41 @@ def test_converges_on_a_quadratic(name, problem):
     assert trajectory.status.kind == "max_steps"
     distance = np.linalg.norm(trajectory.final_params - problem.minimizer())
     assert distance < TOLERANCE.get(name, 1e-10), (name, distance)
+
+
+# Rosenbrock from (-1.2, 1), 5000 steps: the best learning rate of a grid
+# (1e-4 ... 1, x3 apart) for each method and the distance to (1, 1) it must reach.
+# Measured distances are recorded beside; the bound is about 3x that, or 1e-8.
+ROSENBROCK = {  # name: (learning_rate, bound)         measured, and why not closer
+    "adam": (0.03, 1e-8), "amsgrad": (0.3, 1e-8), "yogi": (0.3, 1e-8),  # ~1e-15
+    "momentum": (3e-3, 1e-8), "nesterov": (1e-3, 3e-9),                 # 1e-15, 8e-10
+    "newton": (1.0, 1e-8), "adamax": (0.03, 2e-7), "adabelief": (0.01, 5e-6),
+    # the rest crawl along the valley floor, where the gradient is small:
+    "nadam": (0.01, 1e-2),      # 3.3e-3: its momentum schedule keeps damping the steps
+    "rmsprop": (3e-3, 3e-2),    # 9.3e-3: steps of order lr near the floor
+    "lion": (1e-3, 5e-3),       # 1.6e-3: sign steps of size lr
+    "signum": (1e-3, 0.1),      # 2.7e-2: sign steps of size lr
+    "armijo": (0.01, 3e-3),     # 1.0e-3: gradient descent, line search or not, is slow here
+    "adamw": (0.03, 0.1),       # 2.1e-2: its default decay 1e-2 moves the minimum
+    "adagrad": (1.0, 0.1),      # 1.9e-2: its accumulated G keeps shrinking the steps
+    "adadelta": (0.1, 0.2),     # 5.4e-2: its unit-free step grows slowly from sqrt(eps)
+    "sgd": (1e-3, 0.4),         # 0.13: larger rates diverge on the steep walls
+    "sign_sgd": (1e-3, 1.0),    # 0.59: fixed steps zig-zag across the valley
+    "radam": (1e-3, 1.5),       # 1.1: its first steps are plain momentum SGD steps,
+                                #      which diverge for lr >= 1e-2 on these walls
+}
+
+
+def test_every_optimizer_has_a_rosenbrock_setting():
+    assert set(ROSENBROCK) == set(gdlab.OPTIMIZERS)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_converges_on_rosenbrock_within_its_bound(name):
+    rate, bound = ROSENBROCK[name]
+    problem = gdlab.rosenbrock()
+    trajectory = gdlab.run(problem, gdlab.optimizer(name, learning_rate=rate),
+                           num_steps=5000, record_every=5000)
+    assert trajectory.status.kind != "diverged", name
+    distance = np.linalg.norm(trajectory.final_params - problem.minimizer())
+    assert distance < bound, (name, distance)

@@ -91,3 +91,15 @@ def test_every_registered_problem_builds():
         problem = factory(seed=0)
         assert problem.num_examples > 0 and description
         assert np.isfinite(problem.loss(problem.init_params)), name
+
+
+def test_rosenbrock_minimum_gradient_and_hessian():
+    problem = gdlab.rosenbrock(a=2.0, b=50.0)
+    np.testing.assert_array_equal(problem.minimizer(), [2.0, 4.0])
+    assert problem.loss(problem.minimizer()) == 0.0
+    point = np.array([0.3, -0.4])
+    np.testing.assert_allclose(jax.hessian(lambda p: gdlab.problems.Rosenbrock.batch_loss
+                                           .fget(problem)(p, problem.X, problem.y))(point),
+                               problem.hessian(point), rtol=1e-12)
+    with pytest.raises(gdlab.InvalidParameterError, match="'b'"):
+        gdlab.rosenbrock(b=-1.0)

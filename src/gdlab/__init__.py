@@ -28,6 +28,7 @@ from gdlab.problems import (  # noqa: E402
     Problem,
     article_regression,
     linear_regression,
+    rosenbrock,
 )
 from gdlab.sampling import SCHEMES, Sampler, make_sampler  # noqa: E402
 from gdlab.trajectory import Status, Trajectory  # noqa: E402
@@ -56,6 +57,7 @@ __all__ = [
     "nesterov",
     "optimizer",
     "run",
+    "rosenbrock",
     "run_many",
     "schedules",
     "sgd",

@@ -10,6 +10,7 @@ from gdlab.problems._least_squares import (
     linear_regression,
     mse,
 )
+from gdlab.problems._surfaces import Rosenbrock, rosenbrock
 
 
 def _article_intercept(seed: int = 0) -> LeastSquares:
@@ -31,7 +32,10 @@ PROBLEMS = {
                           "w x + b: uncentered x makes it ill-conditioned (kappa ~ 1.6e4)"),
     "linear": (_linear, "synthetic: 200 points, 2 features uniform in [-1, 1), coef (1, 2), "
                "intercept 0, noise 1, with intercept"),
+    "rosenbrock": (lambda seed=0: rosenbrock(), "Rosenbrock's valley (a=1, b=100) from "
+                   "(-1.2, 1): minimum 0 at (1, 1)"),
 }
 """Problems by name: ``(factory(seed) -> Problem, description)``."""
 
-__all__ = ["PROBLEMS", "LeastSquares", "Problem", "article_regression", "linear_regression", "mse"]
+__all__ = ["PROBLEMS", "LeastSquares", "Problem", "Rosenbrock", "article_regression",
+           "linear_regression", "mse", "rosenbrock"]
