@@ -52,7 +52,7 @@ def test_run_prints_a_summary_and_writes_its_files(tmp_path):
                                  "--batch-size", "5", "--sampling", "replacement",
                                  "--steps", "200", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "max_steps" in result.output and "distance to least squares" in result.output
+    assert "max_steps" in result.output and "distance to the minimizer" in result.output
     frame = pd.read_parquet(tmp_path / "trajectory.parquet")
     assert len(frame) == 200 and "param_w" in frame and "v_w" in frame
     assert (tmp_path / "trajectory.png").exists()
@@ -182,3 +182,11 @@ def test_lr_find_prints_suggestions_and_plots(tmp_path):
     assert result.exit_code == 0, result.output
     assert "valley (heuristic)" in result.output and "stability threshold" in result.output
     assert "heuristics" in result.output and out.exists()
+
+
+def test_run_on_rosenbrock_has_no_quadratic_theory_rows():
+    result = runner.invoke(app, ["run", "--problem", "rosenbrock", "--optimizer", "adam",
+                                 "--learning-rate", "0.03", "--steps", "500"])
+    assert result.exit_code == 0, result.output
+    assert "distance to the minimizer" in result.output
+    assert "condition number" not in result.output

@@ -241,8 +241,9 @@ def _run(problem, optimizer, learning_rate, pairs, steps, batch_size, sampling, 
         rows += [(f"final {n}", f"{v:.6g}") for n, v in zip(names, final, strict=True)]
     if optimum is not None:
         rows += [("minimum loss", f"{chosen.minimum():.6g}"),
-                 ("distance to least squares", f"{np.linalg.norm(final - optimum):.3g}"),
-                 ("GD stability threshold 2/λmax", f"{chosen.max_stable_learning_rate():.4g}"),
+                 ("distance to the minimizer", f"{np.linalg.norm(final - optimum):.3g}")]
+    if hasattr(chosen, "max_stable_learning_rate"):  # least squares: the quadratic theory
+        rows += [("GD stability threshold 2/λmax", f"{chosen.max_stable_learning_rate():.4g}"),
                  ("condition number", f"{chosen.condition_number():.4g}")]
     if folder is not None:
         _write_run(folder, chosen, trajectory, spec)
