@@ -74,15 +74,12 @@ def _simulate(X, y, init_params, leaves, seed, divergence_factor, tol, *, loss_f
     def update(carry, position):
         params, opt_state, sample_state, code, stop_step, last_loss, last_norm, last_seen = carry
         batch, new_sample_state = sampler.next(sample_state, position, seed)
-        if sampler.is_full_batch:
-            batch_loss, g = value_and_grad(params, X, y)
-        else:
-            batch_loss, g = value_and_grad(params, X[batch], y[batch])
+        Xb, yb = (X, y) if sampler.is_full_batch else (X[batch], y[batch])
+        batch_loss, g = value_and_grad(params, Xb, yb)
         extra = {}
         if takes_value:  # e.g. reduce_on_plateau: the loss decides the next scale
             extra["value"] = batch_loss
         if takes_value_fn:  # line search, Newton: they evaluate the batch loss themselves
-            Xb, yb = (X, y) if sampler.is_full_batch else (X[batch], y[batch])
             extra["value_fn"] = partial(_bound_loss, loss_fn, X=Xb, y=yb)
         updates, new_opt_state = opt.update(g, opt_state, params, **extra)
         new_params = params + updates
