@@ -113,8 +113,8 @@ def adam(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0.
         k = state.count + 1  # integer powers: exact repeated products, no exp(log)
         if not decoupled:  # L2: the decay goes through the moments (0 adds nothing)
             g = g + weight_decay * params
-        m = b1 * state.m + (1.0 - b1) * g
-        v = b2 * state.v + (1.0 - b2) * g * g
+        m = (1.0 - b1) * g + b1 * state.m
+        v = (1.0 - b2) * g * g + b2 * state.v
         correction1 = 1.0 - b1**k
         correction2 = 1.0 - b2**k
         if convention == "keras":

@@ -81,7 +81,7 @@ def adamax(learning_rate: ScalarOrSchedule = 2e-3, b1: float = 0.9, b2: float = 
     def update(g, state, params=None):
         gamma = value_at(learning_rate, state.count)
         k = state.count + 1  # integer powers: exact repeated products, no exp(log)
-        m = b1 * state.m + (1.0 - b1) * g
+        m = (1.0 - b1) * g + b1 * state.m
         if convention == "keras":
             u = jnp.maximum(b2 * state.v, jnp.abs(g))
             step = gamma * m / ((1.0 - b1**k) * (u + eps))
@@ -110,8 +110,8 @@ def nadam(learning_rate: ScalarOrSchedule = 2e-3, b1: float = 0.9, b2: float = 0
         gamma = value_at(learning_rate, state.count)
         t = (state.count + 1).astype(g.dtype)
         k = state.count + 1  # integer powers: exact repeated products, no exp(log)
-        m = b1 * state.m + (1.0 - b1) * g
-        v = b2 * state.v + (1.0 - b2) * g * g
+        m = (1.0 - b1) * g + b1 * state.m
+        v = (1.0 - b2) * g * g + b2 * state.v
         if convention == "optax":
             m_hat = b1 * m / (1.0 - b1 ** (k + 1)) + (1.0 - b1) * g / (1.0 - b1**k)
             step = gamma * m_hat / (jnp.sqrt(v / (1.0 - b2**k)) + eps)
@@ -137,8 +137,8 @@ def radam(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0
         gamma = value_at(learning_rate, state.count)
         t = (state.count + 1).astype(g.dtype)
         k = state.count + 1  # integer powers: exact repeated products, no exp(log)
-        m = b1 * state.m + (1.0 - b1) * g
-        v = b2 * state.v + (1.0 - b2) * g * g
+        m = (1.0 - b1) * g + b1 * state.m
+        v = (1.0 - b2) * g * g + b2 * state.v
         m_hat = m / (1.0 - b1**k)
         correction2 = 1.0 - b2**k
         rho = rho_inf - 2.0 * t * b2**k / correction2
@@ -147,11 +147,11 @@ def radam(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0
                      / ((rho_inf - 4.0) * (rho_inf - 2.0) * safe_rho))
         if convention == "pytorch":
             tractable = rho > 5.0
-            adaptive = jnp.sqrt(correction2) / (jnp.sqrt(v) + eps)
+            rectified = r * m_hat * jnp.sqrt(correction2) / (jnp.sqrt(v) + eps)
         else:
             tractable = rho >= 5.0
-            adaptive = 1.0 / (jnp.sqrt(v / correction2) + eps)
-        step = gamma * jnp.where(tractable, r * m_hat * adaptive, m_hat)
+            rectified = r * m_hat / (jnp.sqrt(v / correction2) + eps)
+        step = gamma * jnp.where(tractable, rectified, m_hat)
         return -step, state._replace(count=state.count + 1, m=m, v=v)
 
     return Optimizer(_init(), update)
@@ -166,8 +166,8 @@ def adabelief(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float
     def update(g, state, params=None):
         gamma = value_at(learning_rate, state.count)
         k = state.count + 1  # integer powers: exact repeated products, no exp(log)
-        m = b1 * state.m + (1.0 - b1) * g
-        s = b2 * state.v + (1.0 - b2) * (g - m) ** 2 + eps_root
+        m = (1.0 - b1) * g + b1 * state.m
+        s = (1.0 - b2) * (g - m) ** 2 + b2 * state.v + eps_root
         step = gamma * (m / (1.0 - b1**k)) / (jnp.sqrt(s / (1.0 - b2**k)) + eps)
         return -step, state._replace(count=state.count + 1, m=m, v=s)
 
@@ -184,7 +184,7 @@ def yogi(learning_rate: ScalarOrSchedule = 1e-2, b1: float = 0.9, b2: float = 0.
     def update(g, state, params=None):
         gamma = value_at(learning_rate, state.count)
         k = state.count + 1  # integer powers: exact repeated products, no exp(log)
-        m = b1 * state.m + (1.0 - b1) * g
+        m = (1.0 - b1) * g + b1 * state.m
         square = g * g
         v = state.v - (1.0 - b2) * jnp.sign(state.v - square) * square
         step = gamma * (m / (1.0 - b1**k)) / (jnp.sqrt(v / (1.0 - b2**k)) + eps)

@@ -118,8 +118,8 @@ def rmsprop(learning_rate: ScalarOrSchedule = 1e-2, decay: float | None = None,
         gamma = value_at(learning_rate, state.count)
         mu = value_at(momentum, state.count)
         k = state.count + 1  # integer powers: exact repeated products, no exp(log)
-        v = decay * state.v + (1.0 - decay) * g * g
-        g_bar = decay * state.g_bar + (1.0 - decay) * g if centered else state.g_bar
+        v = (1.0 - decay) * g * g + decay * state.v
+        g_bar = (1.0 - decay) * g + decay * state.g_bar if centered else state.g_bar
         v_hat, g_hat = v, g_bar
         if bias_correction:
             v_hat, g_hat = v / (1.0 - decay**k), g_bar / (1.0 - decay**k)
@@ -203,9 +203,9 @@ def adadelta(learning_rate: ScalarOrSchedule | None = None, decay: float | None 
 
     def update(g, state, params=None):
         gamma = value_at(learning_rate, state.count)
-        v = decay * state.v + (1.0 - decay) * g * g
+        v = (1.0 - decay) * g * g + decay * state.v
         delta = jnp.sqrt(state.u + eps) / jnp.sqrt(v + eps) * g
-        u = decay * state.u + (1.0 - decay) * delta * delta
+        u = (1.0 - decay) * delta * delta + decay * state.u
         return -gamma * delta, AdadeltaState(count=state.count + 1, v=v, u=u)
 
     return Optimizer(init, update)

@@ -56,7 +56,7 @@ def signum(learning_rate: ScalarOrSchedule = 1e-3, momentum: float = 0.9) -> Opt
     def update(g, state, params=None):
         gamma = value_at(learning_rate, state.count)
         beta = value_at(momentum, state.count)
-        m = beta * state.m + (1.0 - beta) * g
+        m = (1.0 - beta) * g + beta * state.m
         return -gamma * jnp.sign(m), SignState(count=state.count + 1, m=m)
 
     return Optimizer(_init, update)
@@ -74,8 +74,8 @@ def lion(learning_rate: ScalarOrSchedule = 1e-4, b1: float = 0.9, b2: float = 0.
 
     def update(g, state, params):
         gamma = value_at(learning_rate, state.count)
-        c = b1 * state.m + (1.0 - b1) * g
-        m = b2 * state.m + (1.0 - b2) * g
+        c = (1.0 - b1) * g + b1 * state.m
+        m = (1.0 - b2) * g + b2 * state.m
         return -gamma * (jnp.sign(c) + decay * params), SignState(count=state.count + 1, m=m)
 
     return Optimizer(_init, update)
