@@ -103,3 +103,5 @@ def test_rosenbrock_minimum_gradient_and_hessian():
                                problem.hessian(point), rtol=1e-12)
     with pytest.raises(gdlab.InvalidParameterError, match="'b'"):
         gdlab.rosenbrock(b=-1.0)
+    with pytest.raises(gdlab.InvalidParameterError, match="'init'"):
+        gdlab.rosenbrock(init=(0.0, 1.0, 2.0))

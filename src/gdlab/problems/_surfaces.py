@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import jax.numpy as jnp
 import numpy as np
 
-from gdlab._validation import check_float
+from gdlab._validation import InvalidParameterError, check_float
 from gdlab.problems._base import Problem
 
 
@@ -71,5 +71,7 @@ def rosenbrock(a: float = 1.0, b: float = 100.0, *, init=(-1.2, 1.0)) -> Rosenbr
     a = check_float("a", a)
     b = check_float("b", b, low=0.0)
     start = np.asarray(init, dtype=np.float64)
+    if start.shape != (2,) or not np.all(np.isfinite(start)):
+        raise InvalidParameterError("init", "two finite numbers (x, y)", init)
     return Rosenbrock(name="rosenbrock", X=np.array([[a]]), y=np.array([b]),
                       init_params=start, true_params=np.array([a, a * a]))
