@@ -154,7 +154,7 @@ def register(app, fail, parse_settings, console) -> None:
         table.add_column("")
         table.add_column("learning rate", justify="right")
         for name, value in result.suggestions.items():
-            headline = " [suggested]" if value == result.suggestion else ""
+            headline = ", suggested" if value == result.suggestion else ""
             table.add_row(f"{name} (heuristic){headline}", f"{value:.3g}")
         if result.threshold is not None:
             table.add_row("stability threshold (theory, full batch)", f"{result.threshold:.3g}")
