@@ -181,7 +181,7 @@ def test_lr_find_prints_suggestions_and_plots(tmp_path):
     result = runner.invoke(app, ["lr-find", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "valley (heuristic)" in result.output and "stability threshold" in result.output
-    assert "minimum/10 (heuristic, suggested)" in result.output
+    assert "minimum/10 (heuristic), suggested" in result.output
     assert "heuristics" in result.output and out.exists()
 
 
