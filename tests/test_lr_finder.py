@@ -73,3 +73,9 @@ def test_longest_decreasing_run_and_suggestions_on_a_known_curve():
 def test_bad_range_test_arguments(kwargs, parameter):
     with pytest.raises(gdlab.InvalidParameterError, match=f"'{parameter}'"):
         gdlab.lr_find(QUADRATICS[0], **kwargs)
+
+
+def test_no_theory_line_for_methods_the_quadratic_theory_does_not_cover():
+    for name in ("adam", "nesterov"):
+        result = gdlab.lr_find(QUADRATICS[0], name, start=1e-8, end=1.0)
+        assert result.threshold is None and result.optimal is None

@@ -25,7 +25,8 @@ losses and lags the curve by a decade of learning rate or more.
 
 On a least-squares problem the result also carries the exact full-batch stability
 threshold (:math:`2/\lambda_{\max}` for SGD, :math:`2(1+\beta)/\lambda_{\max}` with
-heavy-ball momentum :math:`\beta`) and, for SGD, the optimal constant learning rate
+heavy-ball momentum :math:`\beta`; none for other optimizers, which this theory does not
+cover) and, for SGD, the optimal constant learning rate
 :math:`2/(\lambda_{\min}+\lambda_{\max})`, so the heuristics can be checked against the
 truth. The user's parameters are never changed: the test is a separate run.
 """
@@ -57,7 +58,8 @@ class LRFinderResult:
         stopped_at: the update (0-based) where the smoothed loss passed
             ``stop_factor`` times its best, or ``None`` if it never did.
         suggestions: ``{"steepest", "valley", "minimum/10"}`` learning rates.
-        threshold: the full-batch stability threshold where the problem is a quadratic.
+        threshold: the full-batch stability threshold where the problem is a quadratic
+            and the optimizer is SGD or heavy-ball momentum, else ``None``.
         optimal: the optimal constant learning rate of plain gradient descent (SGD on a
             quadratic only).
     """
@@ -176,13 +178,16 @@ def lr_find(problem, optimizer: str = "sgd", *, start: float = 1e-7, end: float 
     valid = len(smoothed)
     smoothed = np.array(smoothed)
     threshold = optimal = None
+    # The quadratic theory covers plain gradient descent and heavy-ball momentum with a
+    # constant coefficient; for adaptive methods there is no such threshold to draw.
+    beta = spec.hyperparams.get("momentum")
     if hasattr(problem, "hessian_eigenvalues"):
         eigenvalues = problem.hessian_eigenvalues()
-        beta = float(settings.get("momentum", spec.hyperparams.get("momentum", 0.0)))
-        threshold = (theory.gd_max_stable_learning_rate(eigenvalues) if optimizer == "sgd"
-                     else theory.heavy_ball_max_stable_learning_rate(beta, eigenvalues))
         if optimizer == "sgd":
+            threshold = theory.gd_max_stable_learning_rate(eigenvalues)
             optimal = theory.gd_optimal_learning_rate(eigenvalues)
+        elif optimizer == "momentum" and isinstance(beta, float):
+            threshold = theory.heavy_ball_max_stable_learning_rate(beta, eigenvalues)
     return LRFinderResult(
         learning_rates=rates[:valid], losses=losses[:valid], smoothed=smoothed,
         stopped_at=stopped, suggestions=suggest(rates[:valid], smoothed),

@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-STATUSES = ("converged", "diverged", "max_steps")
-
 
 @dataclass(frozen=True)
 class Status:

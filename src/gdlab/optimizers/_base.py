@@ -16,8 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-import jax.numpy as jnp
-
 from gdlab._validation import check_float
 
 Schedule = Callable[[Any], Any]
@@ -56,7 +54,3 @@ def check_hyperparameter(name: str, value, low: float, high: float, closed: str)
 def value_at(value: ScalarOrSchedule, count):
     """The value of a hyperparameter at update number ``count`` (schedules are called)."""
     return value(count) if callable(value) else value
-
-
-def zeros_like(params):
-    return jnp.zeros_like(params)
