@@ -9,7 +9,7 @@ import jax as _jax
 
 _jax.config.update("jax_enable_x64", True)
 
-from gdlab import schedules, theory  # noqa: E402
+from gdlab import schedules, sweeps, theory  # noqa: E402
 from gdlab._validation import InvalidParameterError  # noqa: E402
 from gdlab.engine import distance, run, run_many  # noqa: E402
 from gdlab.lr_finder import LRFinderResult, lr_find  # noqa: E402
@@ -31,11 +31,15 @@ from gdlab.problems import (  # noqa: E402
     rosenbrock,
 )
 from gdlab.sampling import SCHEMES, Sampler, make_sampler  # noqa: E402
+from gdlab.sweeps import SweepResult, sweep  # noqa: E402
 from gdlab.trajectory import Status, Trajectory  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "SweepResult",
+    "sweep",
+    "sweeps",
     "OPTIMIZERS",
     "PROBLEMS",
     "SCHEMES",

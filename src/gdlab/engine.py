@@ -50,13 +50,25 @@ def _tree_where(condition, new, old):
     return jax.tree_util.tree_map(lambda a, b: jnp.where(condition, a, b), new, old)
 
 
-def _simulate(X, y, init_params, leaves, seed, divergence_factor, tol, *, loss_fn, build,
-              tree, watch, sampler, num_steps, record_every, record_internals):
+OUTPUTS = ("params", "batch_loss", "loss", "grad_norm", "full_grad_norm", "hyperparams",
+           "internals")
+"""What a run can record at every record (``internals``: the optimizer state)."""
+
+
+def _simulate(X, y, stats, init_params, leaves, seed, divergence_factor, tol, target, *,
+              loss_fn, full_fn, build, tree, watch, sampler, num_steps, record_every, outputs):
     """One trajectory, traced.
 
     ``leaves`` are the numbers of the hyperparameters (schedules included) and ``tree``
     their structure; ``build(**hyperparameters) -> Optimizer``; ``watch`` names the
-    hyperparameters recorded at every record. Everything after ``*`` is static.
+    hyperparameters recorded at every record; ``full_fn(params, X, y, stats)`` gives the
+    full-data loss and gradient; ``outputs`` names what is recorded (a subset of
+    :data:`OUTPUTS`; empty for a summary only). Everything after ``*`` is static.
+
+    Returns ``(recorded, summary)``: the recorded arrays (leading axis: records) and the
+    final state: status code and stop step, the loss at the start, the best full-data
+    loss seen at a record and its step, the first record step whose full-data loss is at
+    most ``target``, and the final parameters, loss and gradient norm.
     """
     hparams = jax.tree_util.tree_unflatten(tree, leaves)
     opt = build(**hparams)
@@ -65,7 +77,7 @@ def _simulate(X, y, init_params, leaves, seed, divergence_factor, tol, *, loss_f
     takes_value, takes_value_fn = "value" in accepted, "value_fn" in accepted
     value_and_grad = jax.value_and_grad(loss_fn)
     dtype = init_params.dtype
-    init_loss = loss_fn(init_params, X, y)
+    init_loss, _ = full_fn(init_params, X, y, stats)
     limit = jnp.where(init_loss > 0, divergence_factor * init_loss, jnp.inf)
 
     def watched_at(count):
@@ -83,6 +95,10 @@ def _simulate(X, y, init_params, leaves, seed, divergence_factor, tol, *, loss_f
             extra["value_fn"] = partial(_bound_loss, loss_fn, X=Xb, y=yb)
         updates, new_opt_state = opt.update(g, opt_state, params, **extra)
         new_params = params + updates
+        # Materialize the step's results once: without the barrier XLA's CPU fusion
+        # recomputes the batch draw and the gradient inside every consumer below.
+        batch_loss, new_params, new_opt_state = lax.optimization_barrier(
+            (batch_loss, new_params, new_opt_state))
         active = (code == _RUNNING) & (position < num_steps)
         blown = (
             ~jnp.isfinite(batch_loss) | ~jnp.all(jnp.isfinite(new_params)) | (batch_loss > limit)
@@ -94,13 +110,15 @@ def _simulate(X, y, init_params, leaves, seed, divergence_factor, tol, *, loss_f
         sample_state = _tree_where(active, new_sample_state, sample_state)
         # Masked steps (after a stop, or past num_steps in the last record) keep the
         # values of the last real update, which is what the record reports.
-        grad_norm = jnp.where(active, jnp.sqrt(jnp.sum(g * g)), last_norm)
+        grad_norm = (jnp.where(active, jnp.sqrt(jnp.sum(g * g)), last_norm)
+                     if "grad_norm" in outputs else last_norm)
         batch_loss = jnp.where(active, batch_loss, last_loss)
-        seen = _tree_where(active, watched_at(position), last_seen)
+        seen = _tree_where(active, watched_at(position), last_seen) if watch else last_seen
         carry = (params, opt_state, sample_state, code, stop_step, batch_loss, grad_norm, seen)
         return carry, None
 
-    def record(carry, first):
+    def record(state, first):
+        carry, best_loss, best_step, hit_step = state
         if record_every == 1:  # no inner loop: one less while loop for XLA to compile
             carry, _ = update(carry, first)
         else:
@@ -108,27 +126,47 @@ def _simulate(X, y, init_params, leaves, seed, divergence_factor, tol, *, loss_f
                                 first + jnp.arange(record_every, dtype=jnp.int32))
         params, opt_state, sample_state, code, stop_step, batch_loss, grad_norm, seen = carry
         step = jnp.minimum(first + record_every, num_steps)
-        full_loss, full_grad = value_and_grad(params, X, y)
+        full_loss, full_grad = full_fn(params, X, y, stats)
         full_grad_norm = jnp.sqrt(jnp.sum(full_grad * full_grad))
+        full_loss, full_grad_norm, code, stop_step = lax.optimization_barrier(
+            (full_loss, full_grad_norm, code, stop_step))
         running = code == _RUNNING
         blown = ~jnp.isfinite(full_loss) | (full_loss > limit)
         done = full_grad_norm <= tol
         stop_step = jnp.where(running & (blown | done), step, stop_step)
         code = jnp.where(running & blown, _DIVERGED, jnp.where(running & done, _CONVERGED, code))
-        internals = _internals(opt_state) if record_internals else {}
-        out = dict(step=step, params=params, batch_loss=batch_loss, loss=full_loss,
-                   grad_norm=grad_norm, full_grad_norm=full_grad_norm, hyperparams=seen,
-                   internals=internals)
+        # a record after the stop repeats the stopped state: the summary ignores it
+        counts = running & ~blown
+        better = counts & (full_loss < best_loss)
+        best_step = jnp.where(better, step, best_step)
+        best_loss = jnp.where(better, full_loss, best_loss)
+        hit_step = jnp.where(counts & (hit_step == 0) & (full_loss <= target), step, hit_step)
+        out = {}
+        for name, value in (("params", params), ("batch_loss", batch_loss),
+                            ("loss", full_loss), ("grad_norm", grad_norm),
+                            ("full_grad_norm", full_grad_norm), ("hyperparams", seen)):
+            if name in outputs:
+                out[name] = value
+        if "internals" in outputs:
+            out["internals"] = _internals(opt_state)
+        if out:
+            out["step"] = step
         carry = (params, opt_state, sample_state, code, stop_step, batch_loss, grad_norm, seen)
-        return carry, out
+        return (carry, best_loss, best_step, hit_step), out
 
     zero = jnp.zeros((), dtype)
     carry = (init_params, opt.init(init_params), sampler.init(seed), jnp.int32(_RUNNING),
              jnp.int32(0), zero, zero, {name: zero for name in watch})
     num_records = -(-num_steps // record_every)
     firsts = jnp.arange(num_records, dtype=jnp.int32) * record_every
-    carry, recorded = lax.scan(record, carry, firsts)
-    return recorded, carry[3], carry[4], init_loss
+    state = (carry, init_loss, jnp.int32(0), jnp.int32(0))
+    (carry, best_loss, best_step, hit_step), recorded = lax.scan(record, state, firsts)
+    final_loss, final_grad = full_fn(carry[0], X, y, stats)
+    summary = dict(code=carry[3], stop_step=carry[4], init_loss=init_loss, best_loss=best_loss,
+                   best_step=best_step, hit_step=hit_step, final_params=carry[0],
+                   final_loss=final_loss,
+                   final_grad_norm=jnp.sqrt(jnp.sum(final_grad * final_grad)))
+    return recorded, summary
 
 
 def _bound_loss(loss_fn, params, *, X, y):
@@ -150,16 +188,17 @@ def _internals(state) -> dict:
     return out
 
 
-_STATIC = ("loss_fn", "build", "tree", "watch", "sampler", "num_steps", "record_every",
-           "record_internals")
+_STATIC = ("loss_fn", "full_fn", "build", "tree", "watch", "sampler", "num_steps",
+           "record_every", "outputs")
 
 
 @partial(jax.jit, static_argnames=_STATIC)
-def _simulate_batch(X, y, init_params, leaves, seeds, divergence_factor, tol, **static):
+def _simulate_batch(X, y, stats, init_params, leaves, seeds, divergence_factor, tol, target,
+                    **static):
     """:func:`_simulate` vmapped over the leading axis of ``leaves`` and ``seeds``."""
     single = partial(_simulate, **static)
-    return jax.vmap(single, in_axes=(None, None, None, 0, 0, None, None))(
-        X, y, init_params, leaves, seeds, divergence_factor, tol
+    return jax.vmap(single, in_axes=(None, None, None, None, 0, 0, None, None, None))(
+        X, y, stats, init_params, leaves, seeds, divergence_factor, tol, target
     )
 
 
@@ -238,6 +277,96 @@ def run_many(
     Returns:
         One :class:`Trajectory` per setting, in order.
     """
+    batch = prepare(problem, optimizer, settings, seeds=seeds, num_steps=num_steps,
+                    sampling=sampling, batch_size=batch_size, population=population,
+                    record_every=record_every, dtype=dtype, tol=tol,
+                    divergence_factor=divergence_factor, init_params=init_params)
+    outputs = OUTPUTS if problem.num_params <= MAX_INTERNALS else OUTPUTS[:-1]
+    started = time.perf_counter()
+    recorded, summary = execute(batch, outputs)
+    wall = time.perf_counter() - started
+    return [batch.trajectory(i, recorded, summary, wall / len(batch.rows))
+            for i in range(len(batch.rows))]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A validated batch of runs of one optimizer on one problem: one compiled program.
+
+    Made by :func:`prepare`; run by :func:`execute`. ``rows`` holds each run's
+    hyperparameters (numbers and schedules), ``seeds`` each run's sampling seed.
+    """
+
+    problem: Problem
+    spec: OptimizerSpec | Optimizer
+    build: object
+    rows: list
+    seeds: list
+    sampler: object
+    num_steps: int
+    record_every: int
+    dtype: str
+    tol: float | None
+    divergence_factor: float
+    start: np.ndarray
+    watch: tuple
+    tree: object
+
+    @property
+    def label(self) -> str:
+        return self.spec.name if isinstance(self.spec, OptimizerSpec) else "custom"
+
+    def leaves(self, rows=None, seeds=None):
+        """The hyperparameter leaves (one array per leaf, leading axis: runs) and seeds."""
+        rows = self.rows if rows is None else rows
+        seeds = self.seeds if seeds is None else seeds
+        jdtype = jnp.float64 if self.dtype == "float64" else jnp.float32
+        flat = [jax.tree_util.tree_flatten(row)[0] for row in rows]
+        count = len(flat[0]) if flat else 0
+        leaves = [jnp.asarray(np.array([f[j] for f in flat], dtype=np.float64), dtype=jdtype)
+                  for j in range(count)]
+        return leaves, jnp.asarray(np.asarray(seeds, dtype=np.uint32))
+
+    def trajectory(self, i, recorded, summary, wall) -> Trajectory:
+        """Run ``i`` of an :func:`execute` result with every output, as a Trajectory."""
+        status = _status(int(summary["code"][i]), int(summary["stop_step"][i]),
+                         self.num_steps, self.tol, self.divergence_factor)
+        steps = np.asarray(recorded["step"][i])
+        keep = steps <= (status.step if status.step is not None else self.num_steps)
+        np_dtype = np.dtype(self.dtype)
+        spec = self.spec
+        described = spec.describe() if isinstance(spec, OptimizerSpec) else self.label
+        internals = recorded.get("internals", {})
+        return Trajectory(
+            step=steps[keep],
+            params=np.asarray(recorded["params"][i][keep], np_dtype),
+            batch_loss=np.asarray(recorded["batch_loss"][i][keep]),
+            loss=np.asarray(recorded["loss"][i][keep]),
+            grad_norm=np.asarray(recorded["grad_norm"][i][keep]),
+            full_grad_norm=np.asarray(recorded["full_grad_norm"][i][keep]),
+            learning_rate=(np.asarray(recorded["hyperparams"]["learning_rate"][i][keep])
+                           if "learning_rate" in self.watch
+                           else np.full(int(keep.sum()), np.nan)),
+            hyperparams={k: np.asarray(v[i][keep]) for k, v in recorded["hyperparams"].items()},
+            internals={k: np.asarray(v[i][keep]) for k, v in internals.items()},
+            init_params=np.asarray(self.start, np_dtype),
+            init_loss=float(summary["init_loss"][i]),
+            status=status,
+            settings={"optimizer": self.label, "describe": described,
+                      **{k: (v if isinstance(v, int | float) else repr(v))
+                         for k, v in self.rows[i].items()},
+                      "seed": self.seeds[i],
+                      "sampling": self.sampler.scheme, "batch_size": self.sampler.batch_size,
+                      "num_steps": self.num_steps, "wall_time_s": wall},
+            dtype=self.dtype,
+            param_names=tuple(getattr(self.problem, "param_names", ())),
+        )
+
+
+def prepare(problem: Problem, optimizer, settings=({},), *, seeds=None, num_steps=100,
+            sampling=None, batch_size=None, population=None, record_every=1,
+            dtype="float64", tol=None, divergence_factor=1e8, init_params=None) -> Batch:
+    """Validate a batch of runs (see :func:`run_many` for the arguments) before any work."""
     spec = _resolve_optimizer(optimizer)
     num_steps = check_int("num_steps", num_steps, low=1)
     record_every = check_int("record_every", record_every, low=1, high=num_steps)
@@ -264,88 +393,73 @@ def run_many(
     if isinstance(spec, OptimizerSpec):
         for s in settings:  # validate every value on the host before tracing
             make_spec(spec.name, **{**spec.hyperparams, **dict(spec.static), **s})
-        hparam_rows = [{**spec.hyperparams, **s} for s in settings]
+        rows = [{**spec.hyperparams, **s} for s in settings]
         build = _FromSpec(spec.factory, tuple(sorted(spec.static)))
-        label = spec.name
     else:
         if keys:
             raise InvalidParameterError(
                 "settings", "empty when optimizer is a built Optimizer", sorted(keys)
             )
-        hparam_rows = [{} for _ in settings]
+        rows = [{} for _ in settings]
         build = _Prebuilt(spec)
-        label = "custom"
-    for row in hparam_rows:
+    for row in rows:
         for value in row.values():
             if isinstance(value, Schedule):
                 value.check_horizon(num_steps)
-    watch = build.watched(hparam_rows[0])
-
-    np_dtype = np.dtype(dtype)
-    jdtype = jnp.float64 if dtype == "float64" else jnp.float32
     start = problem.init_params if init_params is None else np.asarray(init_params, np.float64)
     if start.shape != np.shape(problem.init_params) or not np.all(np.isfinite(start)):
         raise InvalidParameterError(
             "init_params", f"a finite array of shape {np.shape(problem.init_params)}", start
         )
-    flat = [jax.tree_util.tree_flatten(row) for row in hparam_rows]
-    tree = flat[0][1]
-    if any(other != tree for _, other in flat):
+    trees = [jax.tree_util.tree_structure(row) for row in rows]
+    if any(other != trees[0] for other in trees):
         raise InvalidParameterError(
             "settings", "values of the same structure in every setting (the same schedule "
-            "kinds with the same static options)", [repr(row) for row in hparam_rows])
-    leaves = [jnp.asarray([row_leaves[j] for row_leaves, _ in flat], dtype=jdtype)
-              for j in range(len(flat[0][0]))]
-    started = time.perf_counter()
-    recorded, codes, stop_steps, init_loss = _simulate_batch(
+            "kinds with the same static options)", [repr(row) for row in rows])
+    return Batch(problem, spec, build, rows, seeds, sampler, num_steps, record_every, dtype,
+                 tol, divergence_factor, np.asarray(start, np.float64),
+                 build.watched(rows[0]), trees[0])
+
+
+def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None):
+    """Run ``batch`` (or the given ``rows`` and ``seeds`` of it) in its compiled program.
+
+    Args:
+        batch: from :func:`prepare`.
+        outputs: what to record at every record (a subset of :data:`OUTPUTS`).
+        rows, seeds: run these instead of ``batch.rows`` / ``batch.seeds`` (same
+            structure): a sweep runs chunks of one prepared batch.
+        target: a full-data loss; the summary's ``hit_step`` is the first record step at
+            or below it (0: never).
+
+    Returns:
+        ``(recorded, summary)`` as NumPy arrays with a leading axis over runs.
+    """
+    jdtype = jnp.float64 if batch.dtype == "float64" else jnp.float32
+    problem = batch.problem
+    leaves, seed_array = batch.leaves(rows, seeds)
+    stats = {k: jnp.asarray(v, jdtype) for k, v in problem.full_statistics().items()}
+    recorded, summary = _simulate_batch(
         jnp.asarray(problem.X, jdtype),
         jnp.asarray(problem.y, jdtype),
-        jnp.asarray(start, jdtype),
+        stats,
+        jnp.asarray(batch.start, jdtype),
         leaves,
-        jnp.asarray(seeds, dtype=jnp.uint32),
-        jnp.asarray(divergence_factor, jdtype),
-        jnp.asarray(-1.0 if tol is None else tol, jdtype),
+        seed_array,
+        jnp.asarray(batch.divergence_factor, jdtype),
+        jnp.asarray(-1.0 if batch.tol is None else batch.tol, jdtype),
+        jnp.asarray(-np.inf if target is None else target, jdtype),
         loss_fn=problem.batch_loss,
-        build=build,
-        tree=tree,
-        watch=watch,
-        sampler=sampler,
-        num_steps=num_steps,
-        record_every=record_every,
-        record_internals=problem.num_params <= MAX_INTERNALS,
+        full_fn=problem.full_value_and_grad,
+        build=batch.build,
+        tree=batch.tree,
+        watch=batch.watch,
+        sampler=batch.sampler,
+        num_steps=batch.num_steps,
+        record_every=batch.record_every,
+        outputs=tuple(o for o in OUTPUTS if o in outputs),
     )
-    recorded = jax.device_get(recorded)
-    codes, stop_steps = np.asarray(codes), np.asarray(stop_steps)
-    wall = time.perf_counter() - started
-    out = []
-    for i, row in enumerate(hparam_rows):
-        status = _status(int(codes[i]), int(stop_steps[i]), num_steps, tol, divergence_factor)
-        steps = np.asarray(recorded["step"][i])
-        keep = steps <= (status.step if status.step is not None else num_steps)
-        described = spec.describe() if isinstance(spec, OptimizerSpec) else label
-        out.append(Trajectory(
-            step=steps[keep],
-            params=np.asarray(recorded["params"][i][keep], np_dtype),
-            batch_loss=np.asarray(recorded["batch_loss"][i][keep]),
-            loss=np.asarray(recorded["loss"][i][keep]),
-            grad_norm=np.asarray(recorded["grad_norm"][i][keep]),
-            full_grad_norm=np.asarray(recorded["full_grad_norm"][i][keep]),
-            learning_rate=(np.asarray(recorded["hyperparams"]["learning_rate"][i][keep])
-                           if "learning_rate" in watch else np.full(int(keep.sum()), np.nan)),
-            hyperparams={k: np.asarray(v[i][keep]) for k, v in recorded["hyperparams"].items()},
-            internals={k: np.asarray(v[i][keep]) for k, v in recorded["internals"].items()},
-            init_params=np.asarray(start, np_dtype),
-            init_loss=float(np.asarray(init_loss)[i]),
-            status=status,
-            settings={"optimizer": label, "describe": described,
-                      **{k: (v if isinstance(v, int | float) else repr(v)) for k, v in row.items()},
-                      "seed": seeds[i],
-                      "sampling": sampler.scheme, "batch_size": sampler.batch_size,
-                      "num_steps": num_steps, "wall_time_s": wall / len(hparam_rows)},
-            dtype=dtype,
-            param_names=tuple(getattr(problem, "param_names", ())),
-        ))
-    return out
+    return jax.device_get(recorded), jax.device_get(summary)
 
 
 @dataclass(frozen=True)
@@ -398,4 +512,4 @@ def distance(trajectory: Trajectory, target) -> float:
     return float(np.linalg.norm(np.asarray(trajectory.final_params, np.float64) - target))
 
 
-__all__ = ["DTYPES", "distance", "run", "run_many"]
+__all__ = ["DTYPES", "OUTPUTS", "Batch", "distance", "execute", "prepare", "run", "run_many"]

@@ -54,6 +54,23 @@ class Problem(ABC):
 
         return float(self.batch_loss(jnp.asarray(params), self.X, self.y))
 
+    def full_statistics(self) -> dict:
+        """Arrays that let :attr:`full_value_and_grad` skip a pass over the data.
+
+        The engine passes them into compiled code as data. The default is none, and the
+        full-data loss is the batch loss over every example.
+        """
+        return {}
+
+    @property
+    def full_value_and_grad(self) -> Callable:
+        """A pure JAX function ``(params, X, y, stats) -> (loss, grad)`` on all the data.
+
+        ``stats`` is :meth:`full_statistics`. Like :attr:`batch_loss` it must be a
+        module-level function. The default differentiates :attr:`batch_loss` over all rows.
+        """
+        return _full_by_autodiff(self.batch_loss)
+
     def minimizer(self) -> np.ndarray | None:
         """The exact minimizer where it is known in closed form, else ``None``."""
         return None
@@ -62,3 +79,22 @@ class Problem(ABC):
         """The loss at :meth:`minimizer`, or ``None``."""
         theta = self.minimizer()
         return None if theta is None else self.loss(theta)
+
+
+def _full_by_autodiff(batch_loss):
+    return _AUTODIFF.setdefault(batch_loss, _FullByAutodiff(batch_loss))
+
+
+class _FullByAutodiff:
+    """``(params, X, y, stats) -> value_and_grad(batch_loss)(params, X, y)``; hashable."""
+
+    def __init__(self, batch_loss):
+        self.batch_loss = batch_loss
+
+    def __call__(self, params, X, y, stats):
+        import jax
+
+        return jax.value_and_grad(self.batch_loss)(params, X, y)
+
+
+_AUTODIFF: dict = {}

@@ -1,0 +1,121 @@
+"""The result of a sweep: a summary table, optional histories, and views over seeds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gdlab._validation import InvalidParameterError, check_choice, check_int
+
+SUMMARY_VALUES = ("final_loss", "best_loss", "distance", "steps_to_tol", "final_grad_norm",
+                  "diverged_at", "best_step")
+
+
+@dataclass
+class SweepResult:
+    """What :func:`gdlab.sweep` returns.
+
+    Attributes:
+        summary: one row per run (setting x seed): ``run_id``, ``setting_id``, the swept
+            values, ``seed``, ``status`` (``max_steps`` / ``converged`` / ``diverged``),
+            ``stop_step`` and ``diverged_at`` (-1 when it did not stop), ``init_loss``,
+            ``final_loss`` and ``best_loss`` (full data), ``best_step``,
+            ``steps_to_tol`` (first recorded step within ``tol`` of the optimum, -1 if
+            never), ``final_grad_norm``, ``distance`` (to the minimizer, where known),
+            ``final_<param>`` (small problems), ``wall_time_s`` (the chunk's time per
+            run) and ``chunk``.
+        names: the swept names.
+        info: the problem's optimum and the sweep's options, for tables and figures.
+        path: the store's directory, for a stored sweep.
+    """
+
+    summary: pd.DataFrame
+    names: tuple[str, ...]
+    info: dict = field(default_factory=dict)
+    path: Path | None = None
+    _history: pd.DataFrame | None = None
+    _history_files: tuple = ()
+
+    @property
+    def history(self) -> pd.DataFrame | None:
+        """Recorded steps in long format (``run_id``, ``step``, values); None if none."""
+        if self._history is None and self._history_files:
+            self._history = pd.concat([pd.read_parquet(f) for f in self._history_files],
+                                      ignore_index=True)
+        return self._history
+
+    def aggregate(self, value: str = "final_loss") -> pd.DataFrame:
+        """One row per setting: ``value``'s median, mean, std, min, max over seeds, the
+        number of runs and the fraction that diverged (diverged runs count as +inf)."""
+        check_choice("value", value, tuple(c for c in SUMMARY_VALUES if c in self.summary))
+        frame = self.summary.copy()
+        column = frame[value].astype(float)
+        frame["_value"] = np.where(frame["status"] == "diverged", np.inf, column)
+        if value in ("steps_to_tol",):
+            frame["_value"] = np.where(column < 0, np.inf, frame["_value"])
+        frame["_diverged"] = frame["status"] == "diverged"
+        keys = ["setting_id", *self.names]
+        grouped = frame.groupby(keys, sort=True, dropna=False)
+        out = grouped["_value"].agg(["median", "mean", "std", "min", "max", "count"])
+        out["diverged"] = grouped["_diverged"].mean()
+        out = out.reset_index().rename(columns={"count": "runs"})
+        return out.sort_values("setting_id").reset_index(drop=True)
+
+    def best(self, n: int = 5, by: str = "final_loss") -> pd.DataFrame:
+        """The ``n`` settings with the smallest median of ``by`` over seeds."""
+        n = check_int("n", n, low=1)
+        table = self.aggregate(by)
+        return table.sort_values(["median", "setting_id"]).head(n).reset_index(drop=True)
+
+    def curves(self, column: str = "loss", by: tuple[str, ...] | None = None) -> pd.DataFrame:
+        """Per step and setting: mean, median, 10% and 90% quantiles of ``column`` over seeds.
+
+        ``by`` (default: every swept name) picks what defines a curve.
+        """
+        history = self.history
+        if history is None:
+            raise InvalidParameterError(
+                "record_every", "a sweep that records histories (record_every set)", None)
+        if column not in history:
+            raise InvalidParameterError("column", f"one of {sorted(history.columns)}", column)
+        by = list(self.names if by is None else by)
+        keys = self.summary[["run_id", *by]]
+        merged = history[["run_id", "step", column]].merge(keys, on="run_id")
+        grouped = merged.groupby([*by, "step"], sort=True)[column]
+        out = grouped.agg(mean="mean", median="median",
+                          low=lambda v: v.quantile(0.1), high=lambda v: v.quantile(0.9),
+                          runs="count")
+        return out.reset_index()
+
+    def heatmap(self, x: str, y: str, value: str = "final_loss", **options):
+        """A heatmap of ``value`` over two swept names; see :func:`gdlab.plots.plot_heatmap`."""
+        from gdlab.plots.sweeps import plot_heatmap
+
+        return plot_heatmap(self, x, y, value, **options)
+
+    def plot_curves(self, column: str = "loss", **options):
+        """Curves per setting with a band over seeds; see :func:`gdlab.plots.plot_bands`."""
+        from gdlab.plots.sweeps import plot_bands
+
+        return plot_bands(self, column, **options)
+
+
+def load(path) -> SweepResult:
+    """Open a stored sweep (``gdlab sweep --out DIR`` or ``sweep(..., out=DIR)``)."""
+    import json
+
+    folder = Path(path)
+    manifest = folder / "manifest.json"
+    summary = folder / "summary.parquet"
+    if not manifest.exists() or not summary.exists():
+        raise InvalidParameterError(
+            "path", "the directory of a finished sweep (manifest.json and summary.parquet)",
+            str(path))
+    stored = json.loads(manifest.read_text())
+    info = stored.get("info", {})
+    history = tuple(sorted((folder / "chunks").glob("history-*.parquet")))
+    return SweepResult(pd.read_parquet(summary), tuple(stored["config"]["names"]), info,
+                       folder, None, history)

@@ -1,0 +1,220 @@
+r"""What a sweep runs: a grid or random samples of hyperparameters, times seeds.
+
+A *setting* is one assignment of values to the swept names; a *run* is a setting with
+a seed. Names may be
+
+* an optimizer's settings (``learning_rate``, ``momentum``, ``b1``...): numbers are data
+  for one compiled program; strings and booleans (``convention``, ``nesterov``) change
+  the program, so the sweep groups runs by them;
+* a parameter of a schedule given as a setting, by a dotted path:
+  ``learning_rate.decay_steps`` or, for a schedule inside a schedule (``warmup`` around
+  ``cosine``), ``learning_rate.schedule.alpha``: data too;
+* the run options that change shapes or the sampler: ``batch_size``, ``sampling``,
+  ``population`` (grouped: one program per value).
+
+Random search draws each name independently (Bergstra & Bengio, "Random search for
+hyper-parameter optimization", JMLR 2012): ``uniform(a, b)``, ``log_uniform(a, b)``
+(uniform in :math:`\log`, for scale parameters such as learning rates), ``int_uniform``
+and ``choice``, from NumPy's PCG64 generator with a recorded seed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from gdlab._validation import InvalidParameterError, check_int
+
+RUN_OPTIONS = ("batch_size", "sampling", "population")
+"""Run options a sweep may vary; each value gets its own compiled program."""
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A one-dimensional distribution to draw a swept value from."""
+
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    values: tuple = ()
+
+    def draw(self, rng: np.random.Generator, count: int) -> list:
+        if self.kind == "uniform":
+            return rng.uniform(self.low, self.high, count).tolist()
+        if self.kind == "log_uniform":
+            return np.exp(rng.uniform(math.log(self.low), math.log(self.high), count)).tolist()
+        if self.kind == "int_uniform":
+            return rng.integers(self.low, self.high, count, endpoint=True).tolist()
+        picks = rng.integers(0, len(self.values), count)
+        return [self.values[i] for i in picks]
+
+    def describe(self) -> dict:
+        if self.kind == "choice":
+            return {"choice": list(self.values)}
+        return {self.kind: [self.low, self.high]}
+
+
+def _bounds(name, low, high, *, positive=False):
+    for label, value in (("low", low), ("high", high)):
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(
+                value):
+            raise InvalidParameterError(f"{name}.{label}", "a finite number", value)
+    if positive and low <= 0:
+        raise InvalidParameterError(f"{name}.low", "a number > 0 (log-uniform bounds)", low)
+    if not low < high:
+        raise InvalidParameterError(f"{name}.high", f"a number > low={low}", high)
+
+
+def uniform(low: float, high: float) -> Distribution:
+    """Uniform on ``[low, high)``."""
+    _bounds("uniform", low, high)
+    return Distribution("uniform", float(low), float(high))
+
+
+def log_uniform(low: float, high: float) -> Distribution:
+    """Log-uniform on ``[low, high)``: :math:`\\exp U(\\log a, \\log b)`, needs ``0 < low``."""
+    _bounds("log_uniform", low, high, positive=True)
+    return Distribution("log_uniform", float(low), float(high))
+
+
+def int_uniform(low: int, high: int) -> Distribution:
+    """Integers uniform on ``[low, high]`` (both included)."""
+    _bounds("int_uniform", low, high)
+    return Distribution("int_uniform", int(low), int(high))
+
+
+def choice(values: Sequence) -> Distribution:
+    """One of ``values``, each equally likely."""
+    values = tuple(values)
+    if not values:
+        raise InvalidParameterError("choice", "a non-empty list of values", list(values))
+    return Distribution("choice", values=values)
+
+
+@dataclass(frozen=True)
+class Space:
+    """The settings of a sweep, in order, and the seeds each is run with.
+
+    Attributes:
+        names: the swept names, in grid order.
+        settings: one ``{name: value}`` per setting.
+        seeds: the seeds every setting runs with.
+    """
+
+    names: tuple[str, ...]
+    settings: tuple[dict, ...]
+    seeds: tuple[int, ...]
+
+    @property
+    def num_runs(self) -> int:
+        return len(self.settings) * len(self.seeds)
+
+    def runs(self):
+        """``(run_id, setting_index, setting, seed)`` for every run; seeds vary fastest."""
+        run_id = 0
+        for index, setting in enumerate(self.settings):
+            for seed in self.seeds:
+                yield run_id, index, setting, seed
+                run_id += 1
+
+
+def resolve_seeds(seeds) -> tuple[int, ...]:
+    """``seeds``: a count ``k`` (seeds ``0..k-1``) or an explicit list of distinct seeds."""
+    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
+        count = check_int("seeds", seeds, low=1)
+        return tuple(range(count))
+    if isinstance(seeds, str) or not isinstance(seeds, Sequence) or not seeds:
+        raise InvalidParameterError("seeds", "a count >= 1 or a non-empty list of seeds", seeds)
+    out = tuple(check_int("seeds", s, low=0, high=2**32 - 1) for s in seeds)
+    if len(set(out)) != len(out):
+        raise InvalidParameterError("seeds", "distinct seeds", list(seeds))
+    return out
+
+
+def grid_space(grid: Mapping[str, Sequence], seeds=1) -> Space:
+    """Every combination of the grid's values (the last name varies fastest)."""
+    if not isinstance(grid, Mapping) or not grid:
+        raise InvalidParameterError("grid", "a non-empty mapping of name -> list of values",
+                                    grid)
+    names, columns = [], []
+    for name, values in grid.items():
+        if isinstance(values, str) or not isinstance(values, Sequence | np.ndarray):
+            values = [values]
+        values = list(values.tolist() if isinstance(values, np.ndarray) else values)
+        if not values:
+            raise InvalidParameterError(f"grid.{name}", "a non-empty list of values", values)
+        names.append(str(name))
+        columns.append(values)
+    settings = tuple(dict(zip(names, combo, strict=True))
+                     for combo in itertools.product(*columns))
+    return Space(tuple(names), settings, resolve_seeds(seeds))
+
+
+def sample_space(samples: Mapping[str, Distribution], num_samples: int, seeds=1,
+                 sample_seed: int = 0) -> Space:
+    """``num_samples`` settings drawn independently per name from ``samples``."""
+    if not isinstance(samples, Mapping) or not samples:
+        raise InvalidParameterError(
+            "samples", "a non-empty mapping of name -> distribution", samples)
+    num_samples = check_int("num_samples", num_samples, low=1)
+    sample_seed = check_int("sample_seed", sample_seed, low=0)
+    rng = np.random.default_rng(sample_seed)
+    names, columns = [], []
+    for name, distribution in samples.items():
+        if not isinstance(distribution, Distribution):
+            distribution = choice(distribution) if isinstance(distribution, Sequence) else None
+        if distribution is None:
+            raise InvalidParameterError(
+                f"samples.{name}", "a distribution (uniform, log_uniform, int_uniform, "
+                "choice) or a list of values", samples[name])
+        names.append(str(name))
+        columns.append(distribution.draw(rng, num_samples))
+    settings = tuple(dict(zip(names, values, strict=True)) for values in zip(*columns,
+                                                                                 strict=True))
+    return Space(tuple(names), settings, resolve_seeds(seeds))
+
+
+def set_path(settings: dict, path: str, value):
+    """``settings`` with the schedule parameter at a dotted ``path`` replaced by ``value``."""
+    from gdlab.schedules import Schedule
+
+    head, _, rest = path.partition(".")
+    target = settings.get(head)
+    if not isinstance(target, Schedule):
+        raise InvalidParameterError(
+            path, f"a name whose first part ('{head}') is a setting given as a schedule",
+            type(target).__name__ if head in settings else "no such setting")
+    return {**settings, head: _set_in_schedule(target, rest, value, path)}
+
+
+def _set_in_schedule(schedule, rest: str, value, path: str):
+    from gdlab.schedules import Schedule
+
+    key, _, deeper = rest.partition(".")
+    if key not in schedule.params:
+        statics = dict(schedule.static)
+        why = ("a structural option (it changes the compiled program; not sweepable)"
+               if key in statics else "not one of its parameters")
+        raise InvalidParameterError(
+            path, f"a numeric parameter of the {schedule.kind} schedule, one of "
+            f"{sorted(schedule.params)} ('{key}' is {why})", key)
+    current = schedule.params[key]
+    if deeper:
+        if not isinstance(current, Schedule):
+            raise InvalidParameterError(path, f"a path into a schedule ('{key}' is a number)",
+                                        path)
+        new = _set_in_schedule(current, deeper, value, path)
+    else:
+        if isinstance(current, Schedule) or not _is_number(value):
+            raise InvalidParameterError(path, "a number (a schedule parameter)", value)
+        new = float(value)
+    return Schedule(schedule.kind, {**schedule.params, key: new}, schedule.static)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
