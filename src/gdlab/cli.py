@@ -322,8 +322,10 @@ def list_(
 
 
 from gdlab._cli_schedules import register  # noqa: E402
+from gdlab._cli_sweep import register as register_sweep  # noqa: E402
 
 register(app, _fail, _parse_settings, console)
+register_sweep(app, _fail, console)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -151,7 +151,8 @@ def plan(problem: Problem, optimizer, space: Space, options: RunOptions,
         }
         # validates every distinct numeric setting and the run options, before any work
         prepare(problem, spec, rows, **options_for_group)
-        settings = [_numeric_row(spec, row) for row in entry["rows"]]
+        # full rows (the spec's numbers overridden): the leaves of the group's program
+        settings = [{**spec.hyperparams, **_numeric_row(spec, row)} for row in entry["rows"]]
         batch = prepare(problem, spec, settings[:1], seeds=entry["seeds"][:1],
                         **options_for_group)
         group = Group(key, batch, entry["run_ids"], entry["setting_ids"], settings,

@@ -117,5 +117,5 @@ def load(path) -> SweepResult:
     stored = json.loads(manifest.read_text())
     info = stored.get("info", {})
     history = tuple(sorted((folder / "chunks").glob("history-*.parquet")))
-    return SweepResult(pd.read_parquet(summary), tuple(stored["config"]["names"]), info,
+    return SweepResult(pd.read_parquet(summary), tuple(stored["config"]["resolved"]["names"]), info,
                        folder, None, history)

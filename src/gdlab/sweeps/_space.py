@@ -65,7 +65,8 @@ def _bounds(name, low, high, *, positive=False):
                 value):
             raise InvalidParameterError(f"{name}.{label}", "a finite number", value)
     if positive and low <= 0:
-        raise InvalidParameterError(f"{name}.low", "a number > 0 (log-uniform bounds)", low)
+        raise InvalidParameterError(name if "." in name else f"{name}.low",
+                                    "a lower bound > 0 (log-uniform)", low)
     if not low < high:
         raise InvalidParameterError(f"{name}.high", f"a number > low={low}", high)
 
@@ -172,6 +173,9 @@ def sample_space(samples: Mapping[str, Distribution], num_samples: int, seeds=1,
             raise InvalidParameterError(
                 f"samples.{name}", "a distribution (uniform, log_uniform, int_uniform, "
                 "choice) or a list of values", samples[name])
+        if distribution.kind != "choice":
+            _bounds(f"samples.{name}", distribution.low, distribution.high,
+                    positive=distribution.kind == "log_uniform")
         names.append(str(name))
         columns.append(distribution.draw(rng, num_samples))
     settings = tuple(dict(zip(names, values, strict=True)) for values in zip(*columns,

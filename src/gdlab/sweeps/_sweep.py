@@ -88,8 +88,8 @@ def sweep(
         scheduler: run chunks on the Dask cluster at this address (``tcp://host:port``).
         client: an existing ``dask.distributed.Client`` to run chunks on.
         progress: show a Rich progress bar with ETA (or a callable ``(done, total)``).
-        config: what to record as the sweep's config in the manifest (the CLI passes
-            the resolved TOML); default: a description of the arguments.
+        config: the sweep file's contents, stored in the manifest beside the resolved
+            description of the sweep (the CLI passes the checked TOML).
 
     Returns:
         A :class:`SweepResult`.
@@ -129,8 +129,10 @@ def sweep(
     info = _info(work)
     store = None
     if out is not None:
-        store = SweepStore(out, config or describe(work), len(work.chunks), resume=resume,
-                           info=info)
+        resolved = {"resolved": describe(work)}
+        if config is not None:
+            resolved["file"] = config
+        store = SweepStore(out, resolved, len(work.chunks), resume=resume, info=info)
     tasks = [_task(work, chunk) for chunk in work.chunks]
     done: dict[int, pd.DataFrame] = {}
     histories: dict[int, pd.DataFrame] = {}

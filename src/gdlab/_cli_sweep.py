@@ -1,0 +1,97 @@
+"""``gdlab sweep`` and ``gdlab compare``: thin commands over :mod:`gdlab.sweeps`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app, fail, console) -> None:
+    @app.command()
+    def sweep(
+        config: Annotated[Path, typer.Option(help="The sweep file (TOML); see docs/sweeps.md.")],
+        out: Annotated[Path, typer.Option(help="Folder for the manifest, the Parquet chunks, "
+                                          "summary.parquet and the figures.")],
+        resume: Annotated[bool, typer.Option(
+            "--resume", help="Finish the sweep stored in --out: rerun only the chunks that "
+            "are not done.")] = False,
+        workers: Annotated[int | None, typer.Option(
+            help="Run chunks on a Dask LocalCluster of this many worker processes.")] = None,
+        scheduler: Annotated[str | None, typer.Option(
+            help="Run chunks on the Dask cluster at this address (tcp://HOST:PORT).")] = None,
+        progress: Annotated[bool, typer.Option(help="Show a progress bar with ETA.")] = True,
+        top: Annotated[int, typer.Option(help="How many best settings to print.", min=1)] = 5,
+    ) -> None:
+        """Run a sweep file: every setting x seed, stored in chunks, resumable, figures."""
+        from gdlab import InvalidParameterError
+        from gdlab.config import load_config, sweep_arguments
+        from gdlab.sweeps import sweep as run_sweep
+
+        try:
+            parsed = load_config(config)
+            arguments = sweep_arguments(parsed)
+            result = run_sweep(**arguments, out=out, resume=resume, workers=workers,
+                               scheduler=scheduler, progress=progress,
+                               config=parsed.model_dump(mode="json"))
+        except InvalidParameterError as error:
+            fail(error)
+        written = write_figures(result, out)
+        summary = result.summary
+        diverged = int((summary["status"] == "diverged").sum())
+        console.print(f"{len(summary)} runs ({result.info['num_settings']} settings x "
+                      f"{len(result.info['seeds'])} seeds) in "
+                      f"{result.info['wall_time_s']:.2f} s; {diverged} diverged.")
+        print_best(console, result, top)
+        for path in [out / "summary.parquet", *written]:
+            console.print(f"wrote {path}")
+
+
+def write_figures(result, out: Path) -> list[Path]:
+    """The heatmap (two numeric swept names) and the loss bands (when recorded)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from gdlab.store import atomic_path
+
+    written = []
+    numeric = [n for n in result.names
+               if result.summary[n].map(lambda v: isinstance(v, int | float)).all()
+               and result.summary[n].nunique() > 1]
+    figures = []
+    if len(numeric) == 2 and len(result.names) == 2:
+        figures.append(("heatmap.png", lambda: result.heatmap(numeric[0], numeric[1])))
+    if result.history is not None and "loss" in result.history:
+        figures.append(("curves.png", lambda: result.plot_curves("loss")))
+    import matplotlib.pyplot as plt
+
+    for name, draw in figures:
+        figure = draw()
+        destination = Path(out) / name
+        with atomic_path(destination) as temporary:
+            figure.savefig(temporary, format="png", dpi=110)
+        plt.close(figure)
+        written.append(destination)
+    return written
+
+
+def print_best(console, result, top: int) -> None:
+    from rich.table import Table
+
+    best = result.best(top)
+    table = Table(title=f"best {len(best)} settings by median final loss over seeds")
+    for name in result.names:
+        table.add_column(name)
+    for column in ("median", "min", "max", "diverged"):
+        table.add_column(column, justify="right")
+    for row in best.itertuples(index=False):
+        values = row._asdict()
+        table.add_row(*[_short(values[n]) for n in result.names],
+                      *[_short(values[c]) for c in ("median", "min", "max")],
+                      f"{values['diverged']:.0%}")
+    console.print(table)
+
+
+def _short(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
