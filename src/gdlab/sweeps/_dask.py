@@ -29,10 +29,11 @@ def run_on_dask(tasks, on_result, *, workers=None, scheduler=None, client=None):
         if client is None:
             if workers is not None:
                 cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None)
+                                       host="127.0.0.1", dashboard_address=":0")
                 owned.append(cluster)
                 client = Client(cluster)
             else:
+                _check_reachable(scheduler)
                 try:
                     client = Client(scheduler, timeout=30)
                 except OSError as error:
@@ -49,3 +50,23 @@ def run_on_dask(tasks, on_result, *, workers=None, scheduler=None, client=None):
     finally:
         for thing in reversed(owned):
             thing.close()
+
+
+def _check_reachable(address: str) -> None:
+    """Fail fast, with the parameter named, when nothing listens at ``address``."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if parts.scheme != "tcp" or not host or port is None:
+        raise InvalidParameterError("scheduler", "an address tcp://HOST:PORT", address)
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except OSError as error:
+        raise InvalidParameterError(
+            "scheduler", f"the address of a running Dask scheduler ({error.strerror or error})",
+            address) from None

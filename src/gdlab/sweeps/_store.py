@@ -117,9 +117,16 @@ def _jsonable(value):
 
 
 def _difference(stored, config) -> str:
-    config = _jsonable(config)
-    if not isinstance(stored, dict):
-        return "no config stored"
-    keys = sorted({*stored, *config}, key=str)
-    changed = [k for k in keys if stored.get(k) != config.get(k)]
-    return ", ".join(f"{k}: {stored.get(k)!r} -> {config.get(k)!r}" for k in changed[:3])
+    """The first few fields (dotted paths) whose values differ."""
+    old, new = _flatten(stored), _flatten(_jsonable(config))
+    changed = [k for k in sorted({*old, *new}) if old.get(k) != new.get(k)]
+    return ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in changed[:3])
+
+
+def _flatten(value, prefix="") -> dict:
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            out.update(_flatten(item, f"{prefix}{key}."))
+        return out
+    return {prefix[:-1]: value}
