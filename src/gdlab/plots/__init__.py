@@ -7,10 +7,13 @@ your own figure.
 from gdlab.plots.curves import plot_loss_per_step, plot_param_per_step, plot_suboptimality
 from gdlab.plots.landscape import plot_data, plot_gradient_step
 from gdlab.plots.schedules import plot_lr_find, plot_schedule
+from gdlab.plots.sweeps import plot_bands, plot_heatmap
 
 __all__ = [
+    "plot_bands",
     "plot_data",
     "plot_gradient_step",
+    "plot_heatmap",
     "plot_lr_find",
     "plot_loss_per_step",
     "plot_param_per_step",
