@@ -48,6 +48,72 @@ def register(app, fail, console) -> None:
             console.print(f"wrote {path}")
 
 
+    @app.command()
+    def compare(
+        optimizers: Annotated[str, typer.Option(
+            help="Comma-separated optimizer names, e.g. sgd,momentum,adam.")],
+        problem: Annotated[str, typer.Option(help="A problem name (gdlab list problems).")] = (
+            "article"),
+        tune: Annotated[bool, typer.Option(
+            help="Tune each optimizer's learning rate with the same budget first.")] = True,
+        budget: Annotated[int, typer.Option(help="Tuning runs per optimizer.")] = 16,
+        tuning_seeds: Annotated[int, typer.Option(help="Seeds per tuning setting.")] = 1,
+        lr_range: Annotated[str, typer.Option(
+            help="Learning-rate range of the tuning grid, LOW,HIGH (log-spaced).")] = "1e-6,1",
+        steps: Annotated[int, typer.Option(help="Steps per run.")] = 200,
+        seeds: Annotated[int, typer.Option(help="Evaluation seeds per optimizer.")] = 5,
+        sampling: Annotated[str | None, typer.Option(help="Batch sampling scheme.")] = None,
+        batch_size: Annotated[int | None, typer.Option(help="Examples per step.")] = None,
+        out: Annotated[Path | None, typer.Option(help="Write compare.parquet here.")] = None,
+    ) -> None:
+        """Compare optimizers fairly: the same tuning budget each, then fresh seeds."""
+        from gdlab import InvalidParameterError
+        from gdlab._validation import check_choice
+        from gdlab.problems import PROBLEMS
+        from gdlab.store import prepare_directory, write_parquet
+        from gdlab.sweeps import compare as run_compare
+
+        try:
+            check_choice("problem", problem, PROBLEMS)
+            low, sep, high = lr_range.partition(",")
+            try:
+                bounds = (float(low), float(high))
+            except ValueError:
+                raise InvalidParameterError("--lr-range", "LOW,HIGH, e.g. 1e-6,1",
+                                            lr_range) from None
+            names = [n.strip() for n in optimizers.split(",") if n.strip()]
+            folder = prepare_directory(out) if out is not None else None
+            result = run_compare(PROBLEMS[problem][0](), names, tune=tune, budget=budget,
+                                 tuning_seeds=tuning_seeds, lr_range=bounds, seeds=seeds,
+                                 num_steps=steps, sampling=sampling, batch_size=batch_size)
+        except InvalidParameterError as error:
+            fail(error)
+        print_comparison(console, result, tune, budget, steps, seeds)
+        if folder is not None:
+            path = write_parquet(folder / "compare.parquet", result.table)
+            console.print(f"wrote {path}")
+
+
+def print_comparison(console, result, tune, budget, steps, seeds) -> None:
+    from rich.table import Table
+
+    title = (f"tuned with the same budget: {budget} runs x {steps} steps each; evaluated on "
+             f"{seeds} fresh seeds" if tune else f"untuned; {seeds} seeds x {steps} steps")
+    table = Table(title=title)
+    for column in ("optimizer", "learning rate", "median final loss", "10%-90%",
+                   "median steps to tol", "diverged"):
+        table.add_column(column)
+    for row in result.table.to_dict("records"):
+        edge = " (grid edge)" if row["at_grid_edge"] else ""
+        spec = result.evaluation[row["optimizer"]].info["optimizer"]
+        rate = row.get("chosen_learning_rate", _learning_rate(spec))
+        table.add_row(row["optimizer"], _short(rate) + edge,
+                      f"{row['median_final_loss']:.5g}",
+                      f"{row['q10_final_loss']:.4g}-{row['q90_final_loss']:.4g}",
+                      f"{row['median_steps_to_tol']:g}", str(row["diverged"]))
+    console.print(table)
+
+
 def write_figures(result, out: Path) -> list[Path]:
     """The heatmap (two numeric swept names) and the loss bands (when recorded)."""
     import matplotlib
@@ -67,7 +133,7 @@ def write_figures(result, out: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     for name, draw in figures:
-        figure = draw()
+        figure = draw().figure
         destination = Path(out) / name
         with atomic_path(destination) as temporary:
             figure.savefig(temporary, format="png", dpi=110)
@@ -91,6 +157,13 @@ def print_best(console, result, top: int) -> None:
                       *[_short(values[c]) for c in ("median", "min", "max")],
                       f"{values['diverged']:.0%}")
     console.print(table)
+
+
+def _learning_rate(described: str) -> str:
+    for part in described.rstrip(")").split("(", 1)[-1].split(", "):
+        if part.startswith("learning_rate="):
+            return part.split("=", 1)[1]
+    return "-"
 
 
 def _short(value) -> str:

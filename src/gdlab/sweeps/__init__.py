@@ -3,6 +3,7 @@
 See ``docs/sweeps.md`` for a worked example.
 """
 
+from gdlab.sweeps._compare import Comparison, compare
 from gdlab.sweeps._result import SweepResult, load
 from gdlab.sweeps._space import (
     Distribution,
@@ -16,5 +17,6 @@ from gdlab.sweeps._space import (
 )
 from gdlab.sweeps._sweep import describe, sweep
 
-__all__ = ["Distribution", "Space", "SweepResult", "choice", "describe", "grid_space",
-           "int_uniform", "load", "log_uniform", "sample_space", "sweep", "uniform"]
+__all__ = ["Comparison", "Distribution", "Space", "SweepResult", "choice", "compare",
+           "describe", "grid_space", "int_uniform", "load", "log_uniform", "sample_space",
+           "sweep", "uniform"]

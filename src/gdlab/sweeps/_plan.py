@@ -37,6 +37,7 @@ class RunOptions:
     batch_size: int | None = None
     population: int | None = None
     record_every: int | None = None
+    watch_every: int | None = None
     record: tuple[str, ...] = ("params", "batch_loss", "loss")
     dtype: str = "float64"
     tol: float | None = 1e-3
@@ -144,7 +145,7 @@ def plan(problem: Problem, optimizer, space: Space, options: RunOptions,
             "sampling": run.get("sampling", options.sampling),
             "batch_size": run.get("batch_size", options.batch_size),
             "population": run.get("population", options.population),
-            "record_every": options.record_every or options.num_steps,
+            "record_every": options.record_every or watch_every(problem, options),
             "dtype": options.dtype,
             "divergence_factor": options.divergence_factor,
             "init_params": options.init_params,
@@ -171,6 +172,17 @@ def plan(problem: Problem, optimizer, space: Space, options: RunOptions,
                  else problem.init_params)
         target = minimum + options.tol * (problem.loss(start) - minimum)
     return Plan(problem, optimizer, space, options, groups, chunks, target, minimizer, minimum)
+
+
+def watch_every(problem: Problem, options: RunOptions) -> int:
+    """How often a summary-only sweep evaluates the full-data loss (for ``best_loss`` and
+    ``steps_to_tol``): ``watch_every`` if given; every step when that is cheap (a
+    least-squares problem with a Gram matrix, or fewer than 1,000 numbers of data);
+    else about 100 times per run."""
+    if options.watch_every is not None:
+        return options.watch_every
+    cheap = bool(problem.full_statistics()) or problem.X.size < 1000
+    return 1 if cheap else max(1, options.num_steps // 100)
 
 
 def _numeric_row(spec: OptimizerSpec, numeric: dict) -> dict:

@@ -46,6 +46,7 @@ def sweep(
     batch_size: int | None = None,
     population: int | None = None,
     record_every: int | None = None,
+    watch_every: int | None = None,
     record=("params", "batch_loss", "loss"),
     tol: float | None = 1e-3,
     dtype: str = "float64",
@@ -76,6 +77,9 @@ def sweep(
             init_params: as in :func:`gdlab.run_many`, shared by every run.
         record_every: record the histories every this many steps; ``None`` (default):
             summary only, the full-data loss is then watched every ``num_steps``.
+        watch_every: without histories, evaluate the full-data loss every this many
+            steps (default: every step where that is cheap, e.g. least squares through
+            its Gram matrix; else 100 times per run).
         record: what the histories hold, from ``params``, ``batch_loss``, ``loss``,
             ``grad_norm``, ``full_grad_norm``, ``hyperparams``.
         tol: ``steps_to_tol`` is the first watched step with
@@ -112,12 +116,15 @@ def sweep(
             raise InvalidParameterError("record", f"names from {list(OUTPUTS[:-1])}", name)
     if record_every is not None:
         record_every = check_int("record_every", record_every, low=1, high=num_steps)
+    if watch_every is not None:
+        watch_every = check_int("watch_every", watch_every, low=1, high=num_steps)
     if tol is not None:
         tol = check_float("tol", tol, low=0.0, high=1.0, closed="right")
     options = RunOptions(
         num_steps=check_int("num_steps", num_steps, low=1), sampling=sampling,
         batch_size=batch_size, population=population, record_every=record_every,
-        record=record, dtype=dtype, tol=tol, divergence_factor=divergence_factor,
+        watch_every=watch_every, record=record, dtype=dtype, tol=tol,
+        divergence_factor=divergence_factor,
         init_params=None if init_params is None else tuple(np.asarray(init_params,
                                                                       float).tolist()))
     work = plan(problem, optimizer, space, options, chunk_size)

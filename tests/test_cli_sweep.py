@@ -1,0 +1,82 @@
+"""gdlab sweep and gdlab compare from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from gdlab.cli import app
+from gdlab.sweeps import load
+
+runner = CliRunner()
+
+CONFIG = """
+[problem]
+name = "article"
+
+[optimizer]
+name = "momentum"
+
+[run]
+num_steps = 100
+sampling = "replacement"
+batch_size = 5
+seeds = 2
+record_every = 10
+
+[grid]
+learning_rate = { logspace = [1e-6, 6e-4, 4] }
+momentum = [0.0, 0.9]
+"""
+
+
+def test_sweep_writes_the_store_figures_and_prints_the_best(tmp_path):
+    config = tmp_path / "sweep.toml"
+    config.write_text(CONFIG)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["sweep", "--config", str(config), "--out", str(out),
+                                 "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "16 runs (8 settings x 2 seeds)" in result.output
+    assert {"manifest.json", "summary.parquet", "heatmap.png", "curves.png", "chunks"} <= {
+        p.name for p in out.iterdir()}
+    stored = load(out)
+    best = stored.best(1).iloc[0]
+    assert f"{best['learning_rate']:.4g}" in result.output.split("best")[1]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["file"]["grid"]["momentum"] == [0.0, 0.9]
+    # a second run without --resume refuses to touch the stored sweep
+    again = runner.invoke(app, ["sweep", "--config", str(config), "--out", str(out)])
+    assert again.exit_code == 2 and "'out'" in again.output
+    resumed = runner.invoke(app, ["sweep", "--config", str(config), "--out", str(out),
+                                  "--resume", "--no-progress"])
+    assert resumed.exit_code == 0, resumed.output
+    pd.testing.assert_frame_equal(load(out).summary.drop(columns="wall_time_s"),
+                                  stored.summary.drop(columns="wall_time_s"))
+
+
+def test_bad_sweep_file_exits_2_with_one_line(tmp_path):
+    config = tmp_path / "sweep.toml"
+    config.write_text(CONFIG.replace("num_steps", "num_step"))
+    result = runner.invoke(app, ["sweep", "--config", str(config), "--out",
+                                 str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "'run.num_step'" in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_compare_prints_the_budget_and_writes_the_table(tmp_path):
+    result = runner.invoke(app, ["compare", "--optimizers", "sgd,adam", "--budget", "4",
+                                 "--steps", "50", "--seeds", "3", "--sampling", "replacement",
+                                 "--batch-size", "5", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "4 runs x 50 steps each" in result.output
+    table = pd.read_parquet(tmp_path / "compare.parquet")
+    assert sorted(table.optimizer) == ["adam", "sgd"] and (table.tuning_runs == 4).all()
+
+
+def test_compare_bad_input_exits_2():
+    result = runner.invoke(app, ["compare", "--optimizers", "sgd", "--lr-range", "1e-3"])
+    assert result.exit_code == 2 and "'--lr-range'" in result.output
