@@ -112,7 +112,8 @@ def _simulate(X, y, stats, init_params, leaves, seed, divergence_factor, tol, ta
         # values of the last real update, which is what the record reports.
         grad_norm = (jnp.where(active, jnp.sqrt(jnp.sum(g * g)), last_norm)
                      if "grad_norm" in outputs else last_norm)
-        batch_loss = jnp.where(active, batch_loss, last_loss)
+        batch_loss = (jnp.where(active, batch_loss, last_loss) if "batch_loss" in outputs
+                      else last_loss)
         seen = _tree_where(active, watched_at(position), last_seen) if watch else last_seen
         carry = (params, opt_state, sample_state, code, stop_step, batch_loss, grad_norm, seen)
         return carry, None
@@ -149,8 +150,6 @@ def _simulate(X, y, stats, init_params, leaves, seed, divergence_factor, tol, ta
                 out[name] = value
         if "internals" in outputs:
             out["internals"] = _internals(opt_state)
-        if out:
-            out["step"] = step
         carry = (params, opt_state, sample_state, code, stop_step, batch_loss, grad_norm, seen)
         return (carry, best_loss, best_step, hit_step), out
 
@@ -453,13 +452,19 @@ def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None
         full_fn=problem.full_value_and_grad,
         build=batch.build,
         tree=batch.tree,
-        watch=batch.watch,
+        watch=batch.watch if "hyperparams" in outputs else (),
         sampler=batch.sampler,
         num_steps=batch.num_steps,
         record_every=batch.record_every,
         outputs=tuple(o for o in OUTPUTS if o in outputs),
     )
-    return jax.device_get(recorded), jax.device_get(summary)
+    recorded, summary = jax.device_get(recorded), jax.device_get(summary)
+    if recorded:  # the step numbers are the same for every run: made here, not recorded
+        count = len(leaves[0]) if leaves else len(seed_array)
+        steps = np.minimum(np.arange(1, -(-batch.num_steps // batch.record_every) + 1)
+                           * batch.record_every, batch.num_steps)
+        recorded["step"] = np.broadcast_to(steps, (count, len(steps)))
+    return recorded, summary
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,195 @@
+"""Benchmark W1: a sweep of K momentum settings on the article's problem, gdlab vs peers.
+
+Workload (see ``benchmarks/sweep_peers.py`` for the exact definition and the peers):
+the article's 150 points, mini-batches of 5 drawn with replacement, heavy-ball momentum
+(PyTorch form), 1,000 steps, ``w`` and the batch loss recorded at every step, K settings
+(learning rate x momentum, each with its own seed).
+
+gdlab is timed two ways, in the same process as the peers:
+
+* ``gdlab``: the engine's compiled program over chunks of ``--chunk-size`` settings,
+  returning the recorded ``(K, steps)`` arrays as NumPy (what the peers return);
+* ``gdlab.sweep``: the public API end to end, ``gdlab.sweep(problem, "momentum", grid,
+  record_every=1, record=("params", "batch_loss"))``, including the summary table and
+  the long-format history DataFrame (K <= 10,000 only).
+
+Each is compiled (or JIT-compiled) once per shape before timing; compile time is
+reported separately. ``--million`` also runs K = 1,000,000 settings x 1,000 steps in
+summary-only mode (``record_every=None``) in a child process and records its peak
+resident memory (target: under 4 GiB).
+
+Run: ``.venv/bin/python benchmarks/sweep.py [--K 1000 10000 100000] [--repeats 3]
+[--million]`` (peers need ``torch==2.13.0``, ``optax`` and ``numba``: ``make bench-sweep``
+installs them). Writes ``benchmarks/results/sweep.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import sweep_peers as peers  # noqa: E402
+
+import gdlab  # noqa: E402
+from gdlab.engine import execute, prepare  # noqa: E402
+from gdlab.problems import LeastSquares  # noqa: E402
+
+
+def problem() -> LeastSquares:
+    x, y = peers.data()
+    return LeastSquares("w1", x[:, None], y, np.array([peers.W0]), ("w",))
+
+
+def run_gdlab(K, steps, record=True, chunk_size=4096):
+    """The engine over chunks: returns the peers' dict (w, loss, final_w, seconds)."""
+    lrs, betas, seeds = peers.settings(K)
+    spec = gdlab.optimizer("momentum", learning_rate=1e-5, momentum=0.5)
+    rows = [{"learning_rate": float(a), "momentum": float(b)} for a, b in zip(lrs, betas,
+                                                                            strict=True)]
+    width = min(chunk_size, K)
+    batch = prepare(problem(), spec, rows[:width], seeds=seeds[:width].tolist(),
+                    num_steps=steps, sampling="replacement", batch_size=peers.BATCH,
+                    record_every=1 if record else steps)
+    outputs = ("params", "batch_loss") if record else ()
+    w = np.empty((K, steps)) if record else None
+    loss = np.empty((K, steps)) if record else None
+    final = np.empty(K)
+    started = time.perf_counter()
+    for start in range(0, K, width):
+        stop = min(start + width, K)
+        chunk_rows = rows[start:stop] + [rows[start]] * (width - (stop - start))
+        chunk_seeds = seeds[start:stop].tolist() + [0] * (width - (stop - start))
+        recorded, summary = execute(batch, outputs, rows=chunk_rows, seeds=chunk_seeds)
+        if record:
+            w[start:stop] = recorded["params"][: stop - start, :, 0]
+            loss[start:stop] = recorded["batch_loss"][: stop - start]
+        final[start:stop] = summary["final_params"][: stop - start, 0]
+    return peers._result(w, loss, final, time.perf_counter() - started)
+
+
+def run_gdlab_sweep(K, steps, record=True):
+    """``gdlab.sweep`` end to end on a grid of K settings (learning rate x momentum)."""
+    lrs = np.unique(peers.settings(K)[0]).tolist()
+    started = time.perf_counter()
+    result = gdlab.sweep(problem(), "momentum", {"learning_rate": lrs,
+                                                "momentum": list(peers.BETAS)},
+                         num_steps=steps, sampling="replacement", batch_size=peers.BATCH,
+                         record_every=1 if record else None,
+                         record=("params", "batch_loss"), tol=None)
+    seconds = time.perf_counter() - started
+    final = result.summary["final_w"].to_numpy()
+    return peers._result(None, None, final[:K], seconds)
+
+
+def time_runner(runner, K, steps, repeats, record):
+    first = runner(K, steps, record=record)  # compiles: its time less a warm run's
+    times = []
+    for _ in range(repeats):
+        result = runner(K, steps, record=record)
+        times.append(result["seconds"])
+    median = statistics.median(times)
+    compile_s = max(first["seconds"] - median, 0.0)
+    check_w, check_n = peers._check_stat(K, result["final_w"][:K])
+    return {"median_s": median, "ns_per_setting_step": median / (K * steps) * 1e9,
+            "compile_s": compile_s, "settings_run": K, "check_w": check_w,
+            "check_n": check_n, "times_s": times}
+
+
+MILLION_SCRIPT = """
+import json, resource, sys, time
+import gdlab
+from gdlab import sweeps
+sys.path.insert(0, {here!r})
+import sweep as bench
+problem = bench.problem()
+started = time.perf_counter()
+result = gdlab.sweep(problem, "momentum",
+                     samples={{"learning_rate": sweeps.log_uniform(1e-6, 1e-4),
+                              "momentum": sweeps.choice([0.0, 0.5, 0.9])}},
+                     num_samples={count}, seeds=10, num_steps={steps}, sampling="replacement",
+                     batch_size=5, record_every=None, chunk_size={chunk}, tol=1e-3)
+seconds = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({{"runs": len(result.summary), "seconds": seconds, "peak_rss_bytes": peak,
+                  "diverged": int((result.summary.status == "diverged").sum())}}))
+"""
+
+
+def million(steps: int, chunk: int, count: int = 100_000) -> dict:
+    """K = 10 x count runs, summary only, in a child process; its peak RSS."""
+    script = MILLION_SCRIPT.format(here=str(HERE), count=count, steps=steps, chunk=chunk)
+    output = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
+                            text=True).stdout
+    result = json.loads(output.strip().splitlines()[-1])
+    result["ns_per_setting_step"] = result["seconds"] / (result["runs"] * steps) * 1e9
+    result["peak_rss_gib"] = result["peak_rss_bytes"] / 2**30
+    return result
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--K", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--chunk-size", type=int, default=4096)
+    parser.add_argument("--million", action="store_true")
+    parser.add_argument("--only", default=None, help="comma-separated peers to run")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "sweep.json")
+    args = parser.parse_args(argv)
+    only = args.only.split(",") if args.only else None
+    results = {}
+    for K in args.K:
+        row = {"gdlab": time_runner(lambda k, s, record: run_gdlab(k, s, record,
+                                                                    args.chunk_size),
+                                    K, args.steps, args.repeats, True)}
+        if K <= 10_000:
+            row["gdlab.sweep"] = time_runner(run_gdlab_sweep, K, args.steps, args.repeats,
+                                             True)
+        row.update(peers.measure(K, args.steps, args.repeats, True, only))
+        base = row["gdlab"]["ns_per_setting_step"]
+        for value in row.values():
+            value["ratio_to_gdlab"] = value["ns_per_setting_step"] / base
+        results[str(K)] = row
+        print(f"K = {K:,}")
+        for name, value in row.items():
+            compile_s = value.get("compile_s")
+            print(f"  {name:<17} {value['ns_per_setting_step']:>10.1f} ns/setting-step  "
+                  f"x{value['ratio_to_gdlab']:>7.2f} of gdlab  compile "
+                  f"{'-' if compile_s is None else f'{compile_s:.2f} s'}  "
+                  f"check w {value['check_w']:.4f}")
+    record = {
+        "workload": "W1: article problem, batch 5 with replacement, momentum (PyTorch form), "
+                    f"{args.steps} steps, w and batch loss recorded every step",
+        "machine": {"cpu_count": os.cpu_count(), "processor": platform.processor(),
+                    "platform": platform.platform(), "python": platform.python_version(),
+                    "load_average_at_start": os.getloadavg()},
+        "date": time.strftime("%Y-%m-%d %H:%M"), "repeats": args.repeats,
+        "chunk_size": args.chunk_size, "versions": gdlab.store.versions(),
+        "results": results,
+    }
+    if args.million:
+        record["million_summary_only"] = million(args.steps, args.chunk_size)
+        print("K = 1,000,000 summary only:", record["million_summary_only"])
+    record["machine"]["load_average_at_end"] = os.getloadavg()
+    record["peak_rss_gib_benchmark_process"] = (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
