@@ -127,9 +127,10 @@ def write_figures(result, out: Path) -> list[Path]:
                and result.summary[n].nunique() > 1]
     figures = []
     if len(numeric) == 2 and len(result.names) == 2:
-        figures.append(("heatmap.png", lambda: result.heatmap(numeric[0], numeric[1])))
+        value = "excess_loss" if "excess_loss" in result.summary else "final_loss"
+        figures.append(("heatmap.png", lambda: result.heatmap(numeric[0], numeric[1], value)))
     if result.history is not None and "loss" in result.history:
-        figures.append(("curves.png", lambda: result.plot_curves("loss")))
+        figures.append(("curves.png", lambda: result.plot_curves("loss", max_curves=6)))
     import matplotlib.pyplot as plt
 
     for name, draw in figures:
@@ -154,7 +155,7 @@ def print_best(console, result, top: int) -> None:
     for row in best.itertuples(index=False):
         values = row._asdict()
         table.add_row(*[_short(values[n]) for n in result.names],
-                      *[_short(values[c]) for c in ("median", "min", "max")],
+                      *[_short(values[c], 6) for c in ("median", "min", "max")],
                       f"{values['diverged']:.0%}")
     console.print(table)
 
@@ -166,5 +167,5 @@ def _learning_rate(described: str) -> str:
     return "-"
 
 
-def _short(value) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+def _short(value, digits: int = 4) -> str:
+    return f"{value:.{digits}g}" if isinstance(value, float) else str(value)

@@ -31,6 +31,7 @@ LINESTYLES = ("-", "--", "-.", ":")
 VALUE_LABELS = {
     "final_loss": "final loss",
     "best_loss": "best loss",
+    "excess_loss": "final loss above the minimum",
     "distance": "distance to the minimizer",
     "steps_to_tol": "steps to the tolerance",
     "final_grad_norm": "final gradient norm",
@@ -50,6 +51,9 @@ COLUMN_LABELS = {
     "full_grad_norm": "gradient norm (all data)",
 }
 
+
+COLOR_DECADES = 3
+"""A log colour scale spans at most this many decades above its smallest value."""
 
 def _number(value, digits: int = 3) -> str:
     """Compact: ``1e-05``, ``0.5``, ``114``, ``1.34e+04``; strings and booleans as they are."""
@@ -263,7 +267,8 @@ def plot_heatmap(result, x: str, y: str, value: str = "final_loss", *, agg: str 
         bar_label = f"std of {what} over {seeds}"
     else:
         bar_label = f"{agg} {what} over {seeds}"
-    fig.colorbar(mesh, ax=ax, label=bar_label)
+    clipped = isinstance(norm, LogNorm) and norm.vmax < finite.max()
+    fig.colorbar(mesh, ax=ax, label=bar_label, extend="max" if clipped else "neither")
 
     handles = []
     for j, i in zip(*np.nonzero(bad), strict=True):
@@ -275,8 +280,8 @@ def plot_heatmap(result, x: str, y: str, value: str = "final_loss", *, agg: str 
         handles.append(Patch(facecolor=DIVERGED_FACE, edgecolor="#555555",
                              hatch=DIVERGED_HATCH, label=label))
 
-    if annotate is None:
-        annotate = grid.size <= 60
+    if annotate is None:  # numbers fit in cells up to about 8 columns wide
+        annotate = grid.size <= 60 and grid.shape[1] <= 8
     if annotate:
         colormap = mesh.get_cmap()
         for j, i in zip(*np.nonzero(filled & ~bad), strict=True):
@@ -293,8 +298,9 @@ def plot_heatmap(result, x: str, y: str, value: str = "final_loss", *, agg: str 
         if line is not None:
             handles.append(line)
     if handles:
+        below = -0.3 if len(xs) > 6 else -0.14  # under rotated tick labels
         ax.legend(handles=handles, fontsize="small", loc="upper center",
-                  bbox_to_anchor=(0.5, -0.14), ncols=min(len(handles), 2), frameon=False)
+                  bbox_to_anchor=(0.5, below), ncols=min(len(handles), 2), frameon=False)
     if title is None:
         name, _ = _optimizer(result.info)
         title = f"{name or 'sweep'}: {bar_label}"
@@ -371,6 +377,10 @@ def _set_axis(ax, axis: str, values: list, edges: np.ndarray, log: bool, label: 
     set_lim(edges[0], edges[-1])
     positions = [float(v) for v in values] if numeric else list(range(len(values)))
     set_ticks(positions, [_number(v) for v in values])
+    if axis == "x" and len(values) > 6:  # long numbers side by side would overlap
+        ax.tick_params(axis="x", labelrotation=45)
+        for label_ in ax.get_xticklabels():
+            label_.set_horizontalalignment("right")
     if log:
         set_ticks([], minor=True)
     (ax.set_xlabel if axis == "x" else ax.set_ylabel)(label + (" (log scale)" if log else ""))
@@ -381,7 +391,9 @@ def _norm(finite: np.ndarray, agg: str):
         return Normalize(0.0, 1.0)
     low, high = float(finite.min()), float(finite.max())
     if agg != "diverged" and low > 0 and high / low > LOG_COLOR_RATIO:
-        return LogNorm(low, high)
+        # a few runs that nearly blew up would take the whole scale: colours span at
+        # most COLOR_DECADES decades above the best cell, the colour bar extends beyond
+        return LogNorm(low, min(high, low * 10.0**COLOR_DECADES))
     if low == high:
         return Normalize(low - 0.5 * abs(low or 1), high + 0.5 * abs(high or 1))
     return Normalize(low, high)

@@ -34,6 +34,7 @@ class ChunkTask:
     target: float | None
     minimizer: np.ndarray | None
     labels: list[dict]
+    minimum: float | None = None
 
 
 @dataclass
@@ -82,6 +83,8 @@ def _summary_table(task: ChunkTask, summary: dict, count: int, wall: float) -> p
         "steps_to_tol": np.where(hit > 0, hit, -1).astype(np.int64),
         "final_grad_norm": np.asarray(summary["final_grad_norm"][:count], np.float64),
     })
+    if task.minimum is not None:
+        columns["excess_loss"] = columns["final_loss"] - task.minimum
     if task.minimizer is not None:
         columns["distance"] = np.linalg.norm(final - task.minimizer[None, :], axis=1)
     names = tuple(getattr(batch.problem, "param_names", ()))

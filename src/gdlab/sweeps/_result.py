@@ -10,8 +10,8 @@ import pandas as pd
 
 from gdlab._validation import InvalidParameterError, check_choice, check_int
 
-SUMMARY_VALUES = ("final_loss", "best_loss", "distance", "steps_to_tol", "final_grad_norm",
-                  "diverged_at", "best_step")
+SUMMARY_VALUES = ("final_loss", "excess_loss", "best_loss", "distance", "steps_to_tol",
+                  "final_grad_norm", "diverged_at", "best_step")
 
 
 @dataclass
@@ -22,7 +22,8 @@ class SweepResult:
         summary: one row per run (setting x seed): ``run_id``, ``setting_id``, the swept
             values, ``seed``, ``status`` (``max_steps`` / ``converged`` / ``diverged``),
             ``stop_step`` and ``diverged_at`` (-1 when it did not stop), ``init_loss``,
-            ``final_loss`` and ``best_loss`` (full data), ``best_step``,
+            ``final_loss`` and ``best_loss`` (full data), ``excess_loss`` (final loss
+            minus the minimum, where known), ``best_step``,
             ``steps_to_tol`` (first recorded step within ``tol`` of the optimum, -1 if
             never), ``final_grad_norm``, ``distance`` (to the minimizer, where known),
             ``final_<param>`` (small problems), ``wall_time_s`` (the chunk's time per

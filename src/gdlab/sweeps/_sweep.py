@@ -199,7 +199,7 @@ def _task(work: Plan, chunk) -> ChunkTask:
         setting_ids=group.setting_ids[chunk.start:chunk.stop],
         rows=group.rows[chunk.start:chunk.stop], seeds=group.seeds[chunk.start:chunk.stop],
         width=chunk.width, outputs=tuple(outputs), target=work.target,
-        minimizer=work.minimizer, labels=labels)
+        minimizer=work.minimizer, labels=labels, minimum=work.minimum)
 
 
 def _info(work: Plan) -> dict:
