@@ -100,3 +100,13 @@ def test_unreadable_and_invalid_toml(tmp_path):
     bad.write_text("[grid\nlearning_rate = 1")
     with pytest.raises(InvalidParameterError, match="valid TOML"):
         load_config(bad)
+
+
+def test_the_example_file_is_a_valid_sweep():
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "article-momentum.toml"
+    arguments = sweep_arguments(load_config(example))
+    assert len(arguments["grid"]["learning_rate"]) == 12
+    assert arguments["grid"]["momentum"] == [0.0, 0.5, 0.8, 0.9, 0.95]
+    assert arguments["seeds"] == 5 and arguments["record_every"] == 5
