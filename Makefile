@@ -30,8 +30,7 @@ gallery: $(STAMP)
 # Regenerate the golden values from the real libraries (test-time oracles only).
 golden: $(STAMP)
 	$(BIN)/python -m pip install --quiet torch==2.13.0 optax keras
-	$(BIN)/python tests/golden/generate_schedules.py
-	KERAS_BACKEND=jax $(BIN)/python tests/golden/generate_optimizers.py
+	$(BIN)/python tests/golden/generate.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

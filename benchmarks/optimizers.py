@@ -10,7 +10,9 @@ gradient is computed in the loop, on two problems:
 gdlab and optax run inside one ``jax.jit`` + ``lax.scan`` each (compiled once, timed
 after a warm-up call); torch runs its Python loop (``param.grad = ...; opt.step()``)
 with its default implementation. Medians over ``--repeats`` timings; the ratio to
-optax is gdlab's time over optax's, measured in the same run.
+optax is gdlab's time over optax's, measured in the same run. gdlab's and optax's
+timings alternate (gdlab first in even repeats, optax first in odd ones), so that a
+change in the machine's load during a case falls on both sides alike.
 
 Run: ``.venv/bin/python benchmarks/optimizers.py [--steps 2000] [--repeats 5]`` (needs
 optax and torch==2.13.0: ``make golden`` installs them). Writes
@@ -124,6 +126,20 @@ def timed(fn, repeats):
     return statistics.median(times)
 
 
+def timed_alternating(fns, repeats):
+    """Median seconds of each of ``fns``, timed in alternation (the order flips each round)."""
+    for fn in fns:
+        fn()  # warm-up / compile
+    times = [[] for _ in fns]
+    for round_ in range(repeats):
+        order = range(len(fns)) if round_ % 2 == 0 else reversed(range(len(fns)))
+        for i in order:
+            started = time.perf_counter()
+            fns[i]()
+            times[i].append(time.perf_counter() - started)
+    return [statistics.median(t) for t in times]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000)
@@ -140,12 +156,11 @@ def main() -> None:
             theirs = make_optax(optax)
             gd = jax_loop(ours.init, ours.update, theta0, gradient, args.steps)
             ox = jax_loop(theirs.init, theirs.update, theta0, gradient, args.steps)
-            row = {
-                "gdlab_ns_per_step": timed(lambda f=gd, x=theta0: f(x).block_until_ready(),
-                                           args.repeats) / args.steps * 1e9,
-                "optax_ns_per_step": timed(lambda f=ox, x=theta0: f(x).block_until_ready(),
-                                           args.repeats) / args.steps * 1e9,
-            }
+            gd_time, ox_time = timed_alternating(
+                [lambda f=gd, x=theta0: f(x).block_until_ready(),
+                 lambda f=ox, x=theta0: f(x).block_until_ready()], args.repeats)
+            row = {"gdlab_ns_per_step": gd_time / args.steps * 1e9,
+                   "optax_ns_per_step": ox_time / args.steps * 1e9}
             if make_torch is not None:
                 def torch_run(make=make_torch, theta0=theta0, torch_gradient=torch_gradient):
                     theta = torch.nn.Parameter(torch.tensor(np.array(theta0)))  # a copy

@@ -49,7 +49,14 @@ from typing import NamedTuple
 import jax.numpy as jnp
 
 from gdlab._validation import check_choice
-from gdlab.optimizers._base import Optimizer, ScalarOrSchedule, check_hyperparameter, value_at
+from gdlab.optimizers._base import (
+    Optimizer,
+    ScalarOrSchedule,
+    check_hyperparameter,
+    is_concrete_number,
+    next_count,
+    value_at,
+)
 
 CONVENTIONS = ("pytorch", "optax", "keras")
 DEFAULT_EPS = {"pytorch": 1e-8, "optax": 1e-8, "keras": 1e-7}
@@ -101,6 +108,8 @@ def adam(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0.
     _checks(learning_rate, b1, b2, eps, weight_decay)
     check_hyperparameter("eps_root", eps_root, 0.0, float("inf"), "left")
     decoupled = decoupled or convention == "keras"
+    # a literal 0 decay costs nothing (PyTorch also skips it); a traced one is applied
+    decays = not (is_concrete_number(weight_decay) and weight_decay == 0)
 
     def init(params):
         zeros = jnp.zeros_like(params)
@@ -110,8 +119,8 @@ def adam(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0.
 
     def update(g, state, params):
         gamma = value_at(learning_rate, state.count)
-        k = state.count + 1  # integer powers: exact repeated products, no exp(log)
-        if not decoupled:  # L2: the decay goes through the moments (0 adds nothing)
+        k = next_count(state.count)  # t, also the new count
+        if decays and not decoupled:  # L2: the decay goes through the moments
             g = g + weight_decay * params
         m = (1.0 - b1) * g + b1 * state.m
         v = (1.0 - b2) * g * g + b2 * state.v
@@ -130,9 +139,9 @@ def adam(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0.
             v_max = jnp.maximum(state.v_max, v) if amsgrad else state.v_max
             second = v_max if amsgrad else v
             step = gamma / correction1 * m / (jnp.sqrt(second) / jnp.sqrt(correction2) + eps)
-        if decoupled:
+        if decays and decoupled:
             step = step + gamma * weight_decay * params
-        return -step, AdamState(count=state.count + 1, m=m, v=v, v_max=v_max)
+        return -step, AdamState(count=k, m=m, v=v, v_max=v_max)
 
     return Optimizer(init, update)
 

@@ -41,7 +41,13 @@ from typing import NamedTuple
 import jax.numpy as jnp
 
 from gdlab._validation import check_choice
-from gdlab.optimizers._base import Optimizer, ScalarOrSchedule, check_hyperparameter, value_at
+from gdlab.optimizers._base import (
+    Optimizer,
+    ScalarOrSchedule,
+    check_hyperparameter,
+    next_count,
+    value_at,
+)
 
 _INF = float("inf")
 CONVENTIONS = ("pytorch", "optax", "keras")
@@ -80,7 +86,7 @@ def adamax(learning_rate: ScalarOrSchedule = 2e-3, b1: float = 0.9, b2: float = 
 
     def update(g, state, params=None):
         gamma = value_at(learning_rate, state.count)
-        k = state.count + 1  # integer powers: exact repeated products, no exp(log)
+        k = next_count(state.count)  # t, also the new count
         m = (1.0 - b1) * g + b1 * state.m
         if convention == "keras":
             u = jnp.maximum(b2 * state.v, jnp.abs(g))
@@ -88,7 +94,7 @@ def adamax(learning_rate: ScalarOrSchedule = 2e-3, b1: float = 0.9, b2: float = 
         else:
             u = jnp.maximum(b2 * state.v, jnp.abs(g) + eps)
             step = gamma / (1.0 - b1**k) * m / u
-        return -step, state._replace(count=state.count + 1, m=m, v=u)
+        return -step, state._replace(count=k, m=m, v=u)
 
     return Optimizer(_init(), update)
 
@@ -108,20 +114,20 @@ def nadam(learning_rate: ScalarOrSchedule = 2e-3, b1: float = 0.9, b2: float = 0
 
     def update(g, state, params=None):
         gamma = value_at(learning_rate, state.count)
-        t = (state.count + 1).astype(g.dtype)
-        k = state.count + 1  # integer powers: exact repeated products, no exp(log)
+        k = next_count(state.count)  # t, also the new count
+        t = k.astype(g.dtype)
         m = (1.0 - b1) * g + b1 * state.m
         v = (1.0 - b2) * g * g + b2 * state.v
         if convention == "optax":
-            m_hat = b1 * m / (1.0 - b1 ** (k + 1)) + (1.0 - b1) * g / (1.0 - b1**k)
+            m_hat = b1 * m / (1.0 - b1 ** next_count(k)) + (1.0 - b1) * g / (1.0 - b1**k)
             step = gamma * m_hat / (jnp.sqrt(v / (1.0 - b2**k)) + eps)
-            return -step, state._replace(count=state.count + 1, m=m, v=v)
+            return -step, state._replace(count=k, m=m, v=v)
         mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
         mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1.0) * psi))
         pi = state.pi * mu
         denominator = jnp.sqrt(v / (1.0 - b2**k)) + eps
         step = gamma * ((1.0 - mu) * g / (1.0 - pi) + mu_next * m / (1.0 - pi * mu_next))
-        return -step / denominator, MomentsState(count=state.count + 1, m=m, v=v, pi=pi)
+        return -step / denominator, MomentsState(count=k, m=m, v=v, pi=pi)
 
     return Optimizer(_init(), update)
 
@@ -135,8 +141,8 @@ def radam(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0
 
     def update(g, state, params=None):
         gamma = value_at(learning_rate, state.count)
-        t = (state.count + 1).astype(g.dtype)
-        k = state.count + 1  # integer powers: exact repeated products, no exp(log)
+        k = next_count(state.count)  # t, also the new count
+        t = k.astype(g.dtype)
         m = (1.0 - b1) * g + b1 * state.m
         v = (1.0 - b2) * g * g + b2 * state.v
         m_hat = m / (1.0 - b1**k)
@@ -150,9 +156,13 @@ def radam(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0
             rectified = r * m_hat * jnp.sqrt(correction2) / (jnp.sqrt(v) + eps)
         else:
             tractable = rho >= 5.0
-            rectified = r * m_hat / (jnp.sqrt(v / correction2) + eps)
+            # v times the reciprocal of the scalar correction, not v / correction2: XLA
+            # rewrites optax's nu / (1 - b2**t) into that product itself, but not a
+            # division by a scalar that has another use (rho), which left a per-element
+            # division in the loop (1.28x optax's time at 10,000 parameters)
+            rectified = r * m_hat / (jnp.sqrt(v * (1.0 / correction2)) + eps)
         step = gamma * jnp.where(tractable, rectified, m_hat)
-        return -step, state._replace(count=state.count + 1, m=m, v=v)
+        return -step, state._replace(count=k, m=m, v=v)
 
     return Optimizer(_init(), update)
 
@@ -165,11 +175,11 @@ def adabelief(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float
 
     def update(g, state, params=None):
         gamma = value_at(learning_rate, state.count)
-        k = state.count + 1  # integer powers: exact repeated products, no exp(log)
+        k = next_count(state.count)  # t, also the new count
         m = (1.0 - b1) * g + b1 * state.m
         s = (1.0 - b2) * (g - m) ** 2 + b2 * state.v + eps_root
         step = gamma * (m / (1.0 - b1**k)) / (jnp.sqrt(s / (1.0 - b2**k)) + eps)
-        return -step, state._replace(count=state.count + 1, m=m, v=s)
+        return -step, state._replace(count=k, m=m, v=s)
 
     return Optimizer(_init(), update)
 
@@ -183,12 +193,12 @@ def yogi(learning_rate: ScalarOrSchedule = 1e-2, b1: float = 0.9, b2: float = 0.
 
     def update(g, state, params=None):
         gamma = value_at(learning_rate, state.count)
-        k = state.count + 1  # integer powers: exact repeated products, no exp(log)
+        k = next_count(state.count)  # t, also the new count
         m = (1.0 - b1) * g + b1 * state.m
         square = g * g
         v = state.v - (1.0 - b2) * jnp.sign(state.v - square) * square
         step = gamma * (m / (1.0 - b1**k)) / (jnp.sqrt(v / (1.0 - b2**k)) + eps)
-        return -step, state._replace(count=state.count + 1, m=m, v=v)
+        return -step, state._replace(count=k, m=m, v=v)
 
     # optax starts both moments at the initial accumulator value (the paper: m_0 = 0)
     return Optimizer(_init(initial_accumulator_value, initial_accumulator_value), update)

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import jax.numpy as jnp
+
 from gdlab._validation import check_float
 
 Schedule = Callable[[Any], Any]
@@ -54,3 +56,20 @@ def check_hyperparameter(name: str, value, low: float, high: float, closed: str)
 def value_at(value: ScalarOrSchedule, count):
     """The value of a hyperparameter at update number ``count`` (schedules are called)."""
     return value(count) if callable(value) else value
+
+
+_INT32_MAX = 2**31 - 1
+
+
+def next_count(count):
+    """``count + 1``, saturating at the int32 maximum (optax's ``safe_increment``).
+
+    Optimizers whose formulas use :math:`t = \\text{count} + 1` compute it here once and
+    store the same value as the new ``count``. Besides not wrapping around after
+    :math:`2^{31}-1` updates, the saturating form keeps XLA (jax 0.10.2) from duplicating the
+    increment into every fusion that reads :math:`t`; a plain ``count + 1`` is
+    duplicated, the loop then needs an extra ``copy`` of the old counter, and on CPU a
+    scan body of more than 8 kernels runs on the thread pool instead of inline
+    (see docs/benchmarks.md, "Optimizers").
+    """
+    return jnp.where(count < _INT32_MAX, count + 1, _INT32_MAX)
