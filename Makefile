@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench gallery golden clean
+.PHONY: demo test bench bench-optimizers bench-sweep sweep-example gallery golden clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,20 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/article.py
+
+# The peers of the optimizer and sweep benchmarks are benchmark-only installs.
+bench-optimizers: $(STAMP)
+	$(BIN)/python -m pip install --quiet torch==2.13.0 optax
+	$(BIN)/python benchmarks/optimizers.py
+
+bench-sweep: $(STAMP)
+	$(BIN)/python -m pip install --quiet torch==2.13.0 optax numba
+	$(BIN)/python benchmarks/sweep.py --K 1000 10000 100000 --million
+
+sweep-example: $(STAMP)
+	$(BIN)/gdlab sweep --config examples/article-momentum.toml --out results/sweep --no-progress
+	cp results/sweep/heatmap.png docs/images/sweep-heatmap.png
+	cp results/sweep/curves.png docs/images/sweep-curves.png
 
 gallery: $(STAMP)
 	$(BIN)/python docs/schedule_gallery.py

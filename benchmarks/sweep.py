@@ -53,13 +53,13 @@ def problem() -> LeastSquares:
     return LeastSquares("w1", x[:, None], y, np.array([peers.W0]), ("w",))
 
 
-def run_gdlab(K, steps, record=True, chunk_size=4096):
+def run_gdlab(K, steps, record=True, chunk_size=12288):
     """The engine over chunks: returns the peers' dict (w, loss, final_w, seconds)."""
     lrs, betas, seeds = peers.settings(K)
     spec = gdlab.optimizer("momentum", learning_rate=1e-5, momentum=0.5)
     rows = [{"learning_rate": float(a), "momentum": float(b)} for a, b in zip(lrs, betas,
                                                                             strict=True)]
-    width = min(chunk_size, K)
+    width = -(-K // -(-K // chunk_size))  # equal chunks, as gdlab.sweep cuts them
     batch = prepare(problem(), spec, rows[:width], seeds=seeds[:width].tolist(),
                     num_steps=steps, sampling="replacement", batch_size=peers.BATCH,
                     record_every=1 if record else steps)
@@ -109,7 +109,7 @@ def time_runner(runner, K, steps, repeats, record):
 
 
 MILLION_SCRIPT = """
-import json, resource, sys, time
+import json, sys, time
 import gdlab
 from gdlab import sweeps
 sys.path.insert(0, {here!r})
@@ -122,7 +122,10 @@ result = gdlab.sweep(problem, "momentum",
                      num_samples={count}, seeds=10, num_steps={steps}, sampling="replacement",
                      batch_size=5, record_every=None, chunk_size={chunk}, tol=1e-3)
 seconds = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM: this process's own peak; ru_maxrss would also count the parent's peak,
+# which Linux carries over a fork and exec
+peak = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status")
+            if line.startswith("VmHWM:"))
 print(json.dumps({{"runs": len(result.summary), "seconds": seconds, "peak_rss_bytes": peak,
                   "diverged": int((result.summary.status == "diverged").sum())}}))
 """
@@ -144,7 +147,7 @@ def main(argv=None) -> None:
     parser.add_argument("--K", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--chunk-size", type=int, default=4096)
+    parser.add_argument("--chunk-size", type=int, default=12288)
     parser.add_argument("--million", action="store_true")
     parser.add_argument("--only", default=None, help="comma-separated peers to run")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "sweep.json")
