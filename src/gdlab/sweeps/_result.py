@@ -42,7 +42,11 @@ class SweepResult:
 
     @property
     def history(self) -> pd.DataFrame | None:
-        """Recorded steps in long format (``run_id``, ``step``, values); None if none."""
+        """Recorded steps in long format (``run_id``, ``step``, values); None if none.
+
+        Every run has a row per record; after a run diverged (``diverged_at`` in the
+        summary) its rows repeat the state where it stopped.
+        """
         if self._history is None and self._history_files:
             self._history = pd.concat([pd.read_parquet(f) for f in self._history_files],
                                       ignore_index=True)

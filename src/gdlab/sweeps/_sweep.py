@@ -184,7 +184,9 @@ def sweep(
     history = None
     if histories:
         history = pd.concat([histories[i] for i in sorted(histories)], ignore_index=True)
-        history = history.sort_values(["run_id", "step"], kind="stable").reset_index(drop=True)
+        if not history["run_id"].is_monotonic_increasing:  # several groups interleave
+            history = history.sort_values(["run_id", "step"], kind="stable")
+            history = history.reset_index(drop=True)
     return SweepResult(summary, space.names, info, None, history)
 
 
