@@ -146,9 +146,10 @@ def sweep(
     histories: dict[int, pd.DataFrame] = {}
     pending = tasks
     if store is not None:
-        pending = [t for t in tasks if t.index in set(store.pending())]
+        missing = set(store.pending())  # checks every receipt and checksum once
+        pending = [t for t in tasks if t.index in missing]
         for task in tasks:
-            if task.index not in {t.index for t in pending}:
+            if task.index not in missing:
                 done[task.index] = store.read_summary(task.index)
 
     report = _progress(progress, work.num_runs)
