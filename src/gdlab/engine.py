@@ -84,7 +84,7 @@ def _simulate(X, y, stats, init_params, leaves, seed, divergence_factor, tol, ta
         return {name: jnp.asarray(value_at(settings[name], count), dtype) for name in watch}
 
     def update(carry, position):
-        params, opt_state, sample_state, code, stop_step, last_loss, last_norm, last_seen = carry
+        params, opt_state, sample_state, stop, last_loss, last_norm, last_seen = carry
         batch, new_sample_state = sampler.next(sample_state, position, seed)
         Xb, yb = (X, y) if sampler.is_full_batch else (X[batch], y[batch])
         batch_loss, g = value_and_grad(params, Xb, yb)
@@ -99,12 +99,11 @@ def _simulate(X, y, stats, init_params, leaves, seed, divergence_factor, tol, ta
         # recomputes the batch draw and the gradient inside every consumer below.
         batch_loss, new_params, new_opt_state = lax.optimization_barrier(
             (batch_loss, new_params, new_opt_state))
-        active = (code == _RUNNING) & (position < num_steps)
+        active = (stop == 0) & (position < num_steps)
         blown = (
             ~jnp.isfinite(batch_loss) | ~jnp.all(jnp.isfinite(new_params)) | (batch_loss > limit)
         )
-        code = jnp.where(active & blown, _DIVERGED, code)
-        stop_step = jnp.where(active & blown, position + 1, stop_step)
+        stop = jnp.where(active & blown, -(position + 1), stop)
         params = jnp.where(active, new_params, params)
         opt_state = _tree_where(active, new_opt_state, opt_state)
         sample_state = _tree_where(active, new_sample_state, sample_state)
@@ -115,7 +114,7 @@ def _simulate(X, y, stats, init_params, leaves, seed, divergence_factor, tol, ta
         batch_loss = (jnp.where(active, batch_loss, last_loss) if "batch_loss" in outputs
                       else last_loss)
         seen = _tree_where(active, watched_at(position), last_seen) if watch else last_seen
-        carry = (params, opt_state, sample_state, code, stop_step, batch_loss, grad_norm, seen)
+        carry = (params, opt_state, sample_state, stop, batch_loss, grad_norm, seen)
         return carry, None
 
     def record(state, first):
@@ -125,17 +124,14 @@ def _simulate(X, y, stats, init_params, leaves, seed, divergence_factor, tol, ta
         else:
             carry, _ = lax.scan(update, carry,
                                 first + jnp.arange(record_every, dtype=jnp.int32))
-        params, opt_state, sample_state, code, stop_step, batch_loss, grad_norm, seen = carry
+        params, opt_state, sample_state, stop, batch_loss, grad_norm, seen = carry
         step = jnp.minimum(first + record_every, num_steps)
         full_loss, full_grad = full_fn(params, X, y, stats)
         full_grad_norm = jnp.sqrt(jnp.sum(full_grad * full_grad))
-        full_loss, full_grad_norm, code, stop_step = lax.optimization_barrier(
-            (full_loss, full_grad_norm, code, stop_step))
-        running = code == _RUNNING
+        running = stop == 0
         blown = ~jnp.isfinite(full_loss) | (full_loss > limit)
         done = full_grad_norm <= tol
-        stop_step = jnp.where(running & (blown | done), step, stop_step)
-        code = jnp.where(running & blown, _DIVERGED, jnp.where(running & done, _CONVERGED, code))
+        stop = jnp.where(running & blown, -step, jnp.where(running & done, step, stop))
         # a record after the stop repeats the stopped state: the summary ignores it
         counts = running & ~blown
         better = counts & (full_loss < best_loss)
@@ -150,18 +146,22 @@ def _simulate(X, y, stats, init_params, leaves, seed, divergence_factor, tol, ta
                 out[name] = value
         if "internals" in outputs:
             out["internals"] = _internals(opt_state)
-        carry = (params, opt_state, sample_state, code, stop_step, batch_loss, grad_norm, seen)
+        carry = (params, opt_state, sample_state, stop, batch_loss, grad_norm, seen)
         return (carry, best_loss, best_step, hit_step), out
 
     zero = jnp.zeros((), dtype)
-    carry = (init_params, opt.init(init_params), sampler.init(seed), jnp.int32(_RUNNING),
-             jnp.int32(0), zero, zero, {name: zero for name in watch})
+    # ``stop``: 0 while running, then +step (converged) or -step (diverged): one array
+    # for both, as every carried array is one more loop over the settings per step
+    carry = (init_params, opt.init(init_params), sampler.init(seed), jnp.int32(0), zero, zero,
+             {name: zero for name in watch})
     num_records = -(-num_steps // record_every)
     firsts = jnp.arange(num_records, dtype=jnp.int32) * record_every
     state = (carry, init_loss, jnp.int32(0), jnp.int32(0))
     (carry, best_loss, best_step, hit_step), recorded = lax.scan(record, state, firsts)
     final_loss, final_grad = full_fn(carry[0], X, y, stats)
-    summary = dict(code=carry[3], stop_step=carry[4], init_loss=init_loss, best_loss=best_loss,
+    stop = carry[3]
+    code = jnp.where(stop < 0, _DIVERGED, jnp.where(stop > 0, _CONVERGED, _RUNNING))
+    summary = dict(code=code, stop_step=jnp.abs(stop), init_loss=init_loss, best_loss=best_loss,
                    best_step=best_step, hit_step=hit_step, final_params=carry[0],
                    final_loss=final_loss,
                    final_grad_norm=jnp.sqrt(jnp.sum(final_grad * final_grad)))
