@@ -99,11 +99,11 @@ def _summary_table(task: ChunkTask, summary: dict, count: int, wall: float) -> p
 
 def _history_table(task: ChunkTask, recorded: dict, count: int) -> pd.DataFrame:
     """Long format: one row per run and record (``run_id``, ``step``, the recorded values)."""
-    steps = np.asarray(recorded["step"][:count])
-    num_records = steps.shape[1]
+    steps = np.asarray(recorded["step"][0], np.int64)  # the same for every run
+    num_records = len(steps)
     columns = {
         "run_id": np.repeat(np.asarray(task.run_ids, np.int64), num_records),
-        "step": steps.reshape(-1).astype(np.int64),
+        "step": np.tile(steps, count),
     }
     names = tuple(getattr(task.batch.problem, "param_names", ()))
     if "params" in recorded:
@@ -116,4 +116,6 @@ def _history_table(task: ChunkTask, recorded: dict, count: int) -> pd.DataFrame:
             columns[name] = np.asarray(recorded[name][:count]).reshape(-1)
     for name, values in recorded.get("hyperparams", {}).items():
         columns[name] = np.asarray(values[:count]).reshape(-1)
-    return pd.DataFrame(columns)
+    # copy=False: the columns stay as they are instead of being copied into one block
+    # (0.3 s for 10,000 runs x 1,000 records)
+    return pd.DataFrame(columns, copy=False)

@@ -90,9 +90,9 @@ class Plan:
         return self.space.num_runs
 
 
-def _split(spec: OptimizerSpec, setting: dict):
-    """Split a setting into the spec's static overrides, run options and numeric values."""
-    accepted = inspect.signature(spec.factory).parameters
+def _split(spec: OptimizerSpec, setting: dict, accepted):
+    """Split a setting into the spec's static overrides, run options and numeric values
+    (``accepted``: the names the spec's factory takes)."""
     static, run, numeric = {}, {}, {}
     for name, value in setting.items():
         head = name.split(".", 1)[0]
@@ -128,8 +128,9 @@ def plan(problem: Problem, optimizer, space: Space, options: RunOptions,
     base = {**dict(optimizer.static), **optimizer.hyperparams}
     by_key: dict[tuple, dict] = {}
     run_id = 0
+    accepted = inspect.signature(optimizer.factory).parameters
     for index, setting in enumerate(space.settings):
-        static, run, numeric = _split(optimizer, setting)
+        static, run, numeric = _split(optimizer, setting, accepted)
         key = (tuple(sorted(static.items(), key=str)), tuple(sorted(run.items())))
         entry = by_key.setdefault(key, {"static": static, "run": run, "run_ids": [],
                                         "setting_ids": [], "rows": [], "seeds": []})

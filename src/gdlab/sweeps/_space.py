@@ -221,4 +221,7 @@ def _set_in_schedule(schedule, rest: str, value, path: str):
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    # float and int first: NumPy's float64 is a float, and the ABC check is ~30x slower
+    return isinstance(value, (float, int)) or isinstance(value, numbers.Real)
