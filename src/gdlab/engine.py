@@ -100,19 +100,20 @@ def _simulate(X, y, stats, init_params, leaves, seed, divergence_factor, tol, ta
         batch_loss, new_params, new_opt_state = lax.optimization_barrier(
             (batch_loss, new_params, new_opt_state))
         active = (stop == 0) & (position < num_steps)
-        blown = (
-            ~jnp.isfinite(batch_loss) | ~jnp.all(jnp.isfinite(new_params)) | (batch_loss > limit)
-        )
-        stop = jnp.where(active & blown, -(position + 1), stop)
+        # Masked steps (after a stop, or past num_steps in the last record) keep the
+        # values of the last real update, which is what the record reports.
         params = jnp.where(active, new_params, params)
         opt_state = _tree_where(active, new_opt_state, opt_state)
         sample_state = _tree_where(active, new_sample_state, sample_state)
-        # Masked steps (after a stop, or past num_steps in the last record) keep the
-        # values of the last real update, which is what the record reports.
+        kept_loss = jnp.where(active, batch_loss, last_loss)
+        # The check reads the kept values (equal to the new ones where it counts): it
+        # then reuses the arrays the step writes anyway, where XLA's fusion would
+        # otherwise recompute the batch gradient for it.
+        blown = ~jnp.isfinite(kept_loss) | ~jnp.all(jnp.isfinite(params)) | (kept_loss > limit)
+        stop = jnp.where(active & blown, -(position + 1), stop)
         grad_norm = (jnp.where(active, jnp.sqrt(jnp.sum(g * g)), last_norm)
                      if "grad_norm" in outputs else last_norm)
-        batch_loss = (jnp.where(active, batch_loss, last_loss) if "batch_loss" in outputs
-                      else last_loss)
+        batch_loss = kept_loss if "batch_loss" in outputs else last_loss
         seen = _tree_where(active, watched_at(position), last_seen) if watch else last_seen
         carry = (params, opt_state, sample_state, stop, batch_loss, grad_norm, seen)
         return carry, None
