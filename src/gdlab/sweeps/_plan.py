@@ -24,7 +24,7 @@ from gdlab.optimizers import OPTIMIZERS, OptimizerSpec
 from gdlab.optimizers import optimizer as make_spec
 from gdlab.problems import Problem
 from gdlab.schedules import Schedule
-from gdlab.sweeps._space import RUN_OPTIONS, Space, _is_number, set_path
+from gdlab.sweeps._space import RUN_OPTIONS, Space, _is_number, check_schedule, set_path
 
 DEFAULT_CHUNK_SIZE = 12288
 """At most this many runs per compiled call by default. On the 2-core benchmark machine
@@ -144,6 +144,10 @@ def plan(problem: Problem, optimizer, space: Space, options: RunOptions,
     for key, entry in by_key.items():
         spec = make_spec(optimizer.name, **{**base, **entry["static"]})
         rows = [_numeric_row(spec, row) for row in _extremes(entry["rows"])]
+        for row in rows:  # schedule parameters set by path skipped their constructor's checks
+            for name, value in row.items():
+                if isinstance(value, Schedule):
+                    check_schedule(value, name)
         run = entry["run"]
         options_for_group = {
             "num_steps": options.num_steps,

@@ -20,6 +20,7 @@ and ``choice``, from NumPy's PCG64 generator with a recorded seed.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 import numbers
@@ -225,3 +226,36 @@ def _is_number(value) -> bool:
         return False
     # float and int first: NumPy's float64 is a float, and the ABC check is ~30x slower
     return isinstance(value, (float, int)) or isinstance(value, numbers.Real)
+
+
+_BUILDERS = {"exponential_open": "exponential", "wsd": "warmup_stable_decay"}
+"""Schedule kinds stored under another name than the function that builds them."""
+
+
+def check_schedule(schedule, path: str) -> None:
+    """Run a schedule's range checks again, naming the failing parameter by ``path``.
+
+    A sweep sets schedule parameters by their dotted path, which bypasses the public
+    constructor (``cosine(decay_steps=...)`` refuses ``decay_steps <= 0``); this rebuilds
+    the schedule through that constructor, for the kinds whose stored parameters are its
+    arguments, and checks nested schedules the same way.
+    """
+    from gdlab import schedules
+    from gdlab.schedules import Schedule
+
+    for key, value in schedule.params.items():
+        if isinstance(value, Schedule):
+            check_schedule(value, f"{path}.{key}")
+    builder = getattr(schedules, _BUILDERS.get(schedule.kind, schedule.kind), None)
+    if not callable(builder) or isinstance(builder, type):
+        return
+    arguments = {**schedule.params, **dict(schedule.static)}
+    accepted = inspect.signature(builder).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
+    if not (takes_any or set(arguments) <= set(accepted)):
+        return
+    try:
+        builder(**arguments)
+    except InvalidParameterError as error:
+        raise InvalidParameterError(f"{path}.{error.parameter}", error.allowed,
+                                    error.received) from None
