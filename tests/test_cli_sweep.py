@@ -75,6 +75,8 @@ def test_compare_prints_the_budget_and_writes_the_table(tmp_path):
     assert "4 runs x 50 steps each" in result.output
     table = pd.read_parquet(tmp_path / "compare.parquet")
     assert sorted(table.optimizer) == ["adam", "sgd"] and (table.tuning_runs == 4).all()
+    assert (tmp_path / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"wrote {tmp_path / 'compare.png'}" in result.output.replace("\n", "")
 
 
 def test_compare_bad_input_exits_2():

@@ -65,3 +65,44 @@ def test_bad_comparisons_are_refused(arguments, parameter):
     with pytest.raises(InvalidParameterError) as error:
         compare(gdlab.article_regression(), **arguments, **OPTIONS)
     assert f"'{parameter}'" in str(error.value)
+
+
+def test_the_figure_draws_each_optimizer_median_excess_loss_over_fresh_seeds(comparison):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    problem = gdlab.article_regression()
+    minimum = problem.minimum()
+    ax = comparison.plot()
+    medians = [line for line in ax.get_lines() if line.get_gid() == "median"]
+    assert [line.get_label().split(",")[0] for line in medians] == list(
+        comparison.table.optimizer)  # best first, as the table
+    bands = [c for c in ax.collections if c.get_gid() == "band"]
+    assert len(bands) == len(comparison.table)
+    for line, row in zip(medians, comparison.table.itertuples(), strict=True):
+        spec = gdlab.optimizer(row.optimizer, learning_rate=row.chosen_learning_rate)
+        runs = [gdlab.run(problem, spec, seed=s, **OPTIONS) for s in range(3)]
+        losses = np.array([np.r_[r.init_loss, r.loss] for r in runs])  # steps 0 .. 80
+        expected = np.median(losses, axis=0) - minimum
+        drawn = np.asarray(line.get_ydata(), float)
+        positive = expected > 0
+        np.testing.assert_allclose(drawn[positive], expected[positive], rtol=1e-9)
+        assert np.isnan(drawn[~positive]).all()  # not drawn on the log axis
+        assert f"lr={row.chosen_learning_rate:.3g}" in line.get_label()
+    assert "same budget (8 runs x 80 steps)" in ax.get_title()
+    plt.close(ax.figure)
+
+
+def test_the_figure_can_draw_the_loss_itself_with_the_minimum(comparison):
+    import matplotlib.pyplot as plt
+
+    ax = comparison.plot(excess=False)
+    minimum = [line for line in ax.get_lines() if line.get_label() == "minimum loss"]
+    assert minimum[0].get_ydata()[0] == gdlab.article_regression().minimum()
+    plt.close(ax.figure)
+    with pytest.raises(InvalidParameterError, match="'excess'"):
+        comparison.plot("batch_loss", excess=True)
+    with pytest.raises(InvalidParameterError, match="'column'"):
+        comparison.plot("grad_norm", excess=False)

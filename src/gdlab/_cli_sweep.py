@@ -64,7 +64,8 @@ def register(app, fail, console) -> None:
         seeds: Annotated[int, typer.Option(help="Evaluation seeds per optimizer.")] = 5,
         sampling: Annotated[str | None, typer.Option(help="Batch sampling scheme.")] = None,
         batch_size: Annotated[int | None, typer.Option(help="Examples per step.")] = None,
-        out: Annotated[Path | None, typer.Option(help="Write compare.parquet here.")] = None,
+        out: Annotated[Path | None, typer.Option(
+            help="Write compare.parquet and compare.png (the evaluation curves) here.")] = None,
     ) -> None:
         """Compare optimizers fairly: the same tuning budget each, then fresh seeds."""
         from gdlab import InvalidParameterError
@@ -92,6 +93,7 @@ def register(app, fail, console) -> None:
         if folder is not None:
             path = write_parquet(folder / "compare.parquet", result.table)
             console.print(f"wrote {path}")
+            console.print(f"wrote {save_figure(result.plot, folder / 'compare.png')}")
 
 
 def print_comparison(console, result, tune, budget, steps, seeds) -> None:
@@ -116,11 +118,6 @@ def print_comparison(console, result, tune, budget, steps, seeds) -> None:
 
 def write_figures(result, out: Path) -> list[Path]:
     """The heatmap (two numeric swept names) and the loss bands (when recorded)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from gdlab.store import atomic_path
-
     written = []
     numeric = [n for n in result.names
                if result.summary[n].map(lambda v: isinstance(v, int | float)).all()
@@ -131,16 +128,25 @@ def write_figures(result, out: Path) -> list[Path]:
         figures.append(("heatmap.png", lambda: result.heatmap(numeric[0], numeric[1], value)))
     if result.history is not None and "loss" in result.history:
         figures.append(("curves.png", lambda: result.plot_curves("loss", max_curves=6)))
+    for name, draw in figures:
+        written.append(save_figure(draw, Path(out) / name))
+    return written
+
+
+def save_figure(draw, destination: Path) -> Path:
+    """Draw (``draw() -> Axes``) with the file backend and write a PNG atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    for name, draw in figures:
-        figure = draw().figure
-        destination = Path(out) / name
-        with atomic_path(destination) as temporary:
-            figure.savefig(temporary, format="png", dpi=110)
-        plt.close(figure)
-        written.append(destination)
-    return written
+    from gdlab.store import atomic_path
+
+    figure = draw().figure
+    with atomic_path(destination) as temporary:
+        figure.savefig(temporary, format="png", dpi=110)
+    plt.close(figure)
+    return destination
 
 
 def print_best(console, result, top: int) -> None:

@@ -4,6 +4,7 @@ They never run an optimization and never call ``plt.show()``; pass ``ax=`` to dr
 your own figure.
 """
 
+from gdlab.plots.compare import plot_comparison
 from gdlab.plots.curves import plot_loss_per_step, plot_param_per_step, plot_suboptimality
 from gdlab.plots.landscape import plot_data, plot_gradient_step
 from gdlab.plots.schedules import plot_lr_find, plot_schedule
@@ -11,6 +12,7 @@ from gdlab.plots.sweeps import plot_bands, plot_heatmap
 
 __all__ = [
     "plot_bands",
+    "plot_comparison",
     "plot_data",
     "plot_gradient_step",
     "plot_heatmap",

@@ -41,12 +41,20 @@ class Comparison:
             seeds the median, 10% and 90% quantiles of the final loss, the median steps to
             the tolerance and the number of diverged runs.
         tuning: each optimizer's tuning sweep (None without tuning).
-        evaluation: each optimizer's evaluation sweep.
+        evaluation: each optimizer's evaluation sweep (the full-data loss recorded about
+            100 times per run).
     """
 
     table: pd.DataFrame
     tuning: dict[str, SweepResult | None]
     evaluation: dict[str, SweepResult]
+
+    def plot(self, column: str = "loss", **options):
+        """Each optimizer's median and band over the evaluation seeds; see
+        :func:`gdlab.plots.plot_comparison`."""
+        from gdlab.plots.compare import plot_comparison
+
+        return plot_comparison(self, column, **options)
 
 
 def compare(
@@ -149,8 +157,11 @@ def compare(
 
 
 def _evaluate(problem, spec, seeds, shared) -> SweepResult:
-    """Run ``spec`` as it is over ``seeds`` evaluation seeds (one setting)."""
+    """Run ``spec`` as it is over ``seeds`` evaluation seeds (one setting), recording the
+    full-data loss about 100 times per run for the figure."""
     anchor = next(iter(spec.hyperparams), None)
     if anchor is None:
         raise InvalidParameterError("optimizers", "optimizers with a numeric setting", spec)
-    return sweep(problem, spec, {anchor: [spec.hyperparams[anchor]]}, seeds=seeds, **shared)
+    every = max(1, shared["num_steps"] // 100)
+    return sweep(problem, spec, {anchor: [spec.hyperparams[anchor]]}, seeds=seeds,
+                 record_every=every, record=("loss",), **shared)
