@@ -82,3 +82,20 @@ def test_compare_prints_the_budget_and_writes_the_table(tmp_path):
 def test_compare_bad_input_exits_2():
     result = runner.invoke(app, ["compare", "--optimizers", "sgd", "--lr-range", "1e-3"])
     assert result.exit_code == 2 and "'--lr-range'" in result.output
+
+
+def test_a_random_search_gets_a_scatter_not_a_sparse_heatmap(tmp_path):
+    config = tmp_path / "sweep.toml"
+    config.write_text(CONFIG.split("[grid]")[0] + """
+[samples]
+num_samples = 12
+learning_rate = { log_uniform = [1e-6, 1e-3] }
+momentum = { uniform = [0.0, 0.99] }
+""")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["sweep", "--config", str(config), "--out", str(out),
+                                 "--no-progress"])
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in out.iterdir()}
+    assert "scatter.png" in names and "heatmap.png" not in names
+    assert (out / "scatter.png").read_bytes()[:4] == b"\x89PNG"

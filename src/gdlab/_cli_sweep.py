@@ -123,9 +123,17 @@ def write_figures(result, out: Path) -> list[Path]:
                if result.summary[n].map(lambda v: isinstance(v, int | float)).all()
                and result.summary[n].nunique() > 1]
     figures = []
-    if len(numeric) == 2 and len(result.names) == 2:
-        value = "excess_loss" if "excess_loss" in result.summary else "final_loss"
-        figures.append(("heatmap.png", lambda: result.heatmap(numeric[0], numeric[1], value)))
+    value = "excess_loss" if "excess_loss" in result.summary else "final_loss"
+    if len(numeric) >= 2:
+        x = "learning_rate" if "learning_rate" in numeric else numeric[0]
+        y = next(n for n in numeric if n != x)
+        pairs = result.summary[[x, y]].drop_duplicates()
+        cells = result.summary[x].nunique() * result.summary[y].nunique()
+        if len(result.names) == 2 and len(pairs) >= cells / 2:  # a grid: one cell each
+            figures.append(("heatmap.png", lambda: result.heatmap(x, y, value)))
+        elif len(pairs) == result.summary["setting_id"].nunique():
+            # random samples: a point each, the other names projected away
+            figures.append(("scatter.png", lambda: result.scatter(x, y, value)))
     if result.history is not None and "loss" in result.history:
         figures.append(("curves.png", lambda: result.plot_curves("loss", max_curves=6)))
     for name, draw in figures:

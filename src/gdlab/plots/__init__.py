@@ -7,6 +7,7 @@ your own figure.
 from gdlab.plots.compare import plot_comparison
 from gdlab.plots.curves import plot_loss_per_step, plot_param_per_step, plot_suboptimality
 from gdlab.plots.landscape import plot_data, plot_gradient_step
+from gdlab.plots.samples import plot_scatter
 from gdlab.plots.schedules import plot_lr_find, plot_schedule
 from gdlab.plots.sweeps import plot_bands, plot_heatmap
 
@@ -19,6 +20,7 @@ __all__ = [
     "plot_lr_find",
     "plot_loss_per_step",
     "plot_param_per_step",
+    "plot_scatter",
     "plot_schedule",
     "plot_suboptimality",
 ]

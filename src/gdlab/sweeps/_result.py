@@ -101,6 +101,13 @@ class SweepResult:
 
         return plot_heatmap(self, x, y, value, **options)
 
+    def scatter(self, x: str, y: str, value: str = "final_loss", **options):
+        """Each setting as a point coloured by ``value`` (for random searches); see
+        :func:`gdlab.plots.plot_scatter`."""
+        from gdlab.plots.samples import plot_scatter
+
+        return plot_scatter(self, x, y, value, **options)
+
     def plot_curves(self, column: str = "loss", **options):
         """Curves per setting with a band over seeds; see :func:`gdlab.plots.plot_bands`."""
         from gdlab.plots.sweeps import plot_bands
