@@ -119,3 +119,32 @@ def test_resume_refuses_a_different_sweep(tmp_path):
 def test_no_temporary_files_are_left(uninterrupted):
     leftovers = [p for p in Path(uninterrupted.path).rglob("*") if p.name.endswith(".tmp")]
     assert leftovers == []
+
+
+def test_a_stored_history_is_in_run_order_and_read_per_run(tmp_path, monkeypatch):
+    # two batch sizes: two groups whose run ids interleave, each cut into chunks of 2
+    grid = {"learning_rate": [1e-6, 1e-5, 1e-4], "batch_size": [1, 5]}
+    options = dict(seeds=2, num_steps=30, sampling="replacement", record_every=5,
+                   chunk_size=2)
+    problem = gdlab.article_regression()
+    in_memory = gdlab.sweep(problem, "sgd", grid, **options)
+    gdlab.sweep(problem, "sgd", grid, out=tmp_path / "s", **options)
+    stored = sweeps.load(tmp_path / "s")
+    pd.testing.assert_frame_equal(stored.history, in_memory.history)
+    assert in_memory.history["run_id"].is_monotonic_increasing
+
+    fresh = sweeps.load(tmp_path / "s")
+    reads = []
+    original = pd.read_parquet
+    monkeypatch.setattr(pd, "read_parquet", lambda f, **kw: reads.append(f) or original(f, **kw))
+    picked = fresh.history_of([7, 2], columns=["loss"])
+    full = in_memory.history
+    expected = full[full.run_id.isin([2, 7])][["run_id", "step", "loss"]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(picked, expected)
+    chunks = set(fresh.summary.set_index("run_id").loc[[2, 7], "chunk"])
+    assert len(reads) == len(chunks) < len(fresh.summary["chunk"].unique())
+    assert fresh._history is None  # nothing else was loaded
+    with pytest.raises(InvalidParameterError, match="'run_ids'"):
+        fresh.history_of([10_000])
+    # the same call on the in-memory result
+    pd.testing.assert_frame_equal(in_memory.history_of([7, 2], columns="loss"), expected)

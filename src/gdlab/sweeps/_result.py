@@ -48,9 +48,46 @@ class SweepResult:
         summary) its rows repeat the state where it stopped.
         """
         if self._history is None and self._history_files:
-            self._history = pd.concat([pd.read_parquet(f) for f in self._history_files],
-                                      ignore_index=True)
+            self._history = _in_run_order(pd.concat(
+                [pd.read_parquet(f) for f in self._history_files], ignore_index=True))
         return self._history
+
+    def history_of(self, run_ids, columns=None) -> pd.DataFrame:
+        """The recorded steps of the given runs only, in run and step order.
+
+        For a stored sweep this reads only the chunk files that hold those runs (the
+        summary's ``chunk`` column), and only their rows and ``columns``, so one run of a
+        million-run sweep costs one chunk's read, not the whole history's.
+
+        Args:
+            run_ids: run ids (``summary.run_id``).
+            columns: recorded columns to keep besides ``run_id`` and ``step`` (default all).
+        """
+        wanted = np.unique(np.asarray(run_ids, dtype=np.int64).reshape(-1))
+        unknown = np.setdiff1d(wanted, self.summary["run_id"].to_numpy())
+        if unknown.size:
+            raise InvalidParameterError("run_ids", "run ids of this sweep's summary",
+                                        unknown.tolist())
+        keep = None if columns is None else ["run_id", "step", *[
+            c for c in ([columns] if isinstance(columns, str) else columns)
+            if c not in ("run_id", "step")]]
+        if self._history is None and self._history_files:
+            chunks = set(self.summary.loc[self.summary["run_id"].isin(wanted), "chunk"])
+            files = [f for f in self._history_files if _chunk_of(f) in chunks]
+            parts = [pd.read_parquet(f, columns=keep, filters=[("run_id", "in", wanted.tolist())])
+                     for f in files]
+            frame = pd.concat(parts, ignore_index=True)
+        else:
+            history = self.history
+            if history is None:
+                raise InvalidParameterError(
+                    "record_every", "a sweep that records histories (record_every set)", None)
+            frame = history[history["run_id"].isin(wanted)]
+            frame = frame if keep is None else frame[keep]
+        missing = [c for c in (keep or []) if c not in frame]
+        if missing:
+            raise InvalidParameterError("columns", "recorded columns", missing)
+        return _in_run_order(frame.reset_index(drop=True))
 
     def aggregate(self, value: str = "final_loss") -> pd.DataFrame:
         """One row per setting: ``value``'s median, mean, std, min, max over seeds, the
@@ -131,3 +168,15 @@ def load(path) -> SweepResult:
     history = tuple(sorted((folder / "chunks").glob("history-*.parquet")))
     return SweepResult(pd.read_parquet(summary), tuple(stored["config"]["resolved"]["names"]), info,
                        folder, None, history)
+
+
+def _chunk_of(path: Path) -> int:
+    """The chunk index in a ``history-NNNNNN.parquet`` file name."""
+    return int(Path(path).stem.rsplit("-", 1)[1])
+
+
+def _in_run_order(history: pd.DataFrame) -> pd.DataFrame:
+    """Rows sorted by run and step (groups of a sweep run, and are stored, interleaved)."""
+    if history["run_id"].is_monotonic_increasing:
+        return history
+    return history.sort_values(["run_id", "step"], kind="stable").reset_index(drop=True)

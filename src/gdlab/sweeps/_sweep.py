@@ -27,7 +27,7 @@ from gdlab.engine import OUTPUTS
 from gdlab.problems import Problem
 from gdlab.sweeps._chunk import ChunkTask, run_chunk
 from gdlab.sweeps._plan import Plan, RunOptions, plan
-from gdlab.sweeps._result import SweepResult
+from gdlab.sweeps._result import SweepResult, _in_run_order
 from gdlab.sweeps._space import Space, grid_space, sample_space
 from gdlab.sweeps._store import SweepStore
 
@@ -184,10 +184,8 @@ def sweep(
                            tuple(store.history_files()))
     history = None
     if histories:
-        history = pd.concat([histories[i] for i in sorted(histories)], ignore_index=True)
-        if not history["run_id"].is_monotonic_increasing:  # several groups interleave
-            history = history.sort_values(["run_id", "step"], kind="stable")
-            history = history.reset_index(drop=True)
+        history = _in_run_order(pd.concat([histories[i] for i in sorted(histories)],
+                                          ignore_index=True))
     return SweepResult(summary, space.names, info, None, history)
 
 
