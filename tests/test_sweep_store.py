@@ -148,3 +148,19 @@ def test_a_stored_history_is_in_run_order_and_read_per_run(tmp_path, monkeypatch
         fresh.history_of([10_000])
     # the same call on the in-memory result
     pd.testing.assert_frame_equal(in_memory.history_of([7, 2], columns="loss"), expected)
+
+
+def test_history_of_names_a_column_that_was_not_recorded(tmp_path):
+    options = dict(seeds=1, num_steps=10, record_every=5, record=("loss",))
+    gdlab.sweep(gdlab.article_regression(), "sgd", {"learning_rate": [1e-6]},
+                out=tmp_path / "s", **options)
+    for result in (sweeps.load(tmp_path / "s"),
+                   gdlab.sweep(gdlab.article_regression(), "sgd", {"learning_rate": [1e-6]},
+                               **options)):
+        with pytest.raises(InvalidParameterError, match="'columns'"):
+            result.history_of([0], columns=["grad_norm"])
+        assert list(result.history_of([0], columns="loss").columns) == ["run_id", "step", "loss"]
+    summary_only = gdlab.sweep(gdlab.article_regression(), "sgd", {"learning_rate": [1e-6]},
+                               num_steps=10)
+    with pytest.raises(InvalidParameterError, match="'record_every'"):
+        summary_only.history_of([0])

@@ -21,16 +21,15 @@ from gdlab._validation import InvalidParameterError, check_choice
 from gdlab.plots.sweeps import (
     AGGREGATES,
     DIVERGED_FACE,
-    VALUE_LABELS,
     _draw_boundary,
     _is_numeric,
     _label,
     _log_flags,
     _norm,
     _number,
-    _optimizer,
-    _seeds_text,
     _select,
+    default_title,
+    value_label,
 )
 from gdlab.sweeps._result import SUMMARY_VALUES
 
@@ -86,14 +85,7 @@ def plot_scatter(result, x: str, y: str, value: str = "final_loss", *, agg: str 
     norm = _norm(values[good], agg)
     points = ax.scatter(xs[good], ys[good], c=values[good], cmap=cmap or "viridis", norm=norm,
                         s=36, edgecolors="white", linewidths=0.4, zorder=3, gid="values")
-    seeds = _seeds_text(table["runs"])
-    what = VALUE_LABELS.get(value, value.replace("_", " "))
-    if agg == "diverged":
-        bar_label = f"fraction of {seeds} that diverged"
-    elif agg == "std":
-        bar_label = f"std of {what} over {seeds}"
-    else:
-        bar_label = f"{agg} {what} over {seeds}"
+    bar_label = value_label(value, agg, table["runs"])
     clipped = isinstance(norm, LogNorm) and good.any() and norm.vmax < values[good].max()
     ax.figure.colorbar(points, ax=ax, label=bar_label, extend="max" if clipped else "neither")
     handles = []
@@ -135,19 +127,9 @@ def plot_scatter(result, x: str, y: str, value: str = "final_loss", *, agg: str 
                   bbox_to_anchor=(0.0, -0.14), frameon=False)
     ax.grid(alpha=0.3, which="major")
     if title is None:
-        name, _ = _optimizer(result.info)
-        title = f"{name or 'sweep'}: {bar_label}, {len(table)} settings"
-        details = []
-        if result.info.get("num_steps"):
-            details.append(f"after {result.info['num_steps']} steps")
-        if result.info.get("problem"):
-            details.append(f"on {result.info['problem']}")
-        details += [f"{k}={_number(v)}" for k, v in where.items()]
         others = [n for n in names if n not in (x, y) and n not in where]
-        if others:
-            details.append(f"projected over {', '.join(others)}")
-        if details:
-            title += "\n" + ", ".join(details)
+        title = default_title(result, f"{bar_label}, {len(table)} settings", where,
+                              (f"projected over {', '.join(others)}",) if others else ())
     ax.set_title(title, fontsize="medium")
     return ax
 

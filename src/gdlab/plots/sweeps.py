@@ -259,14 +259,7 @@ def plot_heatmap(result, x: str, y: str, value: str = "final_loss", *, agg: str 
     mesh = ax.pcolormesh(xe, ye, np.ma.masked_array(grid, ~filled | bad),
                          cmap=cmap or "viridis", norm=norm, shading="flat")
     mesh.set_gid("values")
-    seeds = _seeds_text(table["runs"])
-    what = VALUE_LABELS.get(value, value.replace("_", " "))
-    if agg == "diverged":
-        bar_label = f"fraction of {seeds} that diverged"
-    elif agg == "std":
-        bar_label = f"std of {what} over {seeds}"
-    else:
-        bar_label = f"{agg} {what} over {seeds}"
+    bar_label = value_label(value, agg, table["runs"])
     clipped = isinstance(norm, LogNorm) and norm.vmax < finite.max()
     fig.colorbar(mesh, ax=ax, label=bar_label, extend="max" if clipped else "neither")
 
@@ -301,19 +294,34 @@ def plot_heatmap(result, x: str, y: str, value: str = "final_loss", *, agg: str 
         below = -0.3 if len(xs) > 6 else -0.14  # under rotated tick labels
         ax.legend(handles=handles, fontsize="small", loc="upper center",
                   bbox_to_anchor=(0.5, below), ncols=min(len(handles), 2), frameon=False)
-    if title is None:
-        name, _ = _optimizer(result.info)
-        title = f"{name or 'sweep'}: {bar_label}"
-        details = []
-        if result.info.get("num_steps"):
-            details.append(f"after {result.info['num_steps']} steps")
-        if result.info.get("problem"):
-            details.append(f"on {result.info['problem']}")
-        details += [f"{k}={_number(v)}" for k, v in where.items()]
-        if details:
-            title += "\n" + ", ".join(details)
-    ax.set_title(title, fontsize="medium")
+    ax.set_title(default_title(result, bar_label, where) if title is None else title,
+                 fontsize="medium")
     return ax
+
+
+def value_label(value: str, agg: str, runs) -> str:
+    """What a colour shows: ``agg`` of ``value`` over the seeds (``runs`` per setting)."""
+    seeds = _seeds_text(runs)
+    what = VALUE_LABELS.get(value, value.replace("_", " "))
+    if agg == "diverged":
+        return f"fraction of {seeds} that diverged"
+    if agg == "std":
+        return f"std of {what} over {seeds}"
+    return f"{agg} {what} over {seeds}"
+
+
+def default_title(result, shown: str, where: dict, extra: tuple[str, ...] = ()) -> str:
+    """``optimizer: shown``, then the steps, the problem, the fixed names and ``extra``."""
+    name, _ = _optimizer(result.info)
+    title = f"{name or 'sweep'}: {shown}"
+    details = []
+    if result.info.get("num_steps"):
+        details.append(f"after {result.info['num_steps']} steps")
+    if result.info.get("problem"):
+        details.append(f"on {result.info['problem']}")
+    details += [f"{k}={_number(v)}" for k, v in where.items()]
+    details += list(extra)
+    return title + ("\n" + ", ".join(details) if details else "")
 
 
 def _sorted(values: list) -> list:

@@ -68,25 +68,33 @@ class SweepResult:
         if unknown.size:
             raise InvalidParameterError("run_ids", "run ids of this sweep's summary",
                                         unknown.tolist())
-        keep = None if columns is None else ["run_id", "step", *[
-            c for c in ([columns] if isinstance(columns, str) else columns)
-            if c not in ("run_id", "step")]]
-        if self._history is None and self._history_files:
+        stored = self._history is None and bool(self._history_files)
+        if not stored and self.history is None:
+            raise InvalidParameterError(
+                "record_every", "a sweep that records histories (record_every set)", None)
+        if stored:
+            import pyarrow.parquet as pq
+
+            available = pq.read_schema(self._history_files[0]).names
+        else:
+            available = list(self.history.columns)
+        keep = None
+        if columns is not None:
+            keep = ["run_id", "step", *[c for c in ([columns] if isinstance(columns, str)
+                                                    else columns) if c not in ("run_id", "step")]]
+            missing = [c for c in keep if c not in available]
+            if missing:
+                raise InvalidParameterError("columns", f"recorded columns, from {available}",
+                                            missing)
+        if stored:
             chunks = set(self.summary.loc[self.summary["run_id"].isin(wanted), "chunk"])
             files = [f for f in self._history_files if _chunk_of(f) in chunks]
-            parts = [pd.read_parquet(f, columns=keep, filters=[("run_id", "in", wanted.tolist())])
-                     for f in files]
-            frame = pd.concat(parts, ignore_index=True)
+            frame = pd.concat([pd.read_parquet(f, columns=keep,
+                                               filters=[("run_id", "in", wanted.tolist())])
+                               for f in files], ignore_index=True)
         else:
-            history = self.history
-            if history is None:
-                raise InvalidParameterError(
-                    "record_every", "a sweep that records histories (record_every set)", None)
-            frame = history[history["run_id"].isin(wanted)]
+            frame = self.history[self.history["run_id"].isin(wanted)]
             frame = frame if keep is None else frame[keep]
-        missing = [c for c in (keep or []) if c not in frame]
-        if missing:
-            raise InvalidParameterError("columns", "recorded columns", missing)
         return _in_run_order(frame.reset_index(drop=True))
 
     def aggregate(self, value: str = "final_loss") -> pd.DataFrame:
