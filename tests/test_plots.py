@@ -25,12 +25,6 @@ def runs():
     return problem, trajectories
 
 
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
 def _legend_texts(ax):
     return [text.get_text() for text in ax.get_legend().get_texts()]
 

@@ -68,11 +68,6 @@ def test_bad_comparisons_are_refused(arguments, parameter):
 
 
 def test_the_figure_draws_each_optimizer_median_excess_loss_over_fresh_seeds(comparison):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     problem = gdlab.article_regression()
     minimum = problem.minimum()
     ax = comparison.plot()
@@ -92,16 +87,12 @@ def test_the_figure_draws_each_optimizer_median_excess_loss_over_fresh_seeds(com
         assert np.isnan(drawn[~positive]).all()  # not drawn on the log axis
         assert f"lr={row.chosen_learning_rate:.3g}" in line.get_label()
     assert "same budget (8 runs x 80 steps)" in ax.get_title()
-    plt.close(ax.figure)
 
 
 def test_the_figure_can_draw_the_loss_itself_with_the_minimum(comparison):
-    import matplotlib.pyplot as plt
-
     ax = comparison.plot(excess=False)
     minimum = [line for line in ax.get_lines() if line.get_label() == "minimum loss"]
     assert minimum[0].get_ydata()[0] == gdlab.article_regression().minimum()
-    plt.close(ax.figure)
     with pytest.raises(InvalidParameterError, match="'excess'"):
         comparison.plot("batch_loss", excess=True)
     with pytest.raises(InvalidParameterError, match="'column'"):

@@ -1,7 +1,6 @@
 """Sweep figures and the best-settings table, checked against facts computed here by hand
 from the sweep's summary and histories and from the problem's Hessian."""
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.colors import LogNorm
@@ -26,12 +25,6 @@ def result(problem):
     return gdlab.sweep(problem, "momentum",
                        {"learning_rate": LEARNING_RATES, "momentum": MOMENTA}, seeds=2,
                        num_steps=200, sampling="replacement", batch_size=5, record_every=20)
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def _by_hand(summary):

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-import gdlab  # noqa: E402
-from gdlab import InvalidParameterError, sweeps  # noqa: E402
-from gdlab.plots import plot_scatter  # noqa: E402
+import gdlab
+from gdlab import InvalidParameterError, sweeps
+from gdlab.plots import plot_scatter
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +22,6 @@ def result(problem):
                                 "momentum": sweeps.uniform(0.0, 0.99)},
                        num_samples=40, seeds=2, num_steps=60, sampling="replacement",
                        batch_size=5)
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def _medians(summary):
