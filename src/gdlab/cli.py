@@ -282,7 +282,6 @@ def list_(
     what: Annotated[Listing, typer.Argument(help="What to list.")] = Listing.all,
 ) -> None:
     """List the problems, optimizers and sampling schemes gdlab knows."""
-    from gdlab.optimizers import OPTIMIZERS
     from gdlab.problems import PROBLEMS
     from gdlab.sampling import SCHEMES
 
@@ -294,20 +293,7 @@ def list_(
             table.add_row(name, description)
         console.print(table)
     if what in (Listing.all, Listing.optimizers):
-        table = Table(title="optimizers (--optimizer, settings with --set)")
-        from gdlab.optimizers._registry import CONVENTION_DEFAULTS
-
-        for column in ("name", "update", "defaults", "defaults by convention", "reference"):
-            table.add_column(column)
-        for name, info in OPTIMIZERS.items():
-            defaults = ", ".join(f"{k}={v}" for k, v in info.defaults.items())
-            by_convention = CONVENTION_DEFAULTS.get(name, {})
-            conventions = "\n".join(
-                f"{c}: " + (", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                                      for k, v in by_convention.get(c, {}).items()) or "-")
-                for c in info.conventions) or "-"
-            table.add_row(name, info.summary, defaults, conventions, info.reference)
-        console.print(table)
+        _print_optimizers()
     if what in (Listing.all, Listing.schedules):
         from gdlab._cli_schedules import schedule_table
 
@@ -319,6 +305,51 @@ def list_(
         for name, description in SCHEMES.items():
             table.add_row(name, description)
         console.print(table)
+
+
+WIDE = 140
+"""From this many columns ``gdlab list optimizers`` is one table; below, a block each."""
+
+
+def _print_optimizers() -> None:
+    """Each optimizer's update, defaults, defaults by convention and paper, in full: a
+    table on a wide terminal, one block per optimizer on a narrow one (a five-column
+    table at 80 columns cut the defaults to ``learning_rate…``)."""
+    from gdlab.optimizers import OPTIMIZERS
+    from gdlab.optimizers._registry import CONVENTION_DEFAULTS
+
+    def number(v):
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
+    rows = []
+    for name, info in OPTIMIZERS.items():
+        by_convention = CONVENTION_DEFAULTS.get(name, {})
+        conventions = {c: ", ".join(f"{k}={number(v)}" for k, v in
+                                    by_convention.get(c, {}).items()) or "-"
+                       for c in info.conventions}
+        defaults = ", ".join(f"{k}={v}" for k, v in info.defaults.items())
+        rows.append((name, info.summary, defaults, conventions, info.reference))
+    title = "optimizers (--optimizer, settings with --set, --convention)"
+    if console.width >= WIDE:
+        table = Table(title=title)
+        for column in ("name", "update", "defaults", "defaults by convention", "reference"):
+            table.add_column(column, overflow="fold")
+        for name, summary, defaults, conventions, reference in rows:
+            table.add_row(name, summary, defaults,
+                          "\n".join(f"{c}: {v}" for c, v in conventions.items()) or "-",
+                          reference)
+        console.print(table)
+        return
+    console.print(f"[bold]{title}[/bold]")
+    for name, summary, defaults, conventions, reference in rows:
+        console.print(f"\n[bold]{name}[/bold]  {summary}", highlight=False)
+        console.print(f"  defaults: {defaults}", highlight=False)
+        if conventions:
+            console.print(f"  conventions: {', '.join(conventions)}", highlight=False)
+        for convention, values in conventions.items():
+            if values != "-":
+                console.print(f"    {convention}: {values}", highlight=False)
+        console.print(f"  [dim]{reference}[/dim]", highlight=False)
 
 
 from gdlab._cli_schedules import register  # noqa: E402
