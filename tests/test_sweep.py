@@ -184,3 +184,19 @@ def test_log_uniform_bounds_must_be_positive():
         sweeps.log_uniform(0.0, 1.0)
     with pytest.raises(InvalidParameterError, match="uniform.high"):
         sweeps.uniform(1.0, 1.0)
+
+
+def test_curves_are_the_quantiles_over_seeds(grid_result):
+    curves = grid_result.curves("loss")
+    history = grid_result.history.merge(
+        grid_result.summary[["run_id", "learning_rate", "momentum"]], on="run_id")
+    for (lr, beta), part in history.groupby(["learning_rate", "momentum"]):
+        by_step = np.stack([g.sort_values("step")["loss"].to_numpy()
+                            for _, g in part.groupby("run_id")])  # (seeds, records)
+        mine = curves[(curves.learning_rate == lr) & (curves.momentum == beta)]
+        mine = mine.sort_values("step")
+        np.testing.assert_allclose(mine["median"], np.median(by_step, axis=0), rtol=1e-14)
+        np.testing.assert_allclose(mine["mean"], np.mean(by_step, axis=0), rtol=1e-14)
+        np.testing.assert_allclose(mine["low"], np.quantile(by_step, 0.1, axis=0), rtol=1e-14)
+        np.testing.assert_allclose(mine["high"], np.quantile(by_step, 0.9, axis=0), rtol=1e-14)
+        assert (mine["runs"] == by_step.shape[0]).all()

@@ -135,9 +135,10 @@ class SweepResult:
         keys = self.summary[["run_id", *by]]
         merged = history[["run_id", "step", column]].merge(keys, on="run_id")
         grouped = merged.groupby([*by, "step"], sort=True)[column]
-        out = grouped.agg(mean="mean", median="median",
-                          low=lambda v: v.quantile(0.1), high=lambda v: v.quantile(0.9),
-                          runs="count")
+        # the grouped quantile is vectorized (a lambda per group took 9 s for 12,000 groups)
+        out = pd.DataFrame({"mean": grouped.mean(), "median": grouped.median(),
+                            "low": grouped.quantile(0.1), "high": grouped.quantile(0.9),
+                            "runs": grouped.count()})
         return out.reset_index()
 
     def heatmap(self, x: str, y: str, value: str = "final_loss", **options):
