@@ -15,6 +15,7 @@ import pandas as pd
 from gdlab.engine import Batch, execute
 
 STATUS = {0: "max_steps", 1: "converged", 2: "diverged"}
+_STATUS_NAMES = np.array([STATUS[c] for c in sorted(STATUS)], dtype=object)
 MAX_PARAM_COLUMNS = 16
 """Up to this many parameters, the summary has one ``final_<name>`` column each."""
 
@@ -73,7 +74,7 @@ def _summary_table(task: ChunkTask, summary: dict, count: int, wall: float) -> p
         columns[name] = labels[name].to_numpy()
     columns.update({
         "seed": np.asarray(task.seeds, np.int64),
-        "status": np.array([STATUS[int(c)] for c in codes], dtype=object),
+        "status": _STATUS_NAMES[codes.astype(np.intp)],
         "stop_step": np.where(codes != 0, stop, -1).astype(np.int64),
         "diverged_at": np.where(codes == 2, stop, -1).astype(np.int64),
         "init_loss": np.asarray(summary["init_loss"][:count], np.float64),
