@@ -321,7 +321,12 @@ class Batch:
         rows = self.rows if rows is None else rows
         seeds = self.seeds if seeds is None else seeds
         jdtype = jnp.float64 if self.dtype == "float64" else jnp.float32
-        flat = [jax.tree_util.tree_flatten(row)[0] for row in rows]
+        flattened: dict[int, list] = {}  # runs of one setting share a row: flatten it once
+        flat = []
+        for row in rows:
+            if id(row) not in flattened:
+                flattened[id(row)] = jax.tree_util.tree_flatten(row)[0]
+            flat.append(flattened[id(row)])
         count = len(flat[0]) if flat else 0
         leaves = [jnp.asarray(np.array([f[j] for f in flat], dtype=np.float64), dtype=jdtype)
                   for j in range(count)]

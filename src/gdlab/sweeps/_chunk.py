@@ -34,7 +34,7 @@ class ChunkTask:
     outputs: tuple[str, ...]
     target: float | None
     minimizer: np.ndarray | None
-    labels: list[dict]
+    labels: dict[str, list]
     minimum: float | None = None
 
 

@@ -162,7 +162,13 @@ def plan(problem: Problem, optimizer, space: Space, options: RunOptions,
         # validates every distinct numeric setting and the run options, before any work
         prepare(problem, spec, rows, **options_for_group)
         # full rows (the spec's numbers overridden): the leaves of the group's program
-        settings = [{**spec.hyperparams, **_numeric_row(spec, row)} for row in entry["rows"]]
+        # a setting's runs (one per seed) share its row object, and so its full row
+        full: dict[int, dict] = {}
+        settings = []
+        for row in entry["rows"]:
+            if id(row) not in full:
+                full[id(row)] = {**spec.hyperparams, **_numeric_row(spec, row)}
+            settings.append(full[id(row)])
         batch = prepare(problem, spec, settings[:1], seeds=entry["seeds"][:1],
                         **options_for_group)
         group = Group(key, batch, entry["run_ids"], entry["setting_ids"], settings,
@@ -214,6 +220,7 @@ def _extremes(rows: list[dict]) -> list[dict]:
     Every optimizer and schedule check is a range, so these rows meet every check that
     any row fails; checking them costs a few builds instead of one per run.
     """
+    rows = list({id(row): row for row in rows}.values())  # once per setting, not per seed
     out = [rows[0]]
     for name in rows[0]:
         values = [row[name] for row in rows]

@@ -192,9 +192,13 @@ def sweep(
 def _task(work: Plan, chunk) -> ChunkTask:
     group = work.groups[chunk.group]
     settings = work.space.settings
-    labels = [settings[i] for i in group.setting_ids[chunk.start:chunk.stop]]
-    labels = [{k: (v if isinstance(v, int | float | str | bool) else repr(v))
-               for k, v in label.items()} for label in labels]
+    ids = group.setting_ids[chunk.start:chunk.stop]
+    labels = {}
+    for name in work.space.names:  # by column: one list per swept name, a value per run
+        shown = {i: settings[i][name] for i in set(ids)}
+        shown = {i: v if isinstance(v, int | float | str | bool) else repr(v)
+                 for i, v in shown.items()}
+        labels[name] = [shown[i] for i in ids]
     outputs = work.options.record if work.options.record_every is not None else ()
     return ChunkTask(
         index=chunk.index, batch=group.batch, run_ids=chunk.run_ids,
