@@ -76,3 +76,5 @@ def test_bad_arguments_name_the_parameter(result):
         plot_scatter(result, "momentum", "momentum")
     with pytest.raises(InvalidParameterError, match="'value'"):
         plot_scatter(result, "learning_rate", "momentum", "nothing")
+    with pytest.raises(InvalidParameterError, match="'where'"):
+        plot_scatter(result, "learning_rate", "momentum", where={"momentum": 0.5})

@@ -17,21 +17,18 @@ import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.lines import Line2D
 
-from gdlab._validation import InvalidParameterError, check_choice
 from gdlab.plots.sweeps import (
-    AGGREGATES,
     DIVERGED_FACE,
     _draw_boundary,
-    _is_numeric,
     _label,
     _log_flags,
     _norm,
     _number,
     _select,
+    check_axes,
     default_title,
     value_label,
 )
-from gdlab.sweeps._result import SUMMARY_VALUES
 
 
 def plot_scatter(result, x: str, y: str, value: str = "final_loss", *, agg: str = "median",
@@ -57,18 +54,7 @@ def plot_scatter(result, x: str, y: str, value: str = "final_loss", *, agg: str 
         The Axes.
     """
     names = tuple(result.names)
-    for parameter, name in (("x", x), ("y", y)):
-        if name not in names:
-            raise InvalidParameterError(parameter, f"one of the swept names {list(names)}",
-                                        name)
-        if not _is_numeric(list(result.summary[name])):
-            raise InvalidParameterError(parameter, "a swept name with numeric values", name)
-    if x == y:
-        raise InvalidParameterError("y", f"a swept name other than x={x!r}", y)
-    present = [c for c in SUMMARY_VALUES if c in result.summary]
-    if value not in present:
-        raise InvalidParameterError("value", f"one of the summary columns {present}", value)
-    check_choice("agg", agg, AGGREGATES)
+    check_axes(result, x, y, value, agg, where, numeric=True)
     subset, where = _select(result, where)
     table = result.aggregate(value)
     table = table[table["setting_id"].isin(subset["setting_id"])]

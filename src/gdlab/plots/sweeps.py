@@ -208,21 +208,7 @@ def plot_heatmap(result, x: str, y: str, value: str = "final_loss", *, agg: str 
             swept name not fixed by ``where``, a bad ``agg`` or ``log``.
     """
     names = tuple(result.names)
-    for parameter, name in (("x", x), ("y", y)):
-        if name not in names:
-            raise InvalidParameterError(parameter, f"one of the swept names {list(names)}",
-                                        name)
-    if x == y:
-        raise InvalidParameterError("y", f"a swept name other than x={x!r}", y)
-    present = [c for c in SUMMARY_VALUES if c in result.summary]
-    if value not in present:
-        raise InvalidParameterError("value", f"one of the summary columns {present}", value)
-    check_choice("agg", agg, AGGREGATES)
-    where = dict(where or {})
-    for name in (x, y):
-        if name in where:
-            raise InvalidParameterError("where", f"values for names other than the axes "
-                                        f"({x!r}, {y!r})", where)
+    check_axes(result, x, y, value, agg, where)
     subset, where = _select(result, where)
     extra = [n for n in names if n not in (x, y) and n not in where]
     if extra:
@@ -322,6 +308,28 @@ def default_title(result, shown: str, where: dict, extra: tuple[str, ...] = ()) 
     details += [f"{k}={_number(v)}" for k, v in where.items()]
     details += list(extra)
     return title + ("\n" + ", ".join(details) if details else "")
+
+
+def check_axes(result, x: str, y: str, value: str, agg: str, where,
+               numeric: bool = False) -> None:
+    """The checks every figure over two swept names makes of its arguments."""
+    names = tuple(result.names)
+    for parameter, name in (("x", x), ("y", y)):
+        if name not in names:
+            raise InvalidParameterError(parameter, f"one of the swept names {list(names)}",
+                                        name)
+        if numeric and not _is_numeric(list(result.summary[name])):
+            raise InvalidParameterError(parameter, "a swept name with numeric values", name)
+    if x == y:
+        raise InvalidParameterError("y", f"a swept name other than x={x!r}", y)
+    present = [c for c in SUMMARY_VALUES if c in result.summary]
+    if value not in present:
+        raise InvalidParameterError("value", f"one of the summary columns {present}", value)
+    check_choice("agg", agg, AGGREGATES)
+    for name in (x, y):
+        if name in dict(where or {}):
+            raise InvalidParameterError("where", f"values for names other than the axes "
+                                        f"({x!r}, {y!r})", where)
 
 
 def _sorted(values: list) -> list:
