@@ -91,3 +91,7 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
         listed = ", ".join(repr(option) for option in options)
         raise InvalidParameterError(name, f"one of {{{listed}}}", value)
     return value
+
+
+MAX_STEPS = 2**31 - 1
+"""The most updates one run may take: step counters are int32 inside the compiled program."""
