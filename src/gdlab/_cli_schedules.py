@@ -95,7 +95,7 @@ def register(app, fail, parse_settings, console) -> None:
 
         from gdlab import InvalidParameterError, store
         from gdlab._validation import check_choice, check_int
-        from gdlab.plots import plot_schedule
+        from gdlab.plots import plot_schedule, use_file_backend
 
         try:
             count = check_int("steps", steps, low=1)
@@ -105,6 +105,7 @@ def register(app, fail, parse_settings, console) -> None:
         except InvalidParameterError as error:
             fail(error)
         parts = built if isinstance(built, dict) else {"learning_rate": built}
+        use_file_backend()  # a command that writes a file: no display, whatever the default
         figure, axes = plt.subplots(1, len(parts), figsize=(6 * len(parts), 4), squeeze=False)
         for ax, (which, schedule) in zip(axes[0], parts.items(), strict=True):
             plot_schedule(schedule.values(count), ax=ax, log=log, ylabel=which.replace("_", " "),
@@ -165,8 +166,9 @@ def register(app, fail, parse_settings, console) -> None:
         if out is not None:
             import matplotlib.pyplot as plt
 
-            from gdlab.plots import plot_lr_find
+            from gdlab.plots import plot_lr_find, use_file_backend
 
+            use_file_backend()
             figure, ax = plt.subplots(figsize=(8, 5))
             plot_lr_find(result, ax=ax)
             figure.tight_layout()

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 from gdlab import store
 from gdlab._validation import check_choice
 from gdlab.article import ArticleResult, experiments, run_experiment
+from gdlab.plots import use_file_backend
 from gdlab.plots.article import FIGURE_NAMES, experiment_figure, overview_figures
 from gdlab.report import figure_bytes, render_article_report
 
@@ -93,6 +94,7 @@ def write_article(out, *, mode: str = "corrected", seed: int = 0, fmt: str = "pn
     trajectories = {experiment.key: run_experiment(experiment) for experiment in chosen}
     timings["runs"] = time.perf_counter() - started
     started = time.perf_counter()
+    use_file_backend()  # gdlab article writes files: no display, whatever the default
     images = {name: _render(figure, fmt)
               for name, figure in overview_figures(chosen[0].problem).items()}
     for experiment in chosen:

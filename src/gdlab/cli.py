@@ -255,18 +255,10 @@ def _write_run(folder, problem, trajectory, spec) -> None:
     import matplotlib.pyplot as plt
 
     from gdlab import store
-    from gdlab.plots import plot_loss_per_step, plot_param_per_step
+    from gdlab.plots import plot_run, use_file_backend
 
-    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2), layout="constrained")
-    optimum = problem.minimizer()
-    label = spec.describe()
-    plot_param_per_step([trajectory], [label], index=0, optimum=float(optimum[0]),
-                        true_value=None if problem.true_params is None
-                        else float(problem.true_params[0]), ax=left,
-                        title=f"{problem.param_names[0]} by iteration")
-    plot_loss_per_step([trajectory], [label], minimum=problem.minimum(), ax=right,
-                       title="Loss by iteration")
-    figure.suptitle(f"{label} on {problem.name}: {trajectory.status}")
+    use_file_backend()  # the CLI only writes files; the library leaves the backend alone
+    figure = plot_run(trajectory, problem)
     store.write_parquet(folder / "trajectory.parquet", trajectory.to_frame())
     with store.atomic_path(folder / "trajectory.png") as temporary:
         figure.savefig(temporary, dpi=110, format="png")

@@ -1,17 +1,29 @@
-"""Shared look: a palette readable in print and by colour-blind readers, axes helpers."""
+"""Shared look: a palette readable in print and by colour-blind readers, axes helpers.
+
+Importing gdlab never selects a Matplotlib backend: in Jupyter that would hide every figure
+after ``%matplotlib inline``. Programs that only write files (the CLI) call
+:func:`use_file_backend` themselves.
+"""
 
 from __future__ import annotations
 
 import matplotlib
-
-matplotlib.use("Agg", force=False)
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 TRUE_COLOR = "#d62728"
 START_COLOR = "#ff7f0e"
 FIT_COLOR = "#2ca02c"
+
+
+def use_file_backend() -> None:
+    """Select Agg, the backend that renders to files without a display.
+
+    For commands that write images and show nothing (``gdlab run --out``, ``gdlab sweep``,
+    ``gdlab article``...): a GUI backend there would need a display, and a notebook's
+    inline backend is not theirs to keep. A library function never calls this.
+    """
+    matplotlib.use("Agg")
 
 
 def palette(count: int) -> list:
