@@ -2,6 +2,7 @@
 from the sweep's summary and histories and from the problem's Hessian."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.colors import LogNorm
 from matplotlib.patches import Rectangle
@@ -10,6 +11,7 @@ import gdlab
 from gdlab._validation import InvalidParameterError
 from gdlab.plots import plot_bands, plot_heatmap
 from gdlab.plots.sweeps import BOUNDARY_LABEL, best_table
+from gdlab.sweeps import SweepResult
 
 LEARNING_RATES = np.geomspace(1e-6, 6e-4, 6)
 MOMENTA = [0.0, 0.5, 0.9]
@@ -263,3 +265,83 @@ def test_heatmap_median_is_not_the_mean(problem):
         assert largest[j, i] == pytest.approx(values.max(), rel=1e-12)
         differs += not np.isclose(np.median(values), values.mean(), rtol=1e-9)
     assert differs > 0
+
+
+# --- diverged runs never set the curves' scale ----------------------------------------
+
+def _good_values(result):
+    """Median and 10/90% quantiles over seeds, by hand, of the settings that never diverged,
+    with the starting losses: what may set the y range."""
+    summary = result.summary
+    clean = summary.groupby("setting_id")["status"].agg(lambda s: (s != "diverged").all())
+    runs = summary[summary["setting_id"].map(clean)]
+    history = result.history[result.history["run_id"].isin(runs["run_id"])].merge(
+        runs[["run_id", "setting_id"]], on="run_id")
+    values = [summary["init_loss"].to_numpy()]
+    for _, rows in history.groupby(["setting_id", "step"]):
+        loss = rows["loss"].to_numpy()
+        values.append(np.array([np.median(loss), *np.quantile(loss, [0.1, 0.9])]))
+    return np.concatenate(values)
+
+
+def _assert_scale_from(ax, values, minimum=None):
+    values = np.concatenate([values, [] if minimum is None else [minimum]])
+    assert ax.get_yscale() == "log"
+    bottom, top = ax.get_ylim()
+    assert 0 < bottom <= values.min() and top >= values.max()
+    # the finite positive losses of clean settings set it: a factor of a few, no more
+    assert bottom >= values.min() / 4 and top <= values.max() * 4
+
+
+def test_bands_scale_ignores_diverged_settings_of_a_real_sweep(result):
+    assert (result.summary["status"] == "diverged").any()  # the fixture diverges somewhere
+    ax = plot_bands(result, "loss", max_curves=100)
+    _assert_scale_from(ax, _good_values(result), result.info["minimum"])
+
+
+def _synthetic(garbage: float, seeds: int = 4, diverging_seeds: int = 4, at: int = 6):
+    """Two clean settings and one whose ``diverging_seeds`` runs diverge at step ``at`` and
+    then record ``garbage`` (what overflow leaves: huge, negative, inf or NaN)."""
+    steps = np.arange(1, 21)
+    rows, history = [], []
+    run = 0
+    for setting, lr in enumerate([1e-3, 1e-2, 1e-1]):
+        for seed in range(seeds):
+            diverges = setting == 2 and seed < diverging_seeds
+            loss = 100.0 * (0.8 + 0.01 * seed) ** steps * (setting + 1) + 1.0
+            if diverges:
+                loss = 100.0 * 10.0 ** steps
+                loss[steps >= at] = garbage
+            rows.append({"run_id": run, "setting_id": setting, "learning_rate": lr,
+                         "seed": seed, "status": "diverged" if diverges else "max_steps",
+                         "diverged_at": at if diverges else -1, "init_loss": 100.0,
+                         "final_loss": loss[-1]})
+            history.append(pd.DataFrame({"run_id": run, "step": steps, "loss": loss}))
+            run += 1
+    return SweepResult(pd.DataFrame(rows), ("learning_rate",), {"optimizer": "sgd()"},
+                       None, pd.concat(history, ignore_index=True))
+
+
+@pytest.mark.parametrize("garbage", [4.7e39, -4.7e39, np.inf, -np.inf, np.nan])
+@pytest.mark.parametrize("diverging_seeds", [1, 4])
+def test_bands_scale_is_log_and_set_by_finite_positive_losses(garbage, diverging_seeds):
+    result = _synthetic(garbage, diverging_seeds=diverging_seeds)
+    ax = plot_bands(result, "loss")
+    _assert_scale_from(ax, _good_values(result))
+    # the diverged setting is marked by a cross at the step its first run diverged
+    (cross,) = [line for line in ax.get_lines() if line.get_gid() == "diverged"]
+    assert cross.get_xdata()[0] == 6
+    bottom, top = ax.get_ylim()
+    assert bottom <= cross.get_ydata()[0] <= top
+    labels = [line.get_label() for line in ax.get_lines() if line.get_gid() == "median"]
+    expected = "(diverged)" if diverging_seeds == 4 else f"({diverging_seeds}/4 diverged)"
+    assert any(label.endswith(expected) for label in labels)
+
+
+def test_curves_count_the_runs_diverged_by_each_step():
+    result = _synthetic(np.inf, diverging_seeds=3, at=6)
+    curves = result.curves("loss")
+    diverging = curves[curves["learning_rate"] == 1e-1].set_index("step")["diverged"]
+    assert (diverging.loc[:5] == 0).all() and (diverging.loc[6:] == 3).all()
+    assert (curves[curves["learning_rate"] < 1e-1]["diverged"] == 0).all()
+    assert (curves["runs"] == 4).all()

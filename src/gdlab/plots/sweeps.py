@@ -483,9 +483,10 @@ def plot_bands(result, column: str = "loss", *, by=None, ax=None, log: bool = Tr
     the least-squares minimum (``info['minimum']``) is drawn dashed where known. The
     legend lists the settings best first (by median final loss, diverged runs counted as
     infinite) with compact values (``learning_rate=1e-05, momentum=0.9``) and how many
-    runs diverged; a diverged run's history holds its last value, and the y axis is cut
-    at ten times the largest initial loss (or the largest value of a setting without
-    divergence), so diverging curves leave the top of the plot. With more settings than
+    runs diverged. The y axis (logarithmic when its scale is positive) is set by the
+    settings without a diverged run, the initial losses and the minimum only: a diverging
+    curve leaves the top of the plot, and a cross marks the step where a setting's first
+    run diverged (at the top edge when that value is off the scale). With more settings than
     ``max_curves``, ``max_curves`` of them spread evenly over the best-to-worst order are
     drawn, and the title says so.
 
@@ -525,7 +526,11 @@ def plot_bands(result, column: str = "loss", *, by=None, ax=None, log: bool = Tr
     if column == "loss" and "init_loss" in result.summary:
         start = result.summary.groupby(by, sort=True)["init_loss"].median()
     colors = palette(len(order))
-    top_values, init_values = [], []
+    # Only settings without a diverged run set the scale (with the starting losses and the
+    # minimum): a diverged run's values, 1e39 or garbage after overflow, would flatten
+    # every other curve. Diverged settings are drawn on that scale and marked by a cross
+    # where their first run diverged.
+    scale, crosses = [], []
     for k, row in order.iterrows():
         key = tuple(row[n] for n in by)
         mask = np.ones(len(curves), dtype=bool)
@@ -535,37 +540,62 @@ def plot_bands(result, column: str = "loss", *, by=None, ax=None, log: bool = Tr
         steps = part["step"].to_numpy(np.float64)
         median = part["median"].to_numpy(np.float64)
         low, high = part["low"].to_numpy(np.float64), part["high"].to_numpy(np.float64)
+        gone = part["diverged"].to_numpy() > 0 if "diverged" in part else np.zeros(len(part),
+                                                                                 bool)
         if start is not None:
             first = float(start.loc[key if len(key) > 1 else key[0]])
             steps, median = np.concatenate([[0.0], steps]), np.concatenate([[first], median])
             low, high = np.concatenate([[first], low]), np.concatenate([[first], high])
-            init_values.append(first)
+            gone = np.concatenate([[False], gone])
+            scale.append(first)
         label = ", ".join(f"{n}={_number(v)}" for n, v in zip(by, key, strict=True))
         diverged, runs = int(row["diverged"]), int(row["runs"])
         if diverged == runs:
             label += " (diverged)"
         elif diverged:
             label += f" ({diverged}/{runs} diverged)"
-        else:
-            top_values.append(np.nanmax(high))
+        if not diverged and not gone.any():
+            scale.extend(np.concatenate([median, low, high]))
         ax.plot(steps, median, color=colors[k], linestyle=LINESTYLES[k % len(LINESTYLES)],
                 linewidth=1.5, label=label, gid="median")
         if band is not None:
             ax.fill_between(steps, low, high, color=colors[k], alpha=0.2, linewidth=0,
                             gid="band")
+        if gone.any():
+            at = int(np.argmax(gone))
+            crosses.append((steps[at], median[at], colors[k]))
+        elif diverged:  # diverged after the last record: mark the last step
+            crosses.append((steps[-1], median[-1], colors[k]))
     minimum = result.info.get("minimum")
     if column == "loss" and minimum is not None:
         ax.axhline(minimum, color="black", linestyle="--", linewidth=1.0,
                    label="minimum loss")
-    values = np.concatenate([line.get_ydata() for line in ax.get_lines()])
-    if log and np.all(values[np.isfinite(values)] > 0):
-        ax.set_yscale("log")
-    ceiling = max([*(10 * v for v in init_values), *(2 * v for v in top_values)],
-                  default=None)
-    finite = values[np.isfinite(values)]
-    if ceiling is not None and finite.size and finite.max() > ceiling:
-        bottom = finite.min()
-        ax.set_ylim(bottom / 2 if ax.get_yscale() == "log" else None, ceiling)
+        scale.append(float(minimum))
+    if not scale or not np.isfinite(scale).any():  # every setting diverged: their medians
+        scale = [y for line in ax.get_lines() for y in line.get_ydata()]
+    scale = np.asarray(scale, dtype=np.float64)
+    scale = scale[np.isfinite(scale)]
+    positive = scale[scale > 0]
+    if log and scale.size and positive.size == scale.size:
+        # nonpositive values (of diverged runs only: the scale's are positive) are masked
+        ax.set_yscale("log", nonpositive="mask")
+        bottom, top = positive.min() / 2.0, positive.max() * 3.0
+    elif scale.size:
+        spread = float(scale.max() - scale.min()) or abs(float(scale.max())) or 1.0
+        bottom, top = scale.min() - 0.05 * spread, scale.max() + 0.15 * spread
+    else:
+        bottom = top = None
+    if bottom is not None:
+        ax.set_ylim(bottom, top)
+    if crosses:
+        for x_at, y_at, color in crosses:
+            y_shown = y_at if np.isfinite(y_at) and bottom is not None and \
+                bottom <= y_at <= top else top
+            # clip_on=False: a cross at the top edge, where a diverging curve leaves the plot
+            ax.plot([x_at], [y_shown], marker="x", markersize=9, markeredgewidth=2.2,
+                    color=color, linestyle="none", clip_on=False, gid="diverged")
+        ax.plot([], [], marker="x", markersize=9, markeredgewidth=2.2, color="#555555",
+                linestyle="none", label="first divergence of a setting")
     ax.set_xlabel("step")
     ax.set_ylabel(COLUMN_LABELS.get(column, column.replace("_", " ")))
     seeds = _seeds_text(order["runs"])

@@ -123,7 +123,10 @@ class SweepResult:
     def curves(self, column: str = "loss", by: tuple[str, ...] | None = None) -> pd.DataFrame:
         """Per step and setting: mean, median, 10% and 90% quantiles of ``column`` over seeds.
 
-        ``by`` (default: every swept name) picks what defines a curve.
+        ``by`` (default: every swept name) picks what defines a curve. ``runs`` counts the
+        runs behind each row and ``diverged`` how many of them had diverged at or before
+        that step (their rows hold the state where they stopped), so a figure can keep
+        those values from setting its scale and mark where divergence began.
         """
         history = self.history
         if history is None:
@@ -132,13 +135,21 @@ class SweepResult:
         if column not in history:
             raise InvalidParameterError("column", f"one of {sorted(history.columns)}", column)
         by = list(self.names if by is None else by)
-        keys = self.summary[["run_id", *by]]
+        stops = "diverged_at" in self.summary
+        keys = self.summary[["run_id", *by, *(["diverged_at"] if stops else [])]]
         merged = history[["run_id", "step", column]].merge(keys, on="run_id")
-        grouped = merged.groupby([*by, "step"], sort=True)[column]
+        if stops:
+            at = merged["diverged_at"].to_numpy()
+            merged["_gone"] = (at > 0) & (merged["step"].to_numpy() >= at)
+        else:
+            merged["_gone"] = False
+        grouped = merged.groupby([*by, "step"], sort=True)
+        values = grouped[column]
         # the grouped quantile is vectorized (a lambda per group took 9 s for 12,000 groups)
-        out = pd.DataFrame({"mean": grouped.mean(), "median": grouped.median(),
-                            "low": grouped.quantile(0.1), "high": grouped.quantile(0.9),
-                            "runs": grouped.count()})
+        out = pd.DataFrame({"mean": values.mean(), "median": values.median(),
+                            "low": values.quantile(0.1), "high": values.quantile(0.9),
+                            "runs": values.count(),
+                            "diverged": grouped["_gone"].sum().astype(np.int64)})
         return out.reset_index()
 
     def heatmap(self, x: str, y: str, value: str = "final_loss", **options):
