@@ -160,7 +160,7 @@ def test_engine_execute_matches_run_many_for_the_chunk_path(article):
 
 
 @pytest.mark.parametrize("arguments, parameter", [
-    (dict(grid={"learning_rat": [1e-3]}), "learning_rat"),
+    (dict(grid={"learning_rat": [1e-3]}), "grid.learning_rat"),
     (dict(grid={"learning_rate": []}), "grid.learning_rate"),
     (dict(grid={}), "grid"),
     (dict(grid={"learning_rate": [1e-3, -1.0]}), "learning_rate"),
@@ -170,7 +170,8 @@ def test_engine_execute_matches_run_many_for_the_chunk_path(article):
     (dict(grid={"learning_rate": [1e-3]}, num_steps=0), "num_steps"),
     (dict(grid={"learning_rate": [1e-3]}, record=("nothing",)), "record"),
     (dict(grid={"learning_rate.alpha": [0.1]}), "learning_rate.alpha"),
-    (dict(grid={"batch_size": [0]}, sampling="replacement"), "batch_size"),
+    (dict(grid={"batch_size": [0]}, sampling="replacement"), "grid.batch_size"),
+    (dict(grid={"batch_size": [200]}, sampling="replacement"), "grid.batch_size"),
     (dict(), "grid"),
 ])
 def test_bad_sweeps_fail_before_any_work(article, arguments, parameter):

@@ -34,9 +34,10 @@ def register(app, fail, console) -> None:
             arguments = sweep_arguments(parsed)
             result = run_sweep(**arguments, out=out, resume=resume, workers=workers,
                                scheduler=scheduler, progress=progress,
-                               config=parsed.model_dump(mode="json"))
+                               config=parsed.model_dump(mode="json"),
+                               announce=lambda info: print_plan(console, info, resume))
         except InvalidParameterError as error:
-            fail(error)
+            fail(_as_option(error))
         written = write_figures(result, out)
         summary = result.summary
         diverged = int((summary["status"] == "diverged").sum())
@@ -96,6 +97,42 @@ def register(app, fail, console) -> None:
             console.print(f"wrote {save_figure(result.plot, folder / 'compare.png')}")
 
 
+_OPTIONS = {"workers": "--workers", "scheduler": "--scheduler", "resume": "--resume"}
+"""Library parameters that the command takes as options: errors name the option."""
+
+
+def _as_option(error):
+    from gdlab import InvalidParameterError
+
+    if error.parameter in _OPTIONS:
+        return InvalidParameterError(_OPTIONS[error.parameter], error.allowed, error.received)
+    return error
+
+
+def print_plan(console, info: dict, resume: bool) -> None:
+    """The sweep's size and memory estimate (and, resuming, the chunks kept) before any
+    run starts."""
+    available = info.get("memory_available_bytes")
+    memory = f"estimated memory {info['memory_estimate_bytes'] / 2**30:.2g} GiB" + (
+        f" of {available / 2**30:.3g} GiB available" if available else "")
+    console.print(f"sweep: {info['num_runs']:,} runs ({info['num_settings']:,} settings x "
+                  f"{len(info['seeds']):,} seeds) in {info['chunks']:,} chunks; {memory}")
+    if resume:
+        reused = info["chunks_reused"]
+        console.print(f"resume: reused {reused:,} of {info['chunks']:,} chunks; running "
+                      f"{info['chunks'] - reused:,}")
+
+
+def distinct_digits(values, low: int = 4, high: int = 17) -> int:
+    """The fewest significant digits (at least ``low``) that print distinct numbers
+    distinctly, so a table never shows two different optimizers' values as equal."""
+    numbers = sorted({float(v) for v in values})
+    for digits in range(low, high + 1):
+        if len({f"{v:.{digits}g}" for v in numbers}) == len(numbers):
+            return digits
+    return high
+
+
 def print_comparison(console, result, tune, budget, steps, seeds) -> None:
     from rich.table import Table
 
@@ -105,13 +142,16 @@ def print_comparison(console, result, tune, budget, steps, seeds) -> None:
     for column in ("optimizer", "learning rate", "median final loss", "10%-90%",
                    "median steps to tol", "diverged"):
         table.add_column(column)
-    for row in result.table.to_dict("records"):
+    frame = result.table
+    median = distinct_digits(frame["median_final_loss"], low=5)
+    band = distinct_digits([*frame["q10_final_loss"], *frame["q90_final_loss"]])
+    for row in frame.to_dict("records"):
         edge = " (grid edge)" if row["at_grid_edge"] else ""
         spec = result.evaluation[row["optimizer"]].info["optimizer"]
         rate = row.get("chosen_learning_rate", _learning_rate(spec))
         table.add_row(row["optimizer"], _short(rate) + edge,
-                      f"{row['median_final_loss']:.5g}",
-                      f"{row['q10_final_loss']:.4g}-{row['q90_final_loss']:.4g}",
+                      f"{row['median_final_loss']:.{median}g}",
+                      f"{row['q10_final_loss']:.{band}g}-{row['q90_final_loss']:.{band}g}",
                       f"{row['median_steps_to_tol']:g}", str(row["diverged"]))
     console.print(table)
 

@@ -14,17 +14,26 @@ compiles exactly one program whatever its size.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
+import itertools
+import math
+from dataclasses import dataclass
 
 import numpy as np
 
-from gdlab._validation import InvalidParameterError, check_int
-from gdlab.engine import Batch, prepare
+from gdlab._validation import InvalidParameterError, check_choice
+from gdlab.engine import Batch, default_watch_every, prepare
 from gdlab.optimizers import OPTIMIZERS, OptimizerSpec
 from gdlab.optimizers import optimizer as make_spec
 from gdlab.problems import Problem
 from gdlab.schedules import Schedule
-from gdlab.sweeps._space import RUN_OPTIONS, Space, _is_number, check_schedule, set_path
+from gdlab.sweeps._space import (
+    RUN_OPTIONS,
+    Space,
+    _is_number,
+    check_schedule,
+    exact_int,
+    set_path,
+)
 
 DEFAULT_CHUNK_SIZE = 12288
 """At most this many runs per compiled call by default. On the 2-core benchmark machine
@@ -51,14 +60,33 @@ class RunOptions:
 
 @dataclass
 class Group:
-    """Runs that share one compiled program."""
+    """Runs that share one compiled program.
+
+    Attributes:
+        key: the structural values (static settings and run options) of the group.
+        batch: the prepared program.
+        spec: the optimizer with the group's static settings.
+        members: the group's setting ids, ascending; its runs are each member with every
+            seed (``num_seeds`` runs per setting, seeds fastest).
+        num_seeds: how many seeds each setting runs with.
+    """
 
     key: tuple
     batch: Batch
-    run_ids: list[int]
-    setting_ids: list[int]
-    rows: list[dict]
-    seeds: list[int]
+    spec: OptimizerSpec
+    members: np.ndarray
+    num_seeds: int
+
+    @property
+    def num_runs(self) -> int:
+        return len(self.members) * self.num_seeds
+
+    def runs(self, start: int, stop: int):
+        """``(run_ids, setting_ids, seed_positions)`` of the group's runs ``start:stop``."""
+        position = np.arange(start, stop)
+        settings = self.members[position // self.num_seeds]
+        seeds = position % self.num_seeds
+        return settings * self.num_seeds + seeds, settings, seeds
 
 
 @dataclass
@@ -70,7 +98,6 @@ class Chunk:
     start: int
     stop: int
     width: int
-    run_ids: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -84,71 +111,161 @@ class Plan:
     target: float | None
     minimizer: np.ndarray | None
     minimum: float | None
+    numeric: tuple[str, ...] = ()
 
     @property
     def num_runs(self) -> int:
         return self.space.num_runs
 
+    def rows(self, group: Group, setting_ids: np.ndarray) -> dict[int, dict]:
+        """The full numeric row (the group's numbers overridden) of each distinct setting
+        in ``setting_ids``: the leaves of the group's program."""
+        unique = np.unique(setting_ids)
+        values = {}
+        for name in self.numeric:
+            column = self.space.columns[self.space.names.index(name)]
+            taken = column.take(unique)
+            values[name] = (taken.astype(np.float64).tolist() if taken.dtype != object
+                            else [v if isinstance(v, Schedule) else float(v) for v in taken])
+        base = group.spec.hyperparams
+        names = list(values)
+        if not names:
+            return dict.fromkeys(unique.tolist(), dict(base))
+        if any("." in name for name in names):  # schedule paths: rebuild each schedule
+            return {setting: {**base, **_numeric_row(group.spec, dict(zip(names, row,
+                                                                          strict=True)))}
+                    for setting, row in zip(unique.tolist(), zip(*values.values()),
+                                            strict=True)}
+        fixed = {k: v for k, v in base.items() if k not in values}
+        keys = (*fixed, *names)  # one dict(zip) per setting: ~1 us, the floor of a dict
+        columns = [*(itertools.repeat(v) for v in fixed.values()), *values.values()]
+        return {setting: dict(zip(keys, row, strict=True))
+                for setting, row in zip(unique.tolist(), zip(*columns), strict=True)}
 
-def _split(spec: OptimizerSpec, setting: dict, accepted):
-    """Split a setting into the spec's static overrides, run options and numeric values
-    (``accepted``: the names the spec's factory takes)."""
-    static, run, numeric = {}, {}, {}
-    for name, value in setting.items():
-        head = name.split(".", 1)[0]
-        if name in RUN_OPTIONS:
-            run[name] = value
-        elif "." in name:
-            numeric[name] = value
-        elif head not in accepted:
-            allowed = sorted([*accepted, *RUN_OPTIONS])
-            raise InvalidParameterError(
-                name, f"a setting of optimizer '{spec.name}' or a run option, one of "
-                f"{allowed} (or a schedule parameter 'name.param')", name)
-        elif _is_number(value):
-            numeric[name] = float(value)
-        elif isinstance(value, Schedule):
-            numeric[name] = value
-        else:
-            static[name] = value
-    return static, run, numeric
+
+def _kind(name: str, column, base: dict, accepted, spec: OptimizerSpec, where: str) -> str:
+    """How a swept name enters the program: ``"run"`` (a run option, one program per
+    value), ``"numeric"`` (data) or ``"static"`` (one program per value). Values that
+    cannot be what the name needs (a string, NaN, inf or a bool where a number is
+    expected) are refused by ``where`` (``grid.learning_rate``)."""
+    head = name.split(".", 1)[0]
+    if name in RUN_OPTIONS:
+        return "run"
+    if "." not in name and head not in accepted:
+        allowed = sorted([*accepted, *RUN_OPTIONS])
+        raise InvalidParameterError(
+            where, f"a setting of optimizer '{spec.name}' or a run option, one of "
+            f"{allowed} (or a schedule parameter 'name.param')", name)
+    values = column.values
+    if values.dtype.kind in "fiu":  # drawn numbers: one vectorized check
+        bad = np.flatnonzero(~np.isfinite(values.astype(np.float64)))
+        if bad.size:
+            _refuse_number(where, name, values[bad[0]].item(), spec, base)
+        return "numeric"
+    known = base.get(head)
+    expects_number = "." in name or isinstance(known, Schedule) or _is_number(known)
+    if not expects_number and not all(_is_number(v) for v in values):
+        return "static"
+    for value in values:
+        if isinstance(value, Schedule) and "." not in name:
+            continue
+        if not (_is_number(value) and _finite(value)):
+            _refuse_number(where, name, value, spec, base)
+    return "numeric"
+
+
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond float's range
+        return False
+
+
+def _refuse_number(where: str, name: str, value, spec: OptimizerSpec, base: dict):
+    """Refuse a swept value that is not a finite number, in the optimizer's own words
+    where it has a check for ``name`` (``a float in the range (0, inf)``)."""
+    allowed = "a finite number"
+    if "." not in name:
+        try:
+            make_spec(spec.name, **{**base, name: value})
+        except InvalidParameterError as error:
+            allowed = error.allowed
+        except Exception:  # noqa: BLE001 - any other failure: our generic words
+            pass
+    raise InvalidParameterError(where, allowed, value)
+
+
+def _renamed(error: InvalidParameterError, names: dict[str, str]) -> InvalidParameterError:
+    """``error`` naming the swept value as the user spelled it (``grid.convention``)."""
+    if error.parameter in names:
+        return InvalidParameterError(names[error.parameter], error.allowed, error.received)
+    return error
+
+
+def _members_by_group(space: Space, structural: list[int]) -> list[np.ndarray]:
+    """The setting ids of each group (settings sharing their structural values), groups
+    in order of their first setting; one vectorized pass, no Python loop per setting."""
+    ids = np.arange(space.num_settings)
+    if not structural:
+        return [ids]
+    code = np.zeros(space.num_settings, np.int64)
+    for j in structural:
+        column = space.columns[j]
+        code = code * len(column.values) + column.index(ids)
+    _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # groups by first appearance
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    labels = rank[inverse.reshape(-1)]
+    sorted_ids = np.argsort(labels, kind="stable")
+    bounds = np.cumsum(np.bincount(labels, minlength=len(order)))[:-1]
+    return np.split(sorted_ids, bounds)
 
 
 def plan(problem: Problem, optimizer, space: Space, options: RunOptions,
          chunk_size: int | None = None) -> Plan:
-    """Check every run of the sweep and cut it into groups and chunks (no work yet)."""
+    """Check every run of the sweep and cut it into groups and chunks (no work yet).
+
+    The checks are vectorized over the settings: a value's type and finiteness by
+    column, its range through the optimizer's own checks on the rows holding each
+    name's smallest and largest value (every check is a range).
+    """
     if isinstance(optimizer, str):
         optimizer = make_spec(optimizer)
     if not isinstance(optimizer, OptimizerSpec):
         raise InvalidParameterError(
             "optimizer", f"a registry name (one of {sorted(OPTIMIZERS)}) or an OptimizerSpec",
             optimizer)
-    chunk_size = check_int("chunk_size", DEFAULT_CHUNK_SIZE if chunk_size is None
+    chunk_size = exact_int("chunk_size", DEFAULT_CHUNK_SIZE if chunk_size is None
                            else chunk_size, low=1)
     base = {**dict(optimizer.static), **optimizer.hyperparams}
-    by_key: dict[tuple, dict] = {}
-    run_id = 0
     accepted = inspect.signature(optimizer.factory).parameters
-    for index, setting in enumerate(space.settings):
-        static, run, numeric = _split(optimizer, setting, accepted)
-        key = (tuple(sorted(static.items(), key=str)), tuple(sorted(run.items())))
-        entry = by_key.setdefault(key, {"static": static, "run": run, "run_ids": [],
-                                        "setting_ids": [], "rows": [], "seeds": []})
-        for seed in space.seeds:
-            entry["run_ids"].append(run_id)
-            entry["setting_ids"].append(index)
-            entry["rows"].append(numeric)
-            entry["seeds"].append(seed)
-            run_id += 1
+    where = {name: f"{space.origin}.{name}" for name in space.names}
+    kinds = {name: _kind(name, column, base, accepted, optimizer, where[name])
+             for name, column in zip(space.names, space.columns, strict=True)}
+    for name in space.names:
+        if kinds[name] == "run":
+            _check_run_values(name, space.columns[space.names.index(name)].values,
+                              where[name])
+    structural = [j for j, name in enumerate(space.names) if kinds[name] != "numeric"]
+    numeric = tuple(name for name in space.names if kinds[name] == "numeric")
+    num_seeds = len(space.seeds)
     groups, chunks = [], []
-    for key, entry in by_key.items():
-        spec = make_spec(optimizer.name, **{**base, **entry["static"]})
-        rows = [_numeric_row(spec, row) for row in _extremes(entry["rows"])]
+    for members in _members_by_group(space, structural):
+        first = members[:1]
+        fixed = {space.names[j]: space.columns[j].take(first)[0] for j in structural}
+        static = {k: v for k, v in fixed.items() if kinds[k] == "static"}
+        run = {k: v for k, v in fixed.items() if kinds[k] == "run"}
+        key = (tuple(sorted(static.items(), key=str)), tuple(sorted(run.items(), key=str)))
+        try:
+            spec = make_spec(optimizer.name, **{**base, **static})
+        except InvalidParameterError as error:
+            raise _renamed(error, {k: where[k] for k in static}) from None
+        rows = [_numeric_row(spec, row) for row in _extremes(space, numeric, members)]
         for row in rows:  # schedule parameters set by path skipped their constructor's checks
             for name, value in row.items():
                 if isinstance(value, Schedule):
                     check_schedule(value, name)
-        run = entry["run"]
         options_for_group = {
             "num_steps": options.num_steps,
             "sampling": run.get("sampling", options.sampling),
@@ -159,27 +276,21 @@ def plan(problem: Problem, optimizer, space: Space, options: RunOptions,
             "divergence_factor": options.divergence_factor,
             "init_params": options.init_params,
         }
-        # validates every distinct numeric setting and the run options, before any work
-        prepare(problem, spec, rows, **options_for_group)
-        # full rows (the spec's numbers overridden): the leaves of the group's program
-        # a setting's runs (one per seed) share its row object, and so its full row
-        full: dict[int, dict] = {}
-        settings = []
-        for row in entry["rows"]:
-            if id(row) not in full:
-                full[id(row)] = {**spec.hyperparams, **_numeric_row(spec, row)}
-            settings.append(full[id(row)])
-        batch = prepare(problem, spec, settings[:1], seeds=entry["seeds"][:1],
-                        **options_for_group)
-        group = Group(key, batch, entry["run_ids"], entry["setting_ids"], settings,
-                      entry["seeds"])
+        try:
+            # validates every extreme numeric setting and the run options, before any work
+            prepare(problem, spec, rows, **options_for_group)
+            batch = prepare(problem, spec, [{**spec.hyperparams, **rows[0]}], seeds=[0],
+                            **options_for_group)
+        except InvalidParameterError as error:
+            raise _renamed(error, {k: where[k] for k in run}) from None
+        group = Group(key, batch, spec, members, num_seeds)
         # equal chunks (the fewest of at most chunk_size runs), so padding stays small
-        count = -(-len(settings) // chunk_size)
-        width = -(-len(settings) // count)
-        for start in range(0, len(settings), width):
-            stop = min(start + width, len(settings))
-            chunks.append(Chunk(len(chunks), len(groups), start, stop, width,
-                                group.run_ids[start:stop]))
+        total = group.num_runs
+        count = -(-total // chunk_size)
+        width = -(-total // count)
+        for start in range(0, total, width):
+            chunks.append(Chunk(len(chunks), len(groups), start, min(start + width, total),
+                                width))
         groups.append(group)
     minimizer = problem.minimizer()
     minimum = problem.minimum() if minimizer is not None else None
@@ -188,7 +299,20 @@ def plan(problem: Problem, optimizer, space: Space, options: RunOptions,
         start = (np.asarray(options.init_params, np.float64) if options.init_params is not None
                  else problem.init_params)
         target = minimum + options.tol * (problem.loss(start) - minimum)
-    return Plan(problem, optimizer, space, options, groups, chunks, target, minimizer, minimum)
+    return Plan(problem, optimizer, space, options, groups, chunks, target, minimizer, minimum,
+                numeric)
+
+
+def _check_run_values(name: str, values: np.ndarray, where: str) -> None:
+    """A swept run option's values: the same checks as the option given once."""
+    from gdlab.sampling import SCHEMES
+
+    for value in values:
+        if name == "sampling":
+            if not isinstance(value, str):
+                check_choice(where, value, SCHEMES)
+        else:
+            exact_int(where, value, low=1)
 
 
 def watch_every(problem: Problem, options: RunOptions) -> int:
@@ -198,8 +322,7 @@ def watch_every(problem: Problem, options: RunOptions) -> int:
     else about 100 times per run."""
     if options.watch_every is not None:
         return options.watch_every
-    cheap = bool(problem.full_statistics()) or problem.X.size < 1000
-    return 1 if cheap else max(1, options.num_steps // 100)
+    return default_watch_every(problem, options.num_steps)
 
 
 def _numeric_row(spec: OptimizerSpec, numeric: dict) -> dict:
@@ -214,17 +337,29 @@ def _numeric_row(spec: OptimizerSpec, numeric: dict) -> dict:
     return row
 
 
-def _extremes(rows: list[dict]) -> list[dict]:
-    """The first row, and for each name the rows holding its smallest and largest value.
+def _extremes(space: Space, numeric: tuple[str, ...], members: np.ndarray) -> list[dict]:
+    """The group's first setting, and for each number the settings holding its smallest
+    and largest value (found by array reductions, not a loop over settings).
 
     Every optimizer and schedule check is a range, so these rows meet every check that
-    any row fails; checking them costs a few builds instead of one per run.
+    any row fails; checking them costs a few builds instead of one per setting.
     """
-    rows = list({id(row): row for row in rows}.values())  # once per setting, not per seed
-    out = [rows[0]]
-    for name in rows[0]:
-        values = [row[name] for row in rows]
-        if all(_is_number(v) for v in values):
-            out.append({**rows[0], name: min(values)})
-            out.append({**rows[0], name: max(values)})
+    columns = {name: space.columns[space.names.index(name)] for name in numeric}
+    first = {name: _scalar(column.take(members[:1])[0]) for name, column in columns.items()}
+    out = [first]
+    for name, column in columns.items():
+        values = column.values
+        if values.dtype == object:
+            if any(isinstance(v, Schedule) for v in values):
+                out.extend({**first, name: v} for v in values if isinstance(v, Schedule))
+                continue
+            values = values.astype(np.float64)
+        # a grid holds every value of a numeric axis in each group; samples: the members'
+        taken = values if column.stride else values[column.index(members)]
+        out.append({**first, name: float(np.min(taken))})
+        out.append({**first, name: float(np.max(taken))})
     return out
+
+
+def _scalar(value):
+    return value if isinstance(value, Schedule) else float(value)

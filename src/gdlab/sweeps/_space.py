@@ -20,19 +20,42 @@ and ``choice``, from NumPy's PCG64 generator with a recorded seed.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
-import itertools
 import math
 import numbers
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
-from gdlab._validation import InvalidParameterError, check_int
+from gdlab._validation import InvalidParameterError, check_float, check_int
 
 RUN_OPTIONS = ("batch_size", "sampling", "population")
 """Run options a sweep may vary; each value gets its own compiled program."""
+
+
+def exact_int(name: str, value, low: int | None = None, high: int | None = None) -> int:
+    """:func:`check_int` for values that arrive typed (sweep files, keyword arguments):
+    the same range and words, but text (``"50"``) is not an int here."""
+    if isinstance(value, str):
+        try:
+            check_int(name, None, low, high)
+        except InvalidParameterError as error:
+            raise InvalidParameterError(name, error.allowed, value) from None
+    return check_int(name, value, low, high)
+
+
+def exact_float(name: str, value, low: float = -math.inf, high: float = math.inf,
+                closed: str = "neither") -> float:
+    """:func:`check_float` for typed values: the same range and words, text refused."""
+    if isinstance(value, str):
+        try:
+            check_float(name, None, low, high, closed)
+        except InvalidParameterError as error:
+            raise InvalidParameterError(name, error.allowed, value) from None
+    return check_float(name, value, low, high, closed)
 
 
 @dataclass(frozen=True)
@@ -53,6 +76,18 @@ class Distribution:
             return rng.integers(self.low, self.high, count, endpoint=True).tolist()
         picks = rng.integers(0, len(self.values), count)
         return [self.values[i] for i in picks]
+
+    def column(self, rng: np.random.Generator, count: int) -> Column:
+        """``count`` draws as a :class:`Column` (the same draws as :meth:`draw`): numbers as
+        one array, a choice as the index of each pick."""
+        if self.kind == "choice":
+            return Column(_object_array(self.values), codes=rng.integers(0, len(self.values),
+                                                                          count))
+        if self.kind == "uniform":
+            return Column(rng.uniform(self.low, self.high, count))
+        if self.kind == "log_uniform":
+            return Column(np.exp(rng.uniform(math.log(self.low), math.log(self.high), count)))
+        return Column(rng.integers(self.low, self.high, count, endpoint=True))
 
     def describe(self) -> dict:
         if self.kind == "choice":
@@ -99,22 +134,78 @@ def choice(values: Sequence) -> Distribution:
 
 
 @dataclass(frozen=True)
+class Column:
+    """The values one swept name takes, without a Python object per setting.
+
+    Attributes:
+        values: the distinct values of a grid axis or a choice (an object array), or, for
+            numbers drawn at random, every drawn value (a float or int array).
+        stride: for a grid, setting ``i`` takes ``values[(i // stride) % len(values)]``.
+        codes: for a choice, the index into ``values`` of every setting.
+    """
+
+    values: np.ndarray
+    stride: int = 0
+    codes: np.ndarray | None = None
+
+    def index(self, ids: np.ndarray) -> np.ndarray:
+        """The position in ``values`` of each setting in ``ids``."""
+        if self.stride:
+            return (ids // self.stride) % len(self.values)
+        if self.codes is not None:
+            return self.codes[ids]
+        return ids
+
+    def take(self, ids: np.ndarray) -> np.ndarray:
+        """The value of each setting in ``ids``."""
+        return self.values[self.index(ids)]
+
+
+@dataclass(frozen=True)
 class Space:
     """The settings of a sweep, in order, and the seeds each is run with.
 
+    The settings are stored by column (:class:`Column`), so a grid of 10^7 settings costs
+    its axes, not 10^7 dictionaries; ``settings`` builds the dictionaries on request.
+
     Attributes:
         names: the swept names, in grid order.
-        settings: one ``{name: value}`` per setting.
+        columns: one :class:`Column` per name.
         seeds: the seeds every setting runs with.
+        num_settings: how many settings there are.
+        origin: ``"grid"`` or ``"samples"``, the prefix that names a swept value in errors.
+        description: what defines the settings (the axes, or the distributions, count and
+            seed of random samples), JSON-able.
     """
 
     names: tuple[str, ...]
-    settings: tuple[dict, ...]
+    columns: tuple[Column, ...]
     seeds: tuple[int, ...]
+    num_settings: int
+    origin: str = "grid"
+    description: dict = field(default_factory=dict)
 
     @property
     def num_runs(self) -> int:
-        return len(self.settings) * len(self.seeds)
+        return self.num_settings * len(self.seeds)
+
+    @cached_property
+    def settings(self) -> tuple[dict, ...]:
+        """One ``{name: value}`` per setting (Python work per setting: for small sweeps)."""
+        ids = np.arange(self.num_settings)
+        columns = [_as_list(column.take(ids)) for column in self.columns]
+        return tuple(dict(zip(self.names, values, strict=True))
+                     for values in zip(*columns, strict=True))
+
+    def fingerprint(self) -> str:
+        """A SHA-256 of the settings from the columns (C speed, no per-setting repr)."""
+        digest = hashlib.sha256(repr((self.origin, self.names, self.num_settings)).encode())
+        for column in self.columns:
+            digest.update(_bytes(column.values))
+            if column.codes is not None:
+                digest.update(np.ascontiguousarray(column.codes, np.int64).tobytes())
+            digest.update(str(column.stride).encode())
+        return digest.hexdigest()
 
     def runs(self):
         """``(run_id, setting_index, setting, seed)`` for every run; seeds vary fastest."""
@@ -125,48 +216,119 @@ class Space:
                 run_id += 1
 
 
-def resolve_seeds(seeds) -> tuple[int, ...]:
-    """``seeds``: a count ``k`` (seeds ``0..k-1``) or an explicit list of distinct seeds."""
+def _bytes(values: np.ndarray) -> bytes:
+    if values.dtype != object:
+        return values.dtype.str.encode() + np.ascontiguousarray(values).tobytes()
+    return repr([(type(v).__name__, v) for v in values.tolist()]).encode()
+
+
+def _as_list(values: np.ndarray) -> list:
+    return values.tolist()
+
+
+def _object_array(values) -> np.ndarray:
+    """``values`` as a 1-D object array holding the same Python objects."""
+    out = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        out[i] = value
+    return out
+
+
+def count_seeds(seeds) -> int:
+    """How many seeds ``seeds`` names (checked as :func:`resolve_seeds` does), without
+    building them: a count of 10^12 is refused by the size check, not by a long loop."""
     if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
-        count = check_int("seeds", seeds, low=1)
-        return tuple(range(count))
+        return exact_int("seeds", seeds, low=1, high=2**32)
+    if isinstance(seeds, np.ndarray):
+        return len(seeds)
     if isinstance(seeds, str) or not isinstance(seeds, Sequence) or not seeds:
         raise InvalidParameterError("seeds", "a count >= 1 or a non-empty list of seeds", seeds)
-    out = tuple(check_int("seeds", s, low=0, high=2**32 - 1) for s in seeds)
+    return len(seeds)
+
+
+def resolve_seeds(seeds) -> tuple[int, ...]:
+    """``seeds``: a count ``k`` (seeds ``0..k-1``) or an explicit list of distinct seeds."""
+    if isinstance(seeds, np.ndarray):
+        seeds = seeds.tolist()
+    count = count_seeds(seeds)
+    if isinstance(seeds, numbers.Integral):
+        return tuple(range(count))
+    out = tuple(exact_int("seeds", s, low=0, high=2**32 - 1) for s in seeds)
     if len(set(out)) != len(out):
         raise InvalidParameterError("seeds", "distinct seeds", list(seeds))
     return out
 
 
-def grid_space(grid: Mapping[str, Sequence], seeds=1) -> Space:
-    """Every combination of the grid's values (the last name varies fastest)."""
+def _axis(name, values) -> np.ndarray:
+    """One grid axis as an array: numeric arrays stay numeric, anything else holds the
+    user's own objects (an object array), so the summary shows the values given."""
+    if isinstance(values, np.ndarray):
+        values = values.reshape(-1) if values.dtype != object else values
+        if values.dtype.kind in "fiu" and values.ndim == 1:
+            return values
+        values = values.tolist()
+    elif isinstance(values, str) or not isinstance(values, Sequence):
+        values = [values]
+    if not len(values):
+        raise InvalidParameterError(f"grid.{name}", "a non-empty list of values", list(values))
+    kinds = {type(value) for value in values}
+    if kinds <= {float, int}:  # plain numbers: one array, so chunks index it at C speed
+        try:
+            return np.asarray(values, np.float64 if float in kinds else np.int64)
+        except OverflowError:  # ints beyond int64 stay Python ints
+            pass
+    return _object_array(values)
+
+
+def grid_size(grid: Mapping) -> int:
+    """How many settings ``grid`` holds (the product of its axes' lengths), before any
+    setting is built."""
     if not isinstance(grid, Mapping) or not grid:
         raise InvalidParameterError("grid", "a non-empty mapping of name -> list of values",
                                     grid)
-    names, columns = [], []
+    size = 1
     for name, values in grid.items():
         if isinstance(values, str) or not isinstance(values, Sequence | np.ndarray):
-            values = [values]
-        values = list(values.tolist() if isinstance(values, np.ndarray) else values)
-        if not values:
-            raise InvalidParameterError(f"grid.{name}", "a non-empty list of values", values)
-        names.append(str(name))
-        columns.append(values)
-    settings = tuple(dict(zip(names, combo, strict=True))
-                     for combo in itertools.product(*columns))
-    return Space(tuple(names), settings, resolve_seeds(seeds))
+            continue
+        if not len(values):
+            raise InvalidParameterError(f"grid.{name}", "a non-empty list of values",
+                                        list(values))
+        size *= len(values)
+    return size
+
+
+def grid_space(grid: Mapping[str, Sequence], seeds=1) -> Space:
+    """Every combination of the grid's values (the last name varies fastest)."""
+    grid_size(grid)
+    names = [str(name) for name in grid]
+    axes = [_axis(name, values) for name, values in grid.items()]
+    strides, stride = [], 1
+    for axis in reversed(axes):
+        strides.append(stride)
+        stride *= len(axis)
+    columns = tuple(Column(axis, s) for axis, s in zip(axes, reversed(strides), strict=True))
+    description = {name: (axis.tolist() if axis.dtype != object else [repr(v) for v in axis])
+                   if len(axis) <= 64 else f"{len(axis)} values"
+                   for name, axis in zip(names, axes, strict=True)}
+    return Space(tuple(names), columns, resolve_seeds(seeds), stride, "grid",
+                 {"grid": description})
+
+
+def check_samples(samples, num_samples) -> int:
+    """Check the shape of a random search (before any draw); return ``num_samples``."""
+    if not isinstance(samples, Mapping) or not samples:
+        raise InvalidParameterError(
+            "samples", "a non-empty mapping of name -> distribution", samples)
+    return exact_int("num_samples", num_samples, low=1)
 
 
 def sample_space(samples: Mapping[str, Distribution], num_samples: int, seeds=1,
                  sample_seed: int = 0) -> Space:
     """``num_samples`` settings drawn independently per name from ``samples``."""
-    if not isinstance(samples, Mapping) or not samples:
-        raise InvalidParameterError(
-            "samples", "a non-empty mapping of name -> distribution", samples)
-    num_samples = check_int("num_samples", num_samples, low=1)
-    sample_seed = check_int("sample_seed", sample_seed, low=0)
+    num_samples = check_samples(samples, num_samples)
+    sample_seed = exact_int("sample_seed", sample_seed, low=0)
     rng = np.random.default_rng(sample_seed)
-    names, columns = [], []
+    names, columns, described = [], [], {}
     for name, distribution in samples.items():
         if not isinstance(distribution, Distribution):
             distribution = choice(distribution) if isinstance(distribution, Sequence) else None
@@ -178,10 +340,10 @@ def sample_space(samples: Mapping[str, Distribution], num_samples: int, seeds=1,
             _bounds(f"samples.{name}", distribution.low, distribution.high,
                     positive=distribution.kind == "log_uniform")
         names.append(str(name))
-        columns.append(distribution.draw(rng, num_samples))
-    settings = tuple(dict(zip(names, values, strict=True)) for values in zip(*columns,
-                                                                                 strict=True))
-    return Space(tuple(names), settings, resolve_seeds(seeds))
+        columns.append(distribution.column(rng, num_samples))
+        described[str(name)] = repr(distribution.describe())
+    return Space(tuple(names), tuple(columns), resolve_seeds(seeds), num_samples, "samples",
+                 {"samples": described, "num_samples": num_samples, "seed": sample_seed})
 
 
 def set_path(settings: dict, path: str, value):
