@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import jax.numpy as jnp
 import numpy as np
 
-from gdlab._validation import InvalidParameterError, check_float, check_int
+from gdlab._validation import InvalidParameterError, check_bool, check_float, check_int
 from gdlab.problems._base import Problem
 
 MSE_CONVENTION = (
@@ -217,7 +217,7 @@ def linear_regression(
     n_samples: int = 200,
     n_features: int = 2,
     coef=None,
-    intercept: float = 0.0,
+    true_intercept: float = 0.0,
     fit_intercept: bool = True,
     noise: float = 1.0,
     x_low: float = -1.0,
@@ -225,6 +225,9 @@ def linear_regression(
     init=None,
     seed: int = 0,
     name: str = "linear",
+    feature_names=None,
+    target_name: str = "y",
+    intercept: float | None = None,
 ) -> LeastSquares:
     """A least-squares problem from arrays, or synthetic.
 
@@ -238,17 +241,28 @@ def linear_regression(
         n_samples: number of synthetic examples, >= 1.
         n_features: number of synthetic features, >= 1.
         coef: true coefficients of synthetic data.
-        intercept: true intercept of synthetic data.
-        fit_intercept: append a column of ones so the last parameter is an intercept.
+        true_intercept: the intercept that *generates* synthetic data (a number, not a
+            flag); whether the model *fits* one is ``fit_intercept``.
+        fit_intercept: append a column of ones so the last parameter is an intercept
+            (named ``"b"``).
         noise: standard deviation of the Gaussian noise, >= 0.
         x_low, x_high: range of the synthetic features (uncentered ranges make the
             problem ill-conditioned when an intercept is fitted).
         init: starting point (default zeros).
         seed: seed of NumPy's PCG64 generator for synthetic data.
         name: identifier shown in tables.
+        feature_names: a distinct name per feature (e.g. a CSV's column names), used as
+            the parameters' names and in messages; default ``w`` or ``w0, w1, ...``.
+        target_name: the target's name, used in messages.
+        intercept: the former name of ``true_intercept``, still accepted.
 
     Returns:
         A :class:`LeastSquares` problem.
+
+    Raises:
+        InvalidParameterError: a bad setting, or data whose loss or Hessian cannot be
+            represented in float64 (a column whose sum of squares overflows, e.g. one
+            holding 1e308), named by its feature name.
 
     Examples:
         >>> problem = linear_regression(n_samples=50, n_features=1, coef=[2.0], noise=0.0)
@@ -256,6 +270,13 @@ def linear_regression(
         [2.0, 0.0]
     """
     true_params = None
+    if intercept is not None:  # the former name of true_intercept
+        if true_intercept != 0.0:
+            raise InvalidParameterError("intercept", "unset when true_intercept is given "
+                                        "(it is true_intercept's former name)", intercept)
+        true_intercept = intercept
+    true_intercept = _true_intercept(true_intercept)
+    fit_intercept = check_bool("fit_intercept", fit_intercept)
     if X is None and y is None:
         n_samples = check_int("n_samples", n_samples, low=1)
         n_features = check_int("n_features", n_features, low=1)
@@ -271,8 +292,8 @@ def linear_regression(
             raise InvalidParameterError(
                 "coef", f"an array of length n_features={n_features}", weights.tolist()
             )
-        targets = features @ weights + intercept + noise * rng.standard_normal(n_samples)
-        true_params = np.append(weights, intercept) if fit_intercept else weights
+        targets = features @ weights + true_intercept + noise * rng.standard_normal(n_samples)
+        true_params = np.append(weights, true_intercept) if fit_intercept else weights
     elif X is None or y is None:
         missing = "X" if X is None else "y"
         raise InvalidParameterError(missing, "an array when the other of X, y is given", None)
@@ -288,10 +309,12 @@ def linear_regression(
         if features.shape[0] < 1:
             raise InvalidParameterError("X", "an array with at least one row", features.shape)
     n_features = features.shape[1]
-    names = ("w",) if n_features == 1 else tuple(f"w{j}" for j in range(n_features))
+    names = _feature_names(feature_names, n_features)
+    _check_representable(features, targets, names, str(target_name))
     if fit_intercept:
         features = np.hstack([features, np.ones((features.shape[0], 1))])
-        names = names + ("b",)
+        # a feature may itself be called "b": the intercept then takes the next free name
+        names = names + (next(n for n in ("b", "intercept", "bias", "b_") if n not in names),)
     start = np.zeros(features.shape[1]) if init is None else _finite_array("init", init, 1)
     if start.shape[0] != features.shape[1]:
         raise InvalidParameterError(
@@ -307,22 +330,78 @@ def linear_regression(
     )
 
 
+def _true_intercept(value) -> float:
+    """The true intercept as a number; a bool is refused because ``intercept=True`` reads
+    as "fit an intercept", which is ``fit_intercept``'s job."""
+    if isinstance(value, bool | np.bool_):
+        raise InvalidParameterError(
+            "true_intercept", "a number: the intercept of the data (to fit an intercept, "
+            "pass fit_intercept=True)", value)
+    return check_float("true_intercept", value)
+
+
+def _feature_names(feature_names, n_features: int) -> tuple[str, ...]:
+    if feature_names is None:
+        return ("w",) if n_features == 1 else tuple(f"w{j}" for j in range(n_features))
+    if isinstance(feature_names, str):
+        feature_names = [feature_names]
+    names = tuple(str(name) for name in feature_names)
+    if len(names) != n_features or len(set(names)) != len(names) or not all(names):
+        raise InvalidParameterError(
+            "feature_names", f"{n_features} distinct, non-empty names (one per column of X)",
+            list(feature_names))
+    return names
+
+
+def _check_representable(features, targets, names, target_name) -> None:
+    r"""Refuse data whose loss or Hessian overflows float64.
+
+    Every quantity gdlab derives from the data (the Hessian :math:`\tfrac{2}{n}X^\top X`,
+    the Gram statistics, the loss at a start of zeros :math:`\tfrac1n\sum y_i^2`, each
+    row's :math:`2\lVert x_i\rVert^2`) is bounded by twice a column's sum of squares (by
+    Cauchy-Schwarz for the cross terms), so those sums are the check. A CSV holding 1e308
+    used to be accepted and run into NaN at its first step.
+    """
+    limit = np.finfo(np.float64).max / 2.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        columns = np.sum(features * features, axis=0)
+        total = float(np.sum(columns)) if columns.size else 0.0
+        target = float(np.sum(targets * targets))
+    allowed = ("numbers small enough that the loss and the Hessian are finite in float64 "
+               "(twice the column's sum of squares at most 1.8e308)")
+    for j, name in enumerate(names):
+        if not columns[j] <= limit:
+            raise InvalidParameterError(f'X column "{name}"', allowed,
+                                        f"largest |value| {np.max(np.abs(features[:, j])):.3g}")
+    if not target <= limit:
+        raise InvalidParameterError(f'y column "{target_name}"', allowed,
+                                    f"largest |value| {np.max(np.abs(targets)):.3g}")
+    if not total <= limit:
+        raise InvalidParameterError("X", "features whose squares sum to a finite float64 "
+                                    "(all columns together)", f"a sum of {total:.3g}")
+
+
 def article_regression(
     n: int = 150,
     slope: float = 3.2,
     noise: float = 10.0,
     x_scale: float = 100.0,
     *,
-    intercept: float = 0.0,
+    true_intercept: float = 0.0,
     fit_intercept: bool = False,
     w_start: float = 10.0,
     seed: int = 0,
+    intercept: float | None = None,
 ) -> LeastSquares:
     """The seed article's data and model: ``y = slope * x + noise * N(0, 1)``, ``f_w(x) = w x``.
 
     ``x`` is uniform on ``[0, x_scale)``; the start is ``w = 10`` as in the article. The
     article writes the noise as :math:`\\varepsilon \\sim N(0, 10)` and draws it with
     ``scale=10``: 10 is the standard deviation, not the variance.
+
+    Two different things: ``true_intercept`` is a number added to the *data*
+    (:math:`y = a x + c + \varepsilon`); ``fit_intercept`` is a flag that adds ``b`` to the
+    *model*. ``true_intercept=20`` alone makes a model without ``b`` fit data with one.
 
     With ``fit_intercept=True`` the model becomes :math:`f(x) = w x + b`. Because ``x``
     is not centered, the two directions of the Hessian differ by a factor of about
@@ -334,10 +413,11 @@ def article_regression(
         slope: the true slope ``a``.
         noise: standard deviation of the Gaussian noise, >= 0.
         x_scale: ``x`` is drawn uniformly on ``[0, x_scale)``, > 0.
-        intercept: the true intercept.
+        true_intercept: the intercept :math:`c` of the data (a number, not a flag).
         fit_intercept: fit ``w x + b`` instead of ``w x``.
         w_start: the starting slope (the starting intercept is 0).
         seed: seed of NumPy's PCG64 generator.
+        intercept: the former name of ``true_intercept``, still accepted.
 
     Returns:
         A :class:`LeastSquares` problem named ``"article"`` (or ``"article-intercept"``).
@@ -347,14 +427,22 @@ def article_regression(
         >>> problem.num_examples, problem.condition_number()
         (150, 1.0)
     """
+    if intercept is not None:  # the former name of true_intercept
+        if true_intercept != 0.0:
+            raise InvalidParameterError("intercept", "unset when true_intercept is given "
+                                        "(it is true_intercept's former name)", intercept)
+        true_intercept = intercept
+    true_intercept = _true_intercept(true_intercept)
+    fit_intercept = check_bool("fit_intercept", fit_intercept)
     n = check_int("n", n, low=1)
     noise = check_float("noise", noise, low=0.0, closed="left")
     x_scale = check_float("x_scale", x_scale, low=0.0)
     rng = np.random.default_rng(seed)
     x = x_scale * rng.random(n)
-    y = slope * x + intercept + rng.normal(scale=noise, size=n)
+    y = slope * x + true_intercept + rng.normal(scale=noise, size=n)
     columns = [x, np.ones(n)] if fit_intercept else [x]
-    true_params = np.array([slope, intercept]) if fit_intercept else np.array([slope])
+    true_params = (np.array([slope, true_intercept]) if fit_intercept
+                   else np.array([slope]))
     start = np.array([w_start, 0.0]) if fit_intercept else np.array([w_start])
     return LeastSquares(
         name="article-intercept" if fit_intercept else "article",
