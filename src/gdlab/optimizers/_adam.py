@@ -48,7 +48,7 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
-from gdlab._validation import check_choice
+from gdlab._validation import check_bool, check_choice
 from gdlab.optimizers._base import (
     Optimizer,
     ScalarOrSchedule,
@@ -104,6 +104,8 @@ def adam(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0.
         -0.1
     """
     check_choice("convention", convention, CONVENTIONS)
+    amsgrad = check_bool("amsgrad", amsgrad)  # flags choose the program's structure
+    decoupled = check_bool("decoupled", decoupled)
     eps = DEFAULT_EPS[convention] if eps is None else eps
     _checks(learning_rate, b1, b2, eps, weight_decay)
     check_hyperparameter("eps_root", eps_root, 0.0, float("inf"), "left")

@@ -42,7 +42,7 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
-from gdlab._validation import InvalidParameterError, check_choice
+from gdlab._validation import InvalidParameterError, check_bool, check_choice
 from gdlab.optimizers._base import Optimizer, ScalarOrSchedule, check_hyperparameter, value_at
 
 CONVENTIONS = ("pytorch", "optax", "keras")
@@ -92,6 +92,11 @@ def rmsprop(learning_rate: ScalarOrSchedule = 1e-2, decay: float | None = None,
         convention: ``"pytorch"``, ``"optax"`` or ``"keras"``.
     """
     check_choice("convention", convention, CONVENTIONS)
+    # flags choose the program's structure: a truthy "no" or a traced 0 must not pass
+    centered = check_bool("centered", centered)
+    nesterov = check_bool("nesterov", nesterov)
+    eps_in_sqrt = check_bool("eps_in_sqrt", eps_in_sqrt, optional=True)
+    bias_correction = check_bool("bias_correction", bias_correction)
     if nesterov and convention != "optax":
         raise InvalidParameterError("nesterov", "False unless convention='optax' (PyTorch "
                                     "and Keras RMSprop have no Nesterov form)", nesterov)

@@ -13,7 +13,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gdlab._validation import InvalidParameterError, check_choice
+from gdlab._validation import (
+    InvalidParameterError,
+    check_bool,
+    check_choice,
+    check_int,
+    declared_kinds,
+)
 from gdlab.optimizers._adam import adam, adamw, amsgrad
 from gdlab.optimizers._adam_variants import adabelief, adamax, nadam, radam, yogi
 from gdlab.optimizers._adaptive import adadelta, adagrad, rmsprop
@@ -235,6 +241,7 @@ def optimizer(name: str, **settings) -> OptimizerSpec:
                 f"a setting of optimizer '{name}', one of {{{', '.join(map(repr, accepted))}}}",
                 key,
             )
+    settings = check_declared_types(name, settings)
     merged = {**info.defaults, **settings}
     # numbers and Schedules are data (traced, swept without recompiling); the rest is static
     numeric = {
@@ -246,3 +253,46 @@ def optimizer(name: str, **settings) -> OptimizerSpec:
     spec = OptimizerSpec(name, numeric, static)
     spec.build()  # validates every value with the factory's own checks
     return spec
+
+
+def setting_kinds(name: str) -> dict[str, tuple[str | None, bool]]:
+    """The declared kind of each setting of optimizer ``name`` and whether it may be None.
+
+    Read from the factory's annotations (see :func:`gdlab._validation.declared_kinds`):
+    ``{"nesterov": ("bool", False), "momentum": ("float", False), ...}``. The command
+    line converts ``--set`` text by it; :func:`optimizer` checks values by it.
+    """
+    check_choice("optimizer", name, OPTIMIZERS)
+    return declared_kinds(OPTIMIZERS[name].factory)
+
+
+def check_declared_types(name: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Check each setting against the type its factory declares; return them normalised.
+
+    The factories check ranges, but a value of the wrong type used to slip past them:
+    ``nesterov=0`` is a number, so it was passed to the compiled program as data and
+    failed there (a ``TracerBoolConversionError``), and ``momentum="0.9"`` is no
+    concrete number, so its range was never checked. Flags must be bools (NumPy's
+    included), integers ints, strings strings, and the numeric settings numbers, arrays
+    or schedules, never text or (unless declared optional) None.
+    """
+    kinds = setting_kinds(name)
+    checked = dict(settings)
+    for key, value in settings.items():
+        kind, optional = kinds.get(key, (None, True))
+        if value is None and optional:
+            continue
+        if kind == "bool":
+            checked[key] = check_bool(key, value, optional)
+        elif kind == "int":
+            checked[key] = check_int(key, value)
+        elif kind == "str":
+            if not isinstance(value, str):
+                conventions = OPTIMIZERS[name].conventions
+                allowed = (f"one of {{{', '.join(map(repr, conventions))}}}"
+                           if key == "convention" and conventions else "a string")
+                raise InvalidParameterError(key, allowed, value)
+        elif kind == "float" and (value is None or isinstance(value, str | bytes)):
+            raise InvalidParameterError(key, "a number, an array or a schedule",
+                                        value)
+    return checked

@@ -51,7 +51,7 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
-from gdlab._validation import InvalidParameterError, check_choice
+from gdlab._validation import InvalidParameterError, check_bool, check_choice
 from gdlab.optimizers._base import (
     Optimizer,
     ScalarOrSchedule,
@@ -150,6 +150,7 @@ def momentum(
     learning_rate = _check_learning_rate(learning_rate)
     mu = check_hyperparameter("momentum", momentum, 0.0, 1.0, "left")
     check_choice("convention", convention, CONVENTIONS)
+    nesterov = check_bool("nesterov", nesterov)  # "no" would be truthy
     check_hyperparameter("dampening", dampening, 0.0, 1.0, "left")
     damped = not (isinstance(dampening, int | float) and dampening == 0)
     if damped and (convention != "pytorch" or nesterov):

@@ -7,9 +7,11 @@ cosine and cosine with warm restarts (SGDR).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import jax.numpy as jnp
 
-from gdlab._validation import InvalidParameterError, check_float
+from gdlab._validation import InvalidParameterError, check_bool, check_float
 from gdlab.schedules._base import Schedule, kind
 
 _INF = float("inf")
@@ -25,6 +27,17 @@ def _nonnegative(name, value):
 
 def _finite(name, value):
     return check_float(name, value)
+
+
+def check_milestones(milestones) -> tuple[float, ...]:
+    """Milestones as a tuple of floats: a non-empty, strictly increasing sequence of steps >= 0."""
+    allowed = "a non-empty, strictly increasing sequence of steps >= 0"
+    if isinstance(milestones, str | bytes) or not hasattr(milestones, "__iter__"):
+        raise InvalidParameterError("milestones", allowed, milestones)
+    values = tuple(_nonnegative("milestones", m) for m in milestones)
+    if not values or any(b <= a for a, b in zip(values, values[1:], strict=False)):
+        raise InvalidParameterError("milestones", allowed, list(milestones))
+    return values
 
 
 @kind("constant")
@@ -70,7 +83,7 @@ def _multistep(t, init_value, milestones, gamma):
     return init_value * gamma**passed
 
 
-def multistep(init_value: float, milestones, gamma: float = 0.1) -> Schedule:
+def multistep(init_value: float, milestones: Sequence[float], gamma: float = 0.1) -> Schedule:
     r"""Multi-step decay: :math:`\eta_t = \eta_0\,\gamma^{\#\{m_i \le t\}}` (PyTorch ``MultiStepLR``).
 
     Args:
@@ -78,12 +91,8 @@ def multistep(init_value: float, milestones, gamma: float = 0.1) -> Schedule:
         milestones: strictly increasing steps :math:`m_1 < m_2 < \dots`, each >= 0.
         gamma: :math:`\gamma > 0`.
     """
-    values = tuple(_nonnegative("milestones", m) for m in milestones)
-    if not values or any(b <= a for a, b in zip(values, values[1:], strict=False)):
-        raise InvalidParameterError("milestones", "a non-empty, strictly increasing sequence",
-                                    list(milestones))
     return Schedule("multistep", {"init_value": _finite("init_value", init_value),
-                                  "milestones": values, "gamma": _positive("gamma", gamma)})
+                                  "milestones": check_milestones(milestones), "gamma": _positive("gamma", gamma)})
 
 
 @kind("exponential")
@@ -125,8 +134,8 @@ def exponential(init_value: float, decay_rate: float, transition_steps: float = 
               "end_value": None if end_value is None else _finite("end_value", end_value)}
     if params["end_value"] is None:  # None is structure, not data: a kind without the clip
         params.pop("end_value")
-        return Schedule("exponential_open", params, (("staircase", bool(staircase)),))
-    return Schedule("exponential", params, (("staircase", bool(staircase)),))
+        return Schedule("exponential_open", params, (("staircase", check_bool("staircase", staircase)),))
+    return Schedule("exponential", params, (("staircase", check_bool("staircase", staircase)),))
 
 
 @kind("exponential_open")
@@ -158,7 +167,7 @@ def inverse_time(init_value: float, decay_rate: float, decay_steps: float = 1.0,
     return Schedule("inverse_time", {"init_value": _finite("init_value", init_value),
                                      "decay_rate": _nonnegative("decay_rate", decay_rate),
                                      "decay_steps": _positive("decay_steps", decay_steps)},
-                    (("staircase", bool(staircase)),))
+                    (("staircase", check_bool("staircase", staircase)),))
 
 
 @kind("polynomial")

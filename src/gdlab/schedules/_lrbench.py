@@ -47,6 +47,7 @@ import jax.numpy as jnp
 
 from gdlab._validation import InvalidParameterError, check_choice, check_float
 from gdlab.schedules._base import Schedule, kind
+from gdlab.schedules._decay import check_milestones
 
 POLICIES = ("FIX", "STEP", "NSTEP", "EXP", "INV", "POLY", "TRI", "TRI2", "TRIEXP", "SIN",
             "SIN2", "SINEXP", "COS")
@@ -112,11 +113,7 @@ def lrbench(policy: str, **params) -> Schedule:
     values = {}
     for name, value in params.items():
         if name == "milestones":
-            steps = tuple(check_float("milestones", m, low=0.0, closed="left") for m in value)
-            if not steps or any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
-                raise InvalidParameterError("milestones", "a non-empty, strictly increasing "
-                                            "sequence", list(value))
-            values[name] = steps
+            values[name] = check_milestones(value)
         elif name in ("gamma", "l"):
             values[name] = check_float(name, value, low=0.0)
         else:
