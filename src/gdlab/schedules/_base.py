@@ -83,8 +83,19 @@ class Schedule:
             if warmup >= num_steps:
                 raise InvalidParameterError(
                     "warmup_steps", f"fewer than the run's num_steps={num_steps}", warmup)
+        total = self.params.get("total_steps")
+        if self.kind in ONE_CYCLE_KINDS and _is_number(total) and total < num_steps:
+            # PyTorch's OneCycleLR raises when stepped past total_steps; past its end the
+            # schedule would only repeat its final value, which nobody asks for on purpose
+            raise InvalidParameterError(
+                "total_steps", f"at least the run's num_steps={num_steps} (one_cycle ends "
+                "at total_steps; PyTorch's OneCycleLR also refuses to step past it)", total)
         for child in _children(self):
             child.check_horizon(num_steps)
+
+
+ONE_CYCLE_KINDS = ("one_cycle", "one_cycle_momentum")
+"""Kinds that end at their ``total_steps``: a longer run is refused by ``check_horizon``."""
 
 
 def _children(schedule: Schedule):

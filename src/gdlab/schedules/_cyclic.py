@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from gdlab._validation import InvalidParameterError, check_choice, check_float
+from gdlab._validation import InvalidParameterError, check_bool, check_choice, check_float
 from gdlab.schedules._base import Schedule, kind
 
 CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
@@ -71,8 +71,7 @@ def _anneal(start, end, pct, strategy):
     return (end - start) * pct + start
 
 
-@kind("one_cycle")
-def _one_cycle(t, total_steps, pct_start, initial, peak, final, strategy, three_phase):
+def _cycle(t, total_steps, pct_start, initial, peak, final, anneal_strategy, three_phase):
     if three_phase:
         ends = (pct_start * total_steps - 1.0, 2.0 * pct_start * total_steps - 2.0,
                 total_steps - 1.0)
@@ -90,9 +89,26 @@ def _one_cycle(t, total_steps, pct_start, initial, peak, final, strategy, three_
     for i in reversed(range(len(ends))):
         begin, end = bounds[i]
         pct = (t - begin) / (end - begin)
-        phase_value = _anneal(levels[i], levels[i + 1], pct, strategy)
+        phase_value = _anneal(levels[i], levels[i + 1], pct, anneal_strategy)
         value = jnp.where(t <= end, phase_value, value)
     return value
+
+
+# The schedules store one_cycle's own arguments, so that a run's title, `gdlab list` and a
+# sweep's dotted paths (learning_rate.max_value) all use the names the user set.
+@kind("one_cycle")
+def _one_cycle(t, max_value, total_steps, pct_start, div_factor, final_div_factor,
+               anneal_strategy, three_phase):
+    initial = max_value / div_factor
+    return _cycle(t, total_steps, pct_start, initial, max_value, initial / final_div_factor,
+                  anneal_strategy, three_phase)
+
+
+@kind("one_cycle_momentum")
+def _one_cycle_momentum(t, base_momentum, max_momentum, total_steps, pct_start,
+                        anneal_strategy, three_phase):
+    return _cycle(t, total_steps, pct_start, max_momentum, base_momentum, max_momentum,
+                  anneal_strategy, three_phase)
 
 
 def one_cycle(max_value: float, total_steps: int, *, pct_start: float = 0.3,
@@ -116,6 +132,10 @@ def one_cycle(max_value: float, total_steps: int, *, pct_start: float = 0.3,
     :math:`\lfloor pT\rfloor` and :math:`T` instead of :math:`pT - 1` and :math:`T - 1`,
     so its values differ from PyTorch's by up to one step's worth of change.
 
+    Like PyTorch's ``OneCycleLR``, which raises when stepped past ``total_steps``, a run
+    longer than ``total_steps`` is refused (:meth:`Schedule.check_horizon`) rather than
+    left to sit at the final value without a word.
+
     Returns:
         ``{"learning_rate": Schedule, "momentum": Schedule}``, ready to pass to
         :func:`gdlab.optimizer` (``gdlab.optimizer("momentum", **one_cycle(...))``).
@@ -127,15 +147,16 @@ def one_cycle(max_value: float, total_steps: int, *, pct_start: float = 0.3,
         raise InvalidParameterError("pct_start", f"large enough that pct_start * total_steps "
                                     f"> 1 (total_steps={total_steps:g})", pct_start)
     peak = check_float("max_value", max_value, low=0.0)
-    initial = peak / check_float("div_factor", div_factor, low=0.0)
-    final = initial / check_float("final_div_factor", final_div_factor, low=0.0)
+    div = check_float("div_factor", div_factor, low=0.0)
+    final_div = check_float("final_div_factor", final_div_factor, low=0.0)
     low = check_float("base_momentum", base_momentum, 0.0, 1.0, "left")
     high = check_float("max_momentum", max_momentum, 0.0, 1.0, "left")
-    static = (("strategy", anneal_strategy), ("three_phase", bool(three_phase)))
+    static = (("anneal_strategy", anneal_strategy),
+              ("three_phase", check_bool("three_phase", three_phase)))
     common = {"total_steps": total, "pct_start": pct}
     return {
-        "learning_rate": Schedule("one_cycle", {**common, "initial": initial, "peak": peak,
-                                                "final": final}, static),
-        "momentum": Schedule("one_cycle", {**common, "initial": high, "peak": low,
-                                           "final": high}, static),
+        "learning_rate": Schedule("one_cycle", {**common, "max_value": peak, "div_factor": div,
+                                                "final_div_factor": final_div}, static),
+        "momentum": Schedule("one_cycle_momentum", {**common, "base_momentum": low,
+                                                    "max_momentum": high}, static),
     }
