@@ -15,7 +15,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from gdlab import store
-from gdlab._validation import check_choice
+from gdlab._validation import MAX_SEED, check_choice, check_int
 from gdlab.article import ArticleResult, experiments, run_experiment
 from gdlab.plots import use_file_backend
 from gdlab.plots.article import FIGURE_NAMES, experiment_figure, overview_figures
@@ -86,13 +86,18 @@ def write_article(out, *, mode: str = "corrected", seed: int = 0, fmt: str = "pn
         and the ``timings`` in seconds (``runs``: the experiments, compilation included;
         ``figures``: drawing and rendering; ``write``: the report, tables and renames).
     """
+    # Every input is checked before anything is created: a refused seed used to leave an
+    # empty folder behind, because the folder was made first and the seed checked by the
+    # engine later.
     check_choice("format", fmt, FORMATS)
-    folder = store.prepare_directory(out)
+    seed = check_int("seed", seed, low=0, high=MAX_SEED)
+    store.prepare_directory(out, create=False)
     chosen = experiments(mode, seed)
     timings = {}
     started = time.perf_counter()
     trajectories = {experiment.key: run_experiment(experiment) for experiment in chosen}
     timings["runs"] = time.perf_counter() - started
+    folder = store.prepare_directory(out)
     started = time.perf_counter()
     use_file_backend()  # gdlab article writes files: no display, whatever the default
     images = {name: _render(figure, fmt)

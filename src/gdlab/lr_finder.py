@@ -149,6 +149,12 @@ def lr_find(problem, optimizer: str = "sgd", *, start: float = 1e-7, end: float 
     start = check_float("start", start, low=0.0)
     end = check_float("end", end, low=start)
     num_steps = check_int("num_steps", num_steps, low=5)
+    # The ramp is start * (end/start)^(t/(N-1)): its ratio must be a finite float too, or
+    # the schedule underneath refuses it and blames its own 'decay_rate'.
+    if not np.isfinite(end / start):
+        raise InvalidParameterError(
+            "end", f"at most {np.finfo(np.float64).max * start:.3g} for start={start:g} "
+            "(end/start must be a finite float64)", end)
     if smoothing is None:
         smoothing = max(0.0, 1.0 - 20.0 / num_steps)
     smoothing = check_float("smoothing", smoothing, 0.0, 1.0, "left")

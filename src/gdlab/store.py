@@ -18,9 +18,40 @@ from pathlib import Path
 from gdlab._validation import InvalidParameterError
 
 
-def prepare_directory(path: str | os.PathLike, parameter: str = "out") -> Path:
-    """Create ``path`` if needed and check that it is a writable directory."""
+def prepare_directory(path: str | os.PathLike, parameter: str = "out", *,
+                      create: bool = True) -> Path:
+    """Create ``path`` if needed and check that it is a writable directory.
+
+    Args:
+        path: the folder. An empty path is refused: ``Path("")`` is the current folder,
+            which a user who typed ``--out ''`` did not name.
+        parameter: the option named in the error message.
+        create: with ``False``, only check that the folder exists and is writable or could
+            be created (its nearest existing ancestor is a writable directory), creating
+            nothing: commands call this before any work, and again with ``True`` once
+            every input is valid, so a refused command leaves nothing behind.
+
+    Raises:
+        InvalidParameterError: an empty path, a file in the way, or no permission.
+    """
+    if not str(os.fspath(path)).strip():
+        raise InvalidParameterError(parameter, "a folder path (not empty)", str(path))
     folder = Path(path)
+    if not create:
+        existing = folder
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        reason = None
+        if not existing.is_dir():
+            reason = "a file is in the way" if existing == folder else \
+                f"{existing} is not a directory"
+        elif not os.access(existing, os.W_OK | os.X_OK):
+            reason = f"{existing} is not writable"
+        if reason is not None:
+            raise InvalidParameterError(
+                parameter, f"a directory that can be created and written ({reason})",
+                str(path))
+        return folder
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = tempfile.NamedTemporaryFile(dir=folder, prefix=".gdlab-probe-", delete=True)
