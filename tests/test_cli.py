@@ -54,7 +54,9 @@ def test_run_prints_a_summary_and_writes_its_files(tmp_path):
     assert result.exit_code == 0, result.output
     assert "max_steps" in result.output and "distance to the minimizer" in result.output
     frame = pd.read_parquet(tmp_path / "trajectory.parquet")
-    assert len(frame) == 200 and "param_w" in frame and "v_w" in frame
+    # every update is recorded (the starting point may come first, as step 0)
+    assert frame["step"].tolist()[-200:] == list(range(1, 201)) and len(frame) <= 201
+    assert "param_w" in frame and "v_w" in frame
     assert (tmp_path / "trajectory.png").exists()
 
 
@@ -71,7 +73,12 @@ def test_run_from_a_csv_file(tmp_path):
     result = runner.invoke(app, ["run", "--data", str(path), "--learning-rate", "0.1",
                                  "--steps", "2000"])
     assert result.exit_code == 0, result.output
-    assert "final w" in result.output and "2" in result.output
+    # the parameter is named after its CSV column, and the fit finds y = 2x + 1
+    assert "final x " in result.output and "final b " in result.output
+    final = {line.split("│")[1].strip(): line.split("│")[2].strip()
+             for line in result.output.splitlines() if line.startswith("│ final")}
+    assert float(final["final x"]) == pytest.approx(2.0, abs=1e-3)
+    assert float(final["final b"]) == pytest.approx(1.0, abs=1e-3)
 
 
 def test_list_shows_problems_optimizers_and_sampling():
@@ -111,7 +118,8 @@ def test_data_with_nan_is_rejected(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("x,y\n1,2\nnan,3\n")
     result = runner.invoke(app, ["run", "--data", str(path)])
-    assert result.exit_code == 2 and "'--data'" in result.output and "NaN" in result.output
+    assert result.exit_code == 2 and "'--data column \"x\"'" in result.output
+    assert "NaN" in result.output
 
 
 def test_unwritable_output_folder_exits_2_and_writes_nothing(tmp_path):
@@ -172,7 +180,7 @@ def test_run_with_a_schedule_records_it(tmp_path):
                                  "40", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     frame = pd.read_parquet(tmp_path / "trajectory.parquet")
-    assert frame["learning_rate"].tolist() == pytest.approx(
+    assert frame.loc[frame["step"] >= 1, "learning_rate"].tolist() == pytest.approx(
         [1e-4 * 0.5 ** (t // 10) for t in range(40)])
 
 

@@ -12,6 +12,10 @@ import typer
 BASE_NAMES = ("init_value", "max_value", "peak_value", "value", "k1")
 """The parameter that ``--learning-rate`` fills when a schedule is named (first found)."""
 
+PREVIEW_MAX_STEPS = 1_000_000
+"""The most steps ``gdlab schedule plot`` draws: a figure has a few thousand pixels, and a
+typo of 10^9 steps would otherwise ask for gigabytes of values before drawing anything."""
+
 
 def _factories():
     from gdlab.schedules import SCHEDULES
@@ -19,15 +23,57 @@ def _factories():
     return SCHEDULES
 
 
-def split_settings(name: str, settings: dict) -> tuple[dict, dict]:
-    """Split ``--set`` pairs into the schedule's arguments and the rest."""
-    from gdlab._validation import check_choice
+def schedule_kinds(name: str) -> dict[str, tuple[str | None, bool]]:
+    """The declared kind of each setting of schedule ``name`` (see
+    :func:`gdlab._validation.declared_kinds`). A factory taking ``**params`` (``lrbench``)
+    declares them through its kind function's defaults: a tuple is a list, else a float."""
+    from gdlab._validation import check_choice, declared_kinds
+    from gdlab.schedules import KINDS
 
     check_choice("schedule", name, _factories())
-    accepted = inspect.signature(_factories()[name]).parameters
+    factory = _factories()[name]
+    kinds = declared_kinds(factory)
+    if any(p.kind == p.VAR_KEYWORD for p in inspect.signature(factory).parameters.values()):
+        for parameter in list(inspect.signature(KINDS[name]).parameters.values())[1:]:
+            if parameter.name not in kinds:
+                is_list = isinstance(parameter.default, tuple | list)
+                kinds[parameter.name] = ("list" if is_list else "float", False)
+    return kinds
+
+
+def typed_settings(settings: dict[str, str], kinds: dict) -> dict:
+    """``--set`` text converted to each setting's declared kind (bool, int, float, list,
+    string); undeclared keys stay text, for the receiver to refuse by name."""
+    from gdlab._validation import parse_setting
+
+    return {key: parse_setting(f"--set {key}", text, kinds.get(key, (None, True))[0])
+            for key, text in settings.items()}
+
+
+def split_settings(name: str, settings: dict) -> tuple[dict, dict]:
+    """Split ``--set`` pairs into the schedule's arguments and the rest."""
+    accepted = schedule_kinds(name)
     ours = {k: v for k, v in settings.items() if k in accepted}
     rest = {k: v for k, v in settings.items() if k not in accepted}
     return ours, rest
+
+
+def image_path(text: str) -> Path:
+    """``--out`` as a path; the empty text is refused (``Path("")`` is the current folder)."""
+    from gdlab._validation import InvalidParameterError
+
+    if not text.strip():
+        raise InvalidParameterError("--out", "an image file name ending in .png or .svg", text)
+    return Path(text)
+
+
+def check_image_path(out: Path) -> str:
+    """The image format of ``out`` from its extension, any case (``x.PNG`` is a PNG)."""
+    from gdlab._validation import check_choice
+
+    suffix = out.suffix.lower()
+    check_choice("--out", suffix, (".png", ".svg"))
+    return suffix.lstrip(".")
 
 
 def build_schedule(name: str, settings: dict, base_value=None):
@@ -86,22 +132,24 @@ def register(app, fail, parse_settings, console) -> None:
         set_: Annotated[list[str] | None, typer.Option(
             "--set", help="Schedule setting KEY=VALUE (repeatable); lists as 10,20,30.")] = None,
         steps: Annotated[str, typer.Option(help="Steps to preview, >= 1.")] = "100",
-        out: Annotated[Path, typer.Option(help="Image file to write (.png or .svg).")] = Path(
-            "schedule.png"),
+        out: Annotated[str, typer.Option(help="Image file to write (.png or .svg).")] =
+            "schedule.png",
         log: Annotated[bool, typer.Option("--log", help="Logarithmic value axis.")] = False,
     ) -> None:
         """Plot a schedule's value at every step, before training with it."""
         import matplotlib.pyplot as plt
 
         from gdlab import InvalidParameterError, store
-        from gdlab._validation import check_choice, check_int
+        from gdlab._validation import check_int
         from gdlab.plots import plot_schedule, use_file_backend
 
         try:
-            count = check_int("steps", steps, low=1)
-            check_choice("out", out.suffix, (".png", ".svg"))
-            built = build_schedule(name, parse_settings(set_ or []))
-            store.prepare_directory(out.parent if str(out.parent) else ".", "--out")
+            count = check_int("steps", steps, low=1, high=PREVIEW_MAX_STEPS)
+            out = image_path(out)
+            fmt = check_image_path(out)
+            text = parse_settings(set_ or [])
+            built = build_schedule(name, typed_settings(text, schedule_kinds(name)))
+            store.prepare_directory(out.parent, "--out")
         except InvalidParameterError as error:
             fail(error)
         parts = built if isinstance(built, dict) else {"learning_rate": built}
@@ -112,7 +160,7 @@ def register(app, fail, parse_settings, console) -> None:
                           title=repr(schedule) if len(repr(schedule)) < 70 else name)
         figure.tight_layout()
         with store.atomic_path(out) as temporary:
-            figure.savefig(temporary, dpi=110, format=out.suffix.lstrip("."))
+            figure.savefig(temporary, dpi=110, format=fmt)
         plt.close(figure)
         console.print(f"{name}: {count} steps → {out}")
 
@@ -128,27 +176,35 @@ def register(app, fail, parse_settings, console) -> None:
         batch_size: Annotated[str | None, typer.Option(help="Examples per update.")] = None,
         sampling: Annotated[str | None, typer.Option(help="Sampling scheme.")] = None,
         seed: Annotated[str, typer.Option(help="Seed of the data and batches.")] = "0",
-        out: Annotated[Path | None, typer.Option(help="Write the plot to this file.")] = None,
+        out: Annotated[str | None, typer.Option(help="Write the plot to this file.")] = None,
     ) -> None:
         """The learning-rate range test: grow the rate until the loss blows up, suggest one."""
         from rich.table import Table
 
         from gdlab import InvalidParameterError, lr_find, store
-        from gdlab._validation import check_choice, check_int
+        from gdlab._validation import MAX_SEED, MAX_STEPS, check_choice, check_int
+        from gdlab.optimizers import OPTIMIZERS
+        from gdlab.optimizers._registry import setting_kinds
         from gdlab.problems import PROBLEMS
 
         try:
             check_choice("problem", problem, PROBLEMS)
-            chosen = PROBLEMS[problem][0](seed=check_int("seed", seed, low=0))
+            number = check_int("seed", seed, low=0, high=MAX_SEED)
+            chosen = PROBLEMS[problem][0](seed=number)
+            fmt = None
             if out is not None:
-                check_choice("out", out.suffix, (".png", ".svg"))
-                store.prepare_directory(out.parent if str(out.parent) else ".", "--out")
+                out = image_path(out)
+                fmt = check_image_path(out)
+                store.prepare_directory(out.parent, "--out", create=False)
+            check_choice("optimizer", optimizer, OPTIMIZERS)
+            settings = typed_settings(parse_settings(set_ or []), setting_kinds(optimizer))
             result = lr_find(chosen, optimizer, start=start, end=end,
-                             num_steps=check_int("steps", steps, low=5),
+                             num_steps=check_int("steps", steps, low=5, high=MAX_STEPS),
                              batch_size=None if batch_size is None
                              else check_int("batch_size", batch_size, low=1),
-                             sampling=sampling, seed=int(seed),
-                             **parse_settings(set_ or []))
+                             sampling=sampling, seed=number, **settings)
+            if out is not None:
+                store.prepare_directory(out.parent, "--out")
         except InvalidParameterError as error:
             fail(error)
         table = Table(title=f"LR range test: {result.optimizer} on {problem}")
@@ -173,6 +229,6 @@ def register(app, fail, parse_settings, console) -> None:
             plot_lr_find(result, ax=ax)
             figure.tight_layout()
             with store.atomic_path(out) as temporary:
-                figure.savefig(temporary, dpi=110, format=out.suffix.lstrip("."))
+                figure.savefig(temporary, dpi=110, format=fmt)
             plt.close(figure)
             console.print(f"Plot: {out}")

@@ -55,8 +55,9 @@ def _fail(error: Exception) -> None:
 def article(
     faithful: Annotated[bool, typer.Option(
         "--faithful", help="Keep the article's exact algorithms, quirks included.")] = False,
-    out: Annotated[Path, typer.Option(help="Folder for the figures, report and data.")] = Path(
-        "results/article"),
+    # text, not Path: typer turns '' into Path('.'), the current folder, which nobody named
+    out: Annotated[str, typer.Option(help="Folder for the figures, report and data.")] = \
+        "results/article",
     seed: Annotated[int, typer.Option(help="Seed of the data and of the batches.", min=0)] = 0,
     format: Annotated[Format, typer.Option("--format", help="Figure file format.")] = Format.png,
 ) -> None:
@@ -81,23 +82,10 @@ def article(
     console.print(f"Report: {Path(out) / 'report.html'}")
 
 
-def _parse_value(text: str):
-    lowered = text.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if "," in text:  # a list, e.g. milestones=10,20,30
-        return [_parse_value(part) for part in text.split(",") if part.strip()]
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        return text.strip()
-
-
-def _parse_settings(pairs: list[str]) -> dict:
+def _parse_settings(pairs: list[str]) -> dict[str, str]:
+    """``--set KEY=VALUE`` pairs as text, by key; each command converts the values to the
+    types their receiver declares (:func:`gdlab._cli_schedules.typed_settings`), so that
+    ``nesterov=no`` is False and ``momentum=0x10`` is refused instead of guessed at."""
     from gdlab import InvalidParameterError
 
     settings = {}
@@ -105,39 +93,82 @@ def _parse_settings(pairs: list[str]) -> dict:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise InvalidParameterError("--set", "KEY=VALUE, e.g. momentum=0.9", pair)
-        settings[key.strip()] = _parse_value(value)
+        settings[key.strip()] = value
     return settings
 
 
 def _load_table(path: Path, target: str | None):
-    import numpy as np
+    """A least-squares problem from a CSV or Parquet file: features, then the target.
+
+    Every refusal names ``--data`` and, where one column is at fault, that column by its
+    name in the file (the library's messages speak of ``X`` and ``y``).
+    """
     import pandas as pd
 
     from gdlab import InvalidParameterError, linear_regression
 
     try:
-        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-    except (OSError, ValueError) as error:
+        frame = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else \
+            pd.read_csv(path)
+    except (OSError, ValueError, UnicodeDecodeError) as error:
         raise InvalidParameterError("--data", "a readable CSV or Parquet file", str(path)) \
             from error
     if frame.shape[1] < 2:
         raise InvalidParameterError("--data", "a table with a feature and a target column",
                                     f"{frame.shape[1]} column(s) in {path}")
-    target = frame.columns[-1] if target is None else target
-    if target not in frame.columns:
-        raise InvalidParameterError("--target", f"a column of {path}: {list(frame.columns)}",
-                                    target)
-    features = frame.drop(columns=[target])
+    if len(frame) == 0:
+        raise InvalidParameterError("--data", "a table with at least one row of data",
+                                    f"a header without rows in {path}")
+    names = [str(column) for column in frame.columns]
+    if len(set(names)) != len(names):
+        raise InvalidParameterError("--data", "a table whose columns have distinct names",
+                                    names)
+    frame.columns = names
+    target = names[-1] if target is None else target
+    if target not in names:
+        raise InvalidParameterError("--target", f"a column of {path}: {names}", target)
+    for name in names:
+        frame[name] = _numeric_column(frame[name], name, path)
+    features = [name for name in names if name != target]
     try:
-        X = features.to_numpy(dtype=np.float64)
-        y = frame[target].to_numpy(dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidParameterError("--data", "numeric columns only", str(path)) from None
-    missing = int(np.sum(~np.isfinite(X)) + np.sum(~np.isfinite(y)))
-    if missing:
-        raise InvalidParameterError("--data", "a table without NaN or infinite values",
-                                    f"{missing} NaN/inf in {path}")
-    return linear_regression(X, y, name=path.stem)
+        return linear_regression(frame[features].to_numpy(), frame[target].to_numpy(),
+                                 feature_names=features, target_name=target, name=path.stem)
+    except InvalidParameterError as error:  # name the file's column, not the library's X, y
+        parameter = error.parameter
+        for prefix in ("X column ", "y column "):
+            if parameter.startswith(prefix):
+                parameter = "--data column " + parameter[len(prefix):]
+        if parameter == error.parameter:
+            raise
+        raise InvalidParameterError(parameter, error.allowed, error.received) from None
+
+
+def _numeric_column(column, name: str, path: Path):
+    """The column as finite float64 numbers, else the refusal naming it."""
+    import numpy as np
+    import pandas as pd
+
+    from gdlab._validation import InvalidParameterError
+
+    parameter = f'--data column "{name}"'
+    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+        values = column.astype("float64").to_numpy()
+    elif column.dtype == object or pd.api.types.is_string_dtype(column):  # text
+        try:
+            numbers = pd.to_numeric(column, errors="coerce")
+        except (TypeError, ValueError):
+            numbers = pd.Series(np.nan, index=column.index)
+        text = numbers.isna() & column.notna()
+        if text.any():
+            raise InvalidParameterError(parameter, "numbers only", column[text].iloc[0])
+        values = numbers.astype("float64").to_numpy()
+    else:  # dates, categories, ...
+        raise InvalidParameterError(parameter, "numbers only", f"a {column.dtype} column")
+    bad = int(np.sum(~np.isfinite(values)))
+    if bad:
+        raise InvalidParameterError(parameter, "numbers without NaN or infinite values",
+                                    f"{bad} NaN/inf in {path}")
+    return values
 
 
 @app.command()
@@ -167,7 +198,7 @@ def run(
         help="CSV or Parquet file: features, then the target (last column or --target); "
         "overrides --problem.")] = None,
     target: Annotated[str | None, typer.Option(help="Target column of --data.")] = None,
-    out: Annotated[Path | None, typer.Option(
+    out: Annotated[str | None, typer.Option(
         help="Folder for trajectory.parquet, trajectory.png and config.json.")] = None,
 ) -> None:
     """Run one optimizer on one problem and print a summary."""
@@ -192,40 +223,49 @@ def _run(problem, optimizer, learning_rate, pairs, steps, batch_size, sampling, 
 
     import gdlab
     from gdlab import InvalidParameterError, store
-    from gdlab._validation import check_choice, check_float, check_int
+    from gdlab._cli_schedules import typed_settings
+    from gdlab._validation import MAX_SEED, MAX_STEPS, check_choice, check_float, check_int
+    from gdlab.optimizers import OPTIMIZERS
+    from gdlab.optimizers._registry import setting_kinds
     from gdlab.problems import PROBLEMS
 
+    # Every input is checked before anything is created (the folder only after the run).
     # Numbers arrive as text so that a bad one gets gdlab's message (parameter, range, value).
     learning_rate = check_float("learning_rate", learning_rate, low=0.0)
-    steps = check_int("steps", steps, low=1)
-    seed = check_int("seed", seed, low=0, high=2**32 - 1)
+    steps = check_int("steps", steps, low=1, high=MAX_STEPS)
+    seed = check_int("seed", seed, low=0, high=MAX_SEED)
     record_every = check_int("record_every", record_every, low=1)
     batch_size = None if batch_size is None else check_int("batch_size", batch_size, low=1)
     tol = None if tol is None else check_float("tol", tol, low=0.0, closed="left")
-    folder = store.prepare_directory(out, "--out") if out is not None else None
-    if data is not None:
-        chosen = _load_table(data, target)
-    else:
-        check_choice("problem", problem, PROBLEMS)
-        chosen = PROBLEMS[problem][0](seed=seed)
+    if out is not None:
+        store.prepare_directory(out, "--out", create=False)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
     settings = _parse_settings(pairs)
     if "learning_rate" in settings:
         raise InvalidParameterError("--set", "settings other than learning_rate (use "
                                     "--learning-rate)", "learning_rate")
     if schedule is not None:
-        from gdlab._cli_schedules import build_schedule, split_settings
+        from gdlab._cli_schedules import build_schedule, schedule_kinds, split_settings
 
         schedule_settings, settings = split_settings(schedule, settings)
-        scheduled = build_schedule(schedule, schedule_settings, learning_rate)
+        scheduled = build_schedule(
+            schedule, typed_settings(schedule_settings, schedule_kinds(schedule)),
+            learning_rate)
+    # each --set value is read as the type its optimizer setting declares
+    settings = typed_settings(settings, setting_kinds(optimizer))
+    if schedule is not None:
         if isinstance(scheduled, dict):  # one-cycle: learning rate and momentum together
-            from gdlab.optimizers import OPTIMIZERS
-
-            accepted = OPTIMIZERS[optimizer].defaults if optimizer in OPTIMIZERS else {}
+            accepted = OPTIMIZERS[optimizer].defaults
             settings.update({k: v for k, v in scheduled.items()
                              if k == "learning_rate" or k in accepted})
         else:
             settings["learning_rate"] = scheduled
         learning_rate = settings.pop("learning_rate")
+    if data is not None:
+        chosen = _load_table(data, target)
+    else:
+        check_choice("problem", problem, PROBLEMS)
+        chosen = PROBLEMS[problem][0](seed=seed)
     spec = gdlab.optimizer(optimizer, learning_rate=learning_rate, **settings)
     trajectory = gdlab.run(chosen, spec, num_steps=steps, batch_size=batch_size,
                            sampling=sampling, seed=seed, record_every=record_every,
@@ -245,7 +285,8 @@ def _run(problem, optimizer, learning_rate, pairs, steps, batch_size, sampling, 
     if hasattr(chosen, "max_stable_learning_rate"):  # least squares: the quadratic theory
         rows += [("GD stability threshold 2/λmax", f"{chosen.max_stable_learning_rate():.4g}"),
                  ("condition number", f"{chosen.condition_number():.4g}")]
-    if folder is not None:
+    if out is not None:
+        folder = store.prepare_directory(out, "--out")
         _write_run(folder, chosen, trajectory, spec)
         rows.append(("written to", str(folder)))
     return {"title": f"{spec.describe()} on {chosen.name}", "rows": rows}
@@ -321,7 +362,8 @@ def _print_optimizers() -> None:
                        for c in info.conventions}
         defaults = ", ".join(f"{k}={v}" for k, v in info.defaults.items())
         rows.append((name, info.summary, defaults, conventions, info.reference))
-    title = "optimizers (--optimizer, settings with --set, --convention)"
+    title = "optimizers (--optimizer; settings, the convention included, with --set " \
+        "KEY=VALUE, e.g. --set convention=keras)"
     if console.width >= WIDE:
         table = Table(title=title)
         for column in ("name", "update", "defaults", "defaults by convention", "reference"):
