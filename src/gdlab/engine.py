@@ -31,7 +31,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from gdlab._validation import InvalidParameterError, check_choice, check_float, check_int
+from gdlab._validation import (
+    MAX_STEPS,
+    InvalidParameterError,
+    check_choice,
+    check_float,
+    check_int,
+)
 from gdlab.optimizers import Optimizer, OptimizerSpec
 from gdlab.optimizers import optimizer as make_spec
 from gdlab.optimizers._base import value_at
@@ -55,20 +61,40 @@ OUTPUTS = ("params", "batch_loss", "loss", "grad_norm", "full_grad_norm", "hyper
 """What a run can record at every record (``internals``: the optimizer state)."""
 
 
+NONFINITE = 2**30
+"""Added to a diverged run's ``-stop`` when the diverged state itself was not finite (so
+the run keeps the state before it): the stop code stays one int32 per run."""
+
+
 def _simulate(X, y, stats, init_params, leaves, seed, divergence_factor, tol, target, *,
-              loss_fn, full_fn, build, tree, watch, sampler, num_steps, record_every, outputs):
+              loss_fn, full_fn, build, tree, watch, sampler, num_steps, record_every,
+              watch_every, outputs):
     """One trajectory, traced.
 
     ``leaves`` are the numbers of the hyperparameters (schedules included) and ``tree``
     their structure; ``build(**hyperparameters) -> Optimizer``; ``watch`` names the
     hyperparameters recorded at every record; ``full_fn(params, X, y, stats)`` gives the
-    full-data loss and gradient; ``outputs`` names what is recorded (a subset of
+    full-data loss and gradient; ``watch_every`` how often (in steps) it is evaluated
+    for the status and the summary; ``outputs`` names what is recorded (a subset of
     :data:`OUTPUTS`; empty for a summary only). Everything after ``*`` is static.
 
+    Every check that decides the status runs inside the update, at the same steps
+    whatever ``record_every`` is, so the status, the final state and the summary do
+    not depend on how often a run records:
+
+    - every step: the batch loss of the state the update starts from (not finite or
+      above the bound: that state diverged) and the new parameters (not finite: the new
+      state diverged, and the run keeps the last finite one);
+    - every ``watch_every`` steps and at the last: the full-data loss (not finite or
+      above the bound: diverged), the full-data gradient norm (at most ``tol``:
+      converged), the best loss and the first step at or below ``target``.
+
     Returns ``(recorded, summary)``: the recorded arrays (leading axis: records) and the
-    final state: status code and stop step, the loss at the start, the best full-data
-    loss seen at a record and its step, the first record step whose full-data loss is at
-    most ``target``, and the final parameters, loss and gradient norm.
+    final state: the stop code (see :func:`decode_stop`), the loss and gradient norm at
+    the start, the best watched full-data loss and its step, the first watched step
+    whose full-data loss is at most ``target``, and the final state: parameters,
+    full-data loss and gradient norm, and the last update's batch loss, batch gradient
+    norm, watched hyperparameters (and optimizer internals when recorded).
     """
     hparams = jax.tree_util.tree_unflatten(tree, leaves)
     opt = build(**hparams)
@@ -77,14 +103,20 @@ def _simulate(X, y, stats, init_params, leaves, seed, divergence_factor, tol, ta
     takes_value, takes_value_fn = "value" in accepted, "value_fn" in accepted
     value_and_grad = jax.value_and_grad(loss_fn)
     dtype = init_params.dtype
-    init_loss, _ = full_fn(init_params, X, y, stats)
+
+    def evaluate(params):
+        loss, grad = full_fn(params, X, y, stats)
+        return loss, jnp.sqrt(jnp.sum(grad * grad))
+
+    init_loss, init_norm = evaluate(init_params)
     limit = jnp.where(init_loss > 0, divergence_factor * init_loss, jnp.inf)
 
     def watched_at(count):
         return {name: jnp.asarray(value_at(settings[name], count), dtype) for name in watch}
 
     def update(carry, position):
-        params, opt_state, sample_state, stop, last_loss, last_norm, last_seen = carry
+        (params, opt_state, sample_state, stop, last_loss, last_norm, last_seen,
+         full_loss, full_norm, best_loss, best_step, hit_step) = carry
         batch, new_sample_state = sampler.next(sample_state, position, seed)
         Xb, yb = (X, y) if sampler.is_full_batch else (X[batch], y[batch])
         batch_loss, g = value_and_grad(params, Xb, yb)
@@ -99,74 +131,116 @@ def _simulate(X, y, stats, init_params, leaves, seed, divergence_factor, tol, ta
         # recomputes the batch draw and the gradient inside every consumer below.
         batch_loss, new_params, new_opt_state = lax.optimization_barrier(
             (batch_loss, new_params, new_opt_state))
+        step = position + 1
         active = (stop == 0) & (position < num_steps)
-        # Masked steps (after a stop, or past num_steps in the last record) keep the
-        # values of the last real update, which is what the record reports.
-        params = jnp.where(active, new_params, params)
-        opt_state = _tree_where(active, new_opt_state, opt_state)
-        sample_state = _tree_where(active, new_sample_state, sample_state)
-        kept_loss = jnp.where(active, batch_loss, last_loss)
-        # The check reads the kept values (equal to the new ones where it counts): it
-        # then reuses the arrays the step writes anyway, where XLA's fusion would
-        # otherwise recompute the batch gradient for it.
-        blown = ~jnp.isfinite(kept_loss) | ~jnp.all(jnp.isfinite(params)) | (kept_loss > limit)
-        stop = jnp.where(active & blown, -(position + 1), stop)
-        grad_norm = (jnp.where(active, jnp.sqrt(jnp.sum(g * g)), last_norm)
-                     if "grad_norm" in outputs else last_norm)
-        batch_loss = kept_loss if "batch_loss" in outputs else last_loss
-        seen = _tree_where(active, watched_at(position), last_seen) if watch else last_seen
-        carry = (params, opt_state, sample_state, stop, batch_loss, grad_norm, seen)
+        # the state this update starts from (step `position`) diverged: its batch loss
+        state_blown = ~jnp.isfinite(batch_loss) | (batch_loss > limit)
+        # the state it makes (step `step`) is not finite: keep the one before
+        params_blown = ~jnp.all(jnp.isfinite(new_params))
+        take = active & ~state_blown & ~params_blown
+        params = jnp.where(take, new_params, params)
+        opt_state = _tree_where(take, new_opt_state, opt_state)
+        sample_state = _tree_where(take, new_sample_state, sample_state)
+        # at position 0 the state is the start: step 1 diverged, the run keeps the start
+        stop = jnp.where(active & state_blown,
+                         jnp.where(position > 0, -position, -(1 + NONFINITE)),
+                         jnp.where(active & params_blown, -(step + NONFINITE), stop))
+        last_loss = jnp.where(take, batch_loss, last_loss)
+        if "grad_norm" in outputs:
+            last_norm = jnp.where(take, jnp.sqrt(jnp.sum(g * g)), last_norm)
+        if watch:
+            last_seen = _tree_where(take, watched_at(position), last_seen)
+
+        if watch_every == 1:
+            watched = take
+            new_loss, new_norm = evaluate(params)
+        else:  # the step number is the same for every run: a real branch under vmap
+            due = (step % watch_every == 0) | (step == num_steps)
+            watched = take & due
+            new_loss, new_norm = lax.cond(due, evaluate, lambda _: (full_loss, full_norm),
+                                          params)
+        loss_blown = ~jnp.isfinite(new_loss) | (new_loss > limit)
+        stop = jnp.where(watched & loss_blown, -step,
+                         jnp.where(watched & (new_norm <= tol), step, stop))
+        counts = watched & ~loss_blown
+        better = counts & (new_loss < best_loss)
+        best_step = jnp.where(better, step, best_step)
+        best_loss = jnp.where(better, new_loss, best_loss)
+        hit_step = jnp.where(counts & (hit_step == 0) & (new_loss <= target), step, hit_step)
+        full_loss = jnp.where(watched, new_loss, full_loss)
+        full_norm = jnp.where(watched, new_norm, full_norm)
+        carry = (params, opt_state, sample_state, stop, last_loss, last_norm, last_seen,
+                 full_loss, full_norm, best_loss, best_step, hit_step)
         return carry, None
 
-    def record(state, first):
-        carry, best_loss, best_step, hit_step = state
+    # a record whose step is not a watched step evaluates the full loss for itself
+    fresh = "loss" in outputs or "full_grad_norm" in outputs
+    fresh = fresh and record_every % watch_every != 0
+
+    def record(carry, first):
         if record_every == 1:  # no inner loop: one less while loop for XLA to compile
             carry, _ = update(carry, first)
         else:
             carry, _ = lax.scan(update, carry,
                                 first + jnp.arange(record_every, dtype=jnp.int32))
-        params, opt_state, sample_state, stop, batch_loss, grad_norm, seen = carry
-        step = jnp.minimum(first + record_every, num_steps)
-        full_loss, full_grad = full_fn(params, X, y, stats)
-        full_grad_norm = jnp.sqrt(jnp.sum(full_grad * full_grad))
-        running = stop == 0
-        blown = ~jnp.isfinite(full_loss) | (full_loss > limit)
-        done = full_grad_norm <= tol
-        stop = jnp.where(running & blown, -step, jnp.where(running & done, step, stop))
-        # a record after the stop repeats the stopped state: the summary ignores it
-        counts = running & ~blown
-        better = counts & (full_loss < best_loss)
-        best_step = jnp.where(better, step, best_step)
-        best_loss = jnp.where(better, full_loss, best_loss)
-        hit_step = jnp.where(counts & (hit_step == 0) & (full_loss <= target), step, hit_step)
+        params, opt_state, _, _, batch_loss, grad_norm, seen, full_loss, full_norm = carry[:9]
+        if fresh:
+            full_loss, full_norm = evaluate(params)
         out = {}
         for name, value in (("params", params), ("batch_loss", batch_loss),
                             ("loss", full_loss), ("grad_norm", grad_norm),
-                            ("full_grad_norm", full_grad_norm), ("hyperparams", seen)):
+                            ("full_grad_norm", full_norm), ("hyperparams", seen)):
             if name in outputs:
                 out[name] = value
         if "internals" in outputs:
             out["internals"] = _internals(opt_state)
-        carry = (params, opt_state, sample_state, stop, batch_loss, grad_norm, seen)
-        return (carry, best_loss, best_step, hit_step), out
+        return carry, out
 
-    zero = jnp.zeros((), dtype)
+    nan = jnp.full((), jnp.nan, dtype)
     # ``stop``: 0 while running, then +step (converged) or -step (diverged): one array
     # for both, as every carried array is one more loop over the settings per step
-    carry = (init_params, opt.init(init_params), sampler.init(seed), jnp.int32(0), zero, zero,
-             {name: zero for name in watch})
+    carry = (init_params, opt.init(init_params), sampler.init(seed), jnp.int32(0), nan, nan,
+             {name: nan for name in watch}, init_loss, init_norm, init_loss, jnp.int32(0),
+             jnp.int32(0))
     num_records = -(-num_steps // record_every)
     firsts = jnp.arange(num_records, dtype=jnp.int32) * record_every
-    state = (carry, init_loss, jnp.int32(0), jnp.int32(0))
-    (carry, best_loss, best_step, hit_step), recorded = lax.scan(record, state, firsts)
-    final_loss, final_grad = full_fn(carry[0], X, y, stats)
-    stop = carry[3]
-    code = jnp.where(stop < 0, _DIVERGED, jnp.where(stop > 0, _CONVERGED, _RUNNING))
-    summary = dict(code=code, stop_step=jnp.abs(stop), init_loss=init_loss, best_loss=best_loss,
-                   best_step=best_step, hit_step=hit_step, final_params=carry[0],
-                   final_loss=final_loss,
-                   final_grad_norm=jnp.sqrt(jnp.sum(final_grad * final_grad)))
+    carry, recorded = lax.scan(record, carry, firsts)
+    (params, opt_state, _, stop, last_loss, last_norm, seen, full_loss, full_norm, best_loss,
+     best_step, hit_step) = carry
+    # The last watched evaluation is at the final state (watching every step, or a run
+    # that ended at a watched step: the last, or a convergence): reuse it, since the
+    # same evaluation compiled outside the loop need not round the same way. A run that
+    # diverged between watched steps is evaluated once more here.
+    final_loss, final_norm = full_loss, full_norm
+    if watch_every != 1:
+        fresh_loss, fresh_norm = evaluate(params)
+        final_loss = jnp.where(stop < 0, fresh_loss, full_loss)
+        final_norm = jnp.where(stop < 0, fresh_norm, full_norm)
+    summary = dict(stop=stop, init_loss=init_loss, init_grad_norm=init_norm,
+                   best_loss=best_loss, best_step=best_step, hit_step=hit_step,
+                   final_params=params, final_loss=final_loss, final_grad_norm=final_norm,
+                   final_batch_loss=last_loss, final_batch_grad_norm=last_norm,
+                   final_hyperparams=seen)
+    if "internals" in outputs:
+        summary["final_internals"] = _internals(opt_state)
     return recorded, summary
+
+
+def decode_stop(stop):
+    """The stop codes of runs (NumPy) as ``(code, step, final_step)`` arrays.
+
+    ``code`` is 0 (ran all its steps), 1 (converged) or 2 (diverged); ``step`` the step it
+    stopped at (0 when it did not stop); ``final_step`` the step of the state the run
+    ends in: the stop step, or the step before it when the diverged state was not finite
+    (then the run keeps the last finite state). For runs that did not stop it is 0 too:
+    the caller knows ``num_steps``.
+    """
+    stop = np.asarray(stop, np.int64)
+    magnitude = np.abs(stop)
+    nonfinite = (stop < 0) & (magnitude > NONFINITE)
+    step = np.where(nonfinite, magnitude - NONFINITE, magnitude)
+    code = np.where(stop < 0, _DIVERGED, np.where(stop > 0, _CONVERGED, _RUNNING))
+    return code, step, np.where(nonfinite, step - 1, step)
 
 
 def _bound_loss(loss_fn, params, *, X, y):
@@ -189,7 +263,7 @@ def _internals(state) -> dict:
 
 
 _STATIC = ("loss_fn", "full_fn", "build", "tree", "watch", "sampler", "num_steps",
-           "record_every", "outputs")
+           "record_every", "watch_every", "outputs")
 
 
 @partial(jax.jit, static_argnames=_STATIC)
@@ -212,16 +286,32 @@ def _resolve_optimizer(optimizer) -> OptimizerSpec | Optimizer:
     )
 
 
-def run(problem: Problem, optimizer, **options) -> Trajectory:
-    """Run one optimizer on one problem; see :func:`run_many` for the options.
+def run(
+    problem: Problem,
+    optimizer,
+    *,
+    num_steps: int = 100,
+    sampling: str | None = None,
+    batch_size: int | None = None,
+    population: int | None = None,
+    seed: int = 0,
+    record_every: int = 1,
+    watch_every: int | None = None,
+    dtype: str = "float64",
+    tol: float | None = None,
+    divergence_factor: float = 1e8,
+    init_params=None,
+) -> Trajectory:
+    """Run one optimizer on one problem.
 
     Args:
         problem: what to minimize (e.g. :func:`gdlab.article_regression`).
         optimizer: a name (registry defaults), an :class:`OptimizerSpec` from
             :func:`gdlab.optimizer`, or any :class:`Optimizer` (compiled anew on each call,
             since its settings are baked into its functions).
-        **options: ``num_steps``, ``sampling``, ``batch_size``, ``population``, ``seed``,
-            ``record_every``, ``dtype``, ``tol``, ``divergence_factor``, ``init_params``.
+        num_steps, sampling, batch_size, population, record_every, watch_every, dtype,
+            tol, divergence_factor, init_params: as in :func:`run_many`.
+        seed: the sampling seed, in ``[0, 2**32 - 1]``.
 
     Returns:
         The :class:`Trajectory`.
@@ -234,8 +324,10 @@ def run(problem: Problem, optimizer, **options) -> Trajectory:
         >>> round(float(trajectory.final_params[0]), 6) == round(float(problem.minimizer()[0]), 6)
         True
     """
-    seed = options.pop("seed", 0)
-    return run_many(problem, optimizer, [{}], seeds=[seed], **options)[0]
+    return run_many(problem, optimizer, [{}], seeds=[seed], num_steps=num_steps,
+                    sampling=sampling, batch_size=batch_size, population=population,
+                    record_every=record_every, watch_every=watch_every, dtype=dtype, tol=tol,
+                    divergence_factor=divergence_factor, init_params=init_params)[0]
 
 
 def run_many(
@@ -249,12 +341,18 @@ def run_many(
     batch_size: int | None = None,
     population: int | None = None,
     record_every: int = 1,
+    watch_every: int | None = None,
     dtype: str = "float64",
     tol: float | None = None,
     divergence_factor: float = 1e8,
     init_params=None,
 ) -> list[Trajectory]:
     """Run a batch of settings of one optimizer in one compiled, vmapped program.
+
+    What a run *records* and what *decides* its status are separate: ``record_every``
+    only chooses which steps the Trajectory keeps; the checks run at the same steps
+    whatever it is (see :func:`_simulate`), so the status, its step, the final state and
+    every summary number are the same for any ``record_every``.
 
     Args:
         problem: what to minimize.
@@ -263,14 +361,19 @@ def run_many(
             (e.g. ``[{"learning_rate": 1e-3}, {"learning_rate": 1e-2}]``); all must
             have the same keys.
         seeds: one sampling seed per run (default 0 for every run).
-        num_steps: number of updates, >= 1.
+        num_steps: number of updates, in ``[1, MAX_STEPS]``.
         sampling: ``"sequential"``, ``"shuffle"``, ``"replacement"`` or ``"full"``; by
             default ``"full"`` without a batch size and ``"shuffle"`` with one.
         batch_size: examples per update, in ``[1, n]``.
         population: for ``"replacement"``, draw from the first ``population`` examples.
-        record_every: record every this many updates (and the last), >= 1.
+        record_every: record every this many updates (and the last), in
+            ``[1, num_steps]``.
+        watch_every: evaluate the full-data loss and gradient (for divergence,
+            convergence and the best loss) every this many updates and at the last; by
+            default every update where that is cheap (:func:`default_watch_every`).
         dtype: ``"float64"`` (default) or ``"float32"``.
-        tol: stop as converged once the full-data gradient norm is at most ``tol``.
+        tol: stop as converged at the first watched update where the full-data gradient
+            norm is at most ``tol`` (the Status says how often that was checked).
         divergence_factor: stop as diverged once a loss exceeds this times the start's.
         init_params: starting point (default the problem's).
 
@@ -279,7 +382,7 @@ def run_many(
     """
     batch = prepare(problem, optimizer, settings, seeds=seeds, num_steps=num_steps,
                     sampling=sampling, batch_size=batch_size, population=population,
-                    record_every=record_every, dtype=dtype, tol=tol,
+                    record_every=record_every, watch_every=watch_every, dtype=dtype, tol=tol,
                     divergence_factor=divergence_factor, init_params=init_params)
     outputs = OUTPUTS if problem.num_params <= MAX_INTERNALS else OUTPUTS[:-1]
     started = time.perf_counter()
@@ -287,6 +390,14 @@ def run_many(
     wall = time.perf_counter() - started
     return [batch.trajectory(i, recorded, summary, wall / len(batch.rows))
             for i in range(len(batch.rows))]
+
+
+def default_watch_every(problem: Problem, num_steps: int) -> int:
+    """How often the full-data loss is evaluated when the caller does not say: every
+    update when that is cheap (a least-squares problem with a Gram matrix, or fewer than
+    1,000 numbers of data), else about 100 times per run."""
+    cheap = bool(problem.full_statistics()) or problem.X.size < 1000
+    return 1 if cheap else max(1, num_steps // 100)
 
 
 @dataclass(frozen=True)
@@ -311,6 +422,7 @@ class Batch:
     start: np.ndarray
     watch: tuple
     tree: object
+    watch_every: int = 1
 
     @property
     def label(self) -> str:
@@ -333,36 +445,52 @@ class Batch:
         return leaves, jnp.asarray(np.asarray(seeds, dtype=np.uint32))
 
     def trajectory(self, i, recorded, summary, wall) -> Trajectory:
-        """Run ``i`` of an :func:`execute` result with every output, as a Trajectory."""
-        status = _status(int(summary["code"][i]), int(summary["stop_step"][i]),
-                         self.num_steps, self.tol, self.divergence_factor)
+        """Run ``i`` of an :func:`execute` result with every output, as a Trajectory.
+
+        The records before the final state are kept, then the final state as the last
+        row (at the stop step, or at the step before it when the diverged state was not
+        finite): a run that diverged between two records still shows where it ended.
+        """
+        code, step, final_step = (int(v[i]) for v in decode_stop(summary["stop"]))
+        status = _status(code, step, self.num_steps, self.tol, self.divergence_factor,
+                         self.watch_every)
+        if code == _RUNNING:
+            final_step = self.num_steps
         steps = np.asarray(recorded["step"][i])
-        keep = steps <= (status.step if status.step is not None else self.num_steps)
+        keep = steps < final_step
         np_dtype = np.dtype(self.dtype)
         spec = self.spec
         described = spec.describe() if isinstance(spec, OptimizerSpec) else self.label
-        internals = recorded.get("internals", {})
+
+        def column(values, last):
+            return np.concatenate([np.asarray(values[i])[keep], np.asarray(last)[i][None]])
+
+        hyperparams = {k: column(v, summary["final_hyperparams"][k])
+                       for k, v in recorded["hyperparams"].items()}
+        internals = {k: column(v, summary["final_internals"][k])
+                     for k, v in recorded.get("internals", {}).items()}
         return Trajectory(
-            step=steps[keep],
-            params=np.asarray(recorded["params"][i][keep], np_dtype),
-            batch_loss=np.asarray(recorded["batch_loss"][i][keep]),
-            loss=np.asarray(recorded["loss"][i][keep]),
-            grad_norm=np.asarray(recorded["grad_norm"][i][keep]),
-            full_grad_norm=np.asarray(recorded["full_grad_norm"][i][keep]),
-            learning_rate=(np.asarray(recorded["hyperparams"]["learning_rate"][i][keep])
-                           if "learning_rate" in self.watch
-                           else np.full(int(keep.sum()), np.nan)),
-            hyperparams={k: np.asarray(v[i][keep]) for k, v in recorded["hyperparams"].items()},
-            internals={k: np.asarray(v[i][keep]) for k, v in internals.items()},
+            step=np.append(steps[keep], final_step),
+            params=column(recorded["params"], summary["final_params"]).astype(np_dtype),
+            batch_loss=column(recorded["batch_loss"], summary["final_batch_loss"]),
+            loss=column(recorded["loss"], summary["final_loss"]),
+            grad_norm=column(recorded["grad_norm"], summary["final_batch_grad_norm"]),
+            full_grad_norm=column(recorded["full_grad_norm"], summary["final_grad_norm"]),
+            learning_rate=(hyperparams["learning_rate"] if "learning_rate" in hyperparams
+                           else np.full(int(keep.sum()) + 1, np.nan)),
+            hyperparams=hyperparams,
+            internals=internals,
             init_params=np.asarray(self.start, np_dtype),
             init_loss=float(summary["init_loss"][i]),
+            init_grad_norm=float(summary["init_grad_norm"][i]),
             status=status,
             settings={"optimizer": self.label, "describe": described,
                       **{k: (v if isinstance(v, int | float) else repr(v))
                          for k, v in self.rows[i].items()},
                       "seed": self.seeds[i],
                       "sampling": self.sampler.scheme, "batch_size": self.sampler.batch_size,
-                      "num_steps": self.num_steps, "wall_time_s": wall},
+                      "num_steps": self.num_steps, "record_every": self.record_every,
+                      "watch_every": self.watch_every, "wall_time_s": wall},
             dtype=self.dtype,
             param_names=tuple(getattr(self.problem, "param_names", ())),
         )
@@ -370,11 +498,15 @@ class Batch:
 
 def prepare(problem: Problem, optimizer, settings=({},), *, seeds=None, num_steps=100,
             sampling=None, batch_size=None, population=None, record_every=1,
-            dtype="float64", tol=None, divergence_factor=1e8, init_params=None) -> Batch:
+            watch_every=None, dtype="float64", tol=None, divergence_factor=1e8,
+            init_params=None) -> Batch:
     """Validate a batch of runs (see :func:`run_many` for the arguments) before any work."""
     spec = _resolve_optimizer(optimizer)
-    num_steps = check_int("num_steps", num_steps, low=1)
+    num_steps = check_int("num_steps", num_steps, low=1, high=MAX_STEPS)
     record_every = check_int("record_every", record_every, low=1, high=num_steps)
+    if watch_every is None:
+        watch_every = default_watch_every(problem, num_steps)
+    watch_every = check_int("watch_every", watch_every, low=1, high=num_steps)
     check_choice("dtype", dtype, DTYPES)
     if tol is not None:
         tol = check_float("tol", tol, low=0.0, closed="left")
@@ -423,7 +555,7 @@ def prepare(problem: Problem, optimizer, settings=({},), *, seeds=None, num_step
             "kinds with the same static options)", [repr(row) for row in rows])
     return Batch(problem, spec, build, rows, seeds, sampler, num_steps, record_every, dtype,
                  tol, divergence_factor, np.asarray(start, np.float64),
-                 build.watched(rows[0]), trees[0])
+                 build.watched(rows[0]), trees[0], watch_every)
 
 
 def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None):
@@ -443,7 +575,8 @@ def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None
     jdtype = jnp.float64 if batch.dtype == "float64" else jnp.float32
     problem = batch.problem
     leaves, seed_array = batch.leaves(rows, seeds)
-    stats = {k: jnp.asarray(v, jdtype) for k, v in problem.full_statistics().items()}
+    stats = {k: jnp.asarray(v, jdtype)
+             for k, v in problem.full_statistics(batch.dtype).items()}
     recorded, summary = _simulate_batch(
         jnp.asarray(problem.X, jdtype),
         jnp.asarray(problem.y, jdtype),
@@ -462,6 +595,7 @@ def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None
         sampler=batch.sampler,
         num_steps=batch.num_steps,
         record_every=batch.record_every,
+        watch_every=batch.watch_every,
         outputs=tuple(o for o in OUTPUTS if o in outputs),
     )
     recorded, summary = jax.device_get(recorded), jax.device_get(summary)
@@ -507,15 +641,17 @@ class _Prebuilt:
         return ()
 
 
-def _status(code, stop_step, num_steps, tol, divergence_factor) -> Status:
+def _status(code, stop_step, num_steps, tol, divergence_factor, watch_every=1) -> Status:
     if code == _DIVERGED:
         return Status("diverged", stop_step,
                       f"a non-finite value or a loss above {divergence_factor:g} times the "
                       f"starting loss at step {stop_step}")
+    checked = "" if watch_every == 1 else f" (checked every {watch_every} steps)"
     if code == _CONVERGED:
         return Status("converged", stop_step,
-                      f"full-data gradient norm <= {tol:g} at step {stop_step}")
-    return Status("max_steps", None, f"ran all {num_steps} steps")
+                      f"full-data gradient norm <= {tol:g} at step {stop_step}{checked}",
+                      checked_every=watch_every)
+    return Status("max_steps", None, f"ran all {num_steps} steps", checked_every=watch_every)
 
 
 def distance(trajectory: Trajectory, target) -> float:
@@ -523,4 +659,5 @@ def distance(trajectory: Trajectory, target) -> float:
     return float(np.linalg.norm(np.asarray(trajectory.final_params, np.float64) - target))
 
 
-__all__ = ["DTYPES", "OUTPUTS", "Batch", "distance", "execute", "prepare", "run", "run_many"]
+__all__ = ["DTYPES", "OUTPUTS", "Batch", "decode_stop", "default_watch_every", "distance",
+           "execute", "prepare", "run", "run_many"]

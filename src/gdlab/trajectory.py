@@ -18,21 +18,35 @@ class Status:
         step: the update (1-based) at which it converged or diverged; ``None`` for
             ``"max_steps"``.
         reason: one sentence for people.
+        checked_every: how often (in updates) convergence was checked: a run that
+            converged at step 30 with ``checked_every=10`` may have met the tolerance
+            as early as step 21.
     """
 
     kind: str
     step: int | None
     reason: str
+    checked_every: int = 1
 
     def __str__(self) -> str:
-        return self.kind if self.step is None else f"{self.kind} at step {self.step}"
+        if self.step is None:
+            return self.kind
+        text = f"{self.kind} at step {self.step}"
+        if self.kind == "converged" and self.checked_every > 1:
+            text += f" (checked every {self.checked_every} steps)"
+        return text
 
 
 @dataclass
 class Trajectory:
     """Arrays recorded every ``record_every`` updates, up to where the run stopped.
 
-    Index ``k`` describes update number ``step[k]`` (1-based):
+    Index ``k`` describes update number ``step[k]`` (1-based). The records strictly
+    before the final state are kept, and the last index is always the final state: at
+    ``num_steps``, at the step the run converged or diverged, or, when the diverged
+    state was not finite, at the step before it (the last finite state). So the last
+    row does not depend on ``record_every``. The starting point is in ``init_params``,
+    ``init_loss`` and ``init_grad_norm`` (and the first row of :meth:`to_frame`).
 
     Attributes:
         step: the update numbers recorded, shape ``(T,)``.
@@ -49,6 +63,7 @@ class Trajectory:
             each; empty for problems with more than ``max_internals`` parameters.
         init_params: the starting point, ``(d,)``.
         init_loss: full-data loss at the starting point.
+        init_grad_norm: norm of the full-data gradient at the starting point.
         status: how the run ended.
         settings: the optimizer's name and settings, the seed and the sampling scheme.
         dtype: the floating-point type the run used.
@@ -70,15 +85,24 @@ class Trajectory:
     settings: dict = field(default_factory=dict)
     dtype: str = "float64"
     param_names: tuple[str, ...] = ()
+    init_grad_norm: float = float("nan")
 
     @property
     def final_params(self) -> np.ndarray:
-        """Parameters at the last recorded update (the start if nothing was recorded)."""
+        """Parameters of the final state (the start if nothing was recorded)."""
         return self.params[-1] if len(self.step) else self.init_params
 
     @property
     def final_loss(self) -> float:
+        """Full-data loss of the final state."""
         return float(self.loss[-1]) if len(self.step) else self.init_loss
+
+    def __repr__(self) -> str:
+        # the dataclass repr printed every array (137 KB for a list of runs)
+        name = self.settings.get("describe", self.settings.get("optimizer", "?"))
+        return (f"Trajectory({name}, {len(self.step)} records up to step "
+                f"{int(self.step[-1]) if len(self.step) else 0}, status={self.status}, "
+                f"final_loss={self.final_loss:.6g}, dtype={self.dtype})")
 
     def columns(self) -> dict[str, np.ndarray]:
         """One array per field, one entry per recorded update (params as ``param_<name>``)."""
@@ -104,8 +128,23 @@ class Trajectory:
                 columns[f"hyper_{key}"] = values
         return columns
 
-    def to_frame(self):
-        """A pandas DataFrame of :meth:`columns`: one row per recorded update."""
+    def to_frame(self, start: bool = True):
+        """A pandas DataFrame of :meth:`columns`: one row per recorded update.
+
+        Args:
+            start: begin with a row for the starting point (step 0: its parameters,
+                full-data loss and gradient norm; the batch quantities, which belong to
+                an update, are NaN there).
+        """
         import pandas as pd
 
-        return pd.DataFrame(self.columns())
+        frame = pd.DataFrame(self.columns())
+        if not start:
+            return frame
+        first = {name: np.nan for name in frame.columns}
+        first.update(step=0, loss=self.init_loss, full_grad_norm=self.init_grad_norm)
+        names = self.param_names or tuple(str(j) for j in range(self.params.shape[1]))
+        for j, name in enumerate(names):
+            first[f"param_{name}"] = self.init_params[j]
+        head = pd.DataFrame({k: [v] for k, v in first.items()}).astype(frame.dtypes.to_dict())
+        return pd.concat([head, frame], ignore_index=True)

@@ -54,10 +54,11 @@ class Problem(ABC):
 
         return float(self.batch_loss(jnp.asarray(params), self.X, self.y))
 
-    def full_statistics(self) -> dict:
+    def full_statistics(self, dtype: str = "float64") -> dict:
         """Arrays that let :attr:`full_value_and_grad` skip a pass over the data.
 
-        The engine passes them into compiled code as data. The default is none, and the
+        The engine passes them into compiled code as data, in ``dtype`` (the run's
+        precision, which they may be prepared for). The default is none, and the
         full-data loss is the batch loss over every example.
         """
         return {}

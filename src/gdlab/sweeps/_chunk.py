@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from gdlab.engine import Batch, execute
+from gdlab.engine import Batch, decode_stop, execute
 
 STATUS = {0: "max_steps", 1: "converged", 2: "diverged"}
 _STATUS_NAMES = np.array([STATUS[c] for c in sorted(STATUS)], dtype=object)
@@ -61,8 +61,7 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
 
 def _summary_table(task: ChunkTask, summary: dict, count: int, wall: float) -> pd.DataFrame:
     batch = task.batch
-    codes = np.asarray(summary["code"][:count])
-    stop = np.asarray(summary["stop_step"][:count])
+    codes, stop, _ = decode_stop(summary["stop"][:count])
     hit = np.asarray(summary["hit_step"][:count])
     final = np.asarray(summary["final_params"][:count], np.float64)
     columns = {
