@@ -11,6 +11,9 @@ from gdlab.trajectory import Trajectory
 
 
 def _with_start(trajectory: Trajectory, values, start):
+    """Steps and values from the start (step 0), which is prepended unless recorded."""
+    if len(trajectory.step) and trajectory.step[0] == 0:
+        return np.asarray(trajectory.step), np.asarray(values)
     return np.concatenate([[0], trajectory.step]), np.concatenate([[start], values])
 
 
