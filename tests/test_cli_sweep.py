@@ -40,6 +40,11 @@ def test_sweep_writes_the_store_figures_and_prints_the_best(tmp_path):
                                  "--no-progress"])
     assert result.exit_code == 0, result.output
     assert "16 runs (8 settings x 2 seeds)" in result.output
+    # the size and the memory estimate come before the work
+    plan_line = next(line for line in result.output.splitlines() if line.startswith("sweep:"))
+    assert plan_line.startswith("sweep: 16 runs (8 settings x 2 seeds) in 1 chunks; "
+                                "estimated memory ")
+    assert result.output.index("sweep:") < result.output.index("best")
     assert {"manifest.json", "summary.parquet", "heatmap.png", "curves.png", "chunks"} <= {
         p.name for p in out.iterdir()}
     stored = load(out)
@@ -53,6 +58,7 @@ def test_sweep_writes_the_store_figures_and_prints_the_best(tmp_path):
     resumed = runner.invoke(app, ["sweep", "--config", str(config), "--out", str(out),
                                   "--resume", "--no-progress"])
     assert resumed.exit_code == 0, resumed.output
+    assert "resume: reused 1 of 1 chunks; running 0" in resumed.output
     pd.testing.assert_frame_equal(load(out).summary.drop(columns="wall_time_s"),
                                   stored.summary.drop(columns="wall_time_s"))
 
@@ -99,3 +105,52 @@ momentum = { uniform = [0.0, 0.99] }
     names = {p.name for p in out.iterdir()}
     assert "scatter.png" in names and "heatmap.png" not in names
     assert (out / "scatter.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_resume_says_how_many_chunks_it_reused(tmp_path):
+    config = tmp_path / "sweep.toml"
+    config.write_text(CONFIG.replace("seeds = 2", "seeds = 2\nchunk_size = 4"))
+    out = tmp_path / "out"
+    first = runner.invoke(app, ["sweep", "--config", str(config), "--out", str(out),
+                                "--no-progress"])
+    assert first.exit_code == 0, first.output
+    receipts = sorted((out / "chunks").glob("0*.json"))
+    assert len(receipts) == 4  # 16 runs in chunks of 4
+    receipts[1].unlink()  # one chunk not done
+    resumed = runner.invoke(app, ["sweep", "--config", str(config), "--out", str(out),
+                                  "--resume", "--no-progress"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "resume: reused 3 of 4 chunks; running 1" in resumed.output
+    from gdlab.config import load_config, sweep_arguments
+    from gdlab.sweeps import sweep
+
+    parsed = load_config(config)
+    again = sweep(**sweep_arguments(parsed), out=out, resume=True,
+                  config=parsed.model_dump(mode="json"))
+    assert again.info["chunks_reused"] == 4 and again.info["chunks"] == 4
+
+
+def test_compare_prints_digits_enough_to_tell_values_apart():
+    from gdlab._cli_sweep import distinct_digits
+
+    assert distinct_digits([113.86, 114.2]) == 4
+    assert distinct_digits([113.8591, 113.8593]) == 7
+    assert distinct_digits([1.0, 1.0]) == 4  # equal values stay equal
+    values = [113.859033, 113.859041, 113.859104]
+    digits = distinct_digits(values)
+    shown = {f"{v:.{digits}g}" for v in values}
+    assert len(shown) == 3 and digits == 8
+
+
+def test_compare_table_rows_differ_where_their_numbers_do(tmp_path):
+    result = runner.invoke(app, ["compare", "--optimizers", "sgd,momentum", "--budget", "2",
+                                 "--steps", "20", "--seeds", "3", "--sampling", "replacement",
+                                 "--batch-size", "5", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_parquet(tmp_path / "compare.parquet")
+    bands = {}
+    for row in table.itertuples():
+        line = next(x for x in result.output.splitlines() if f" {row.optimizer} " in x)
+        bands[row.optimizer] = line.split("│")[4].strip()
+    same_numbers = (table.q10_final_loss.nunique() == 1 and table.q90_final_loss.nunique() == 1)
+    assert (len(set(bands.values())) == 1) == same_numbers, (bands, table)

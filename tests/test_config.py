@@ -110,3 +110,36 @@ def test_the_example_file_is_a_valid_sweep():
     assert len(arguments["grid"]["learning_rate"]) == 12
     assert arguments["grid"]["momentum"] == [0.0, 0.5, 0.8, 0.9, 0.95]
     assert arguments["seeds"] == 5 and arguments["record_every"] == 5
+
+
+def test_a_file_that_is_not_text_is_one_error(tmp_path):
+    binary = tmp_path / "sweep.toml"
+    text = b"[problem]\nname = \"article\"\n"
+    binary.write_bytes(text + b"\x80\xff\xfe")
+    with pytest.raises(InvalidParameterError) as error:
+        load_config(binary)
+    assert error.value.parameter == "config"
+    assert f"not text: byte 0x80 at offset {len(text)}" in str(error.value)
+
+
+@pytest.mark.parametrize("data, parameter, allowed", [
+    (_with("run", num_steps=0), "run.num_steps", "an int in the range [1, "),
+    (_with("run", num_steps="50"), "run.num_steps", "an int in the range [1, "),
+    (_with("run", tol=True), "run.tol", "a float in the range (0, 1]"),
+    (_with("problem", seed=-1), "problem.seed", "an int in the range [0, 4294967295]"),
+    ({**GOOD, "problem": 5}, "problem", "a table"),
+    ({**GOOD, "run": {**GOOD["run"], "bogus": 1}}, "run.bogus", "absent: not a field"),
+    ({**GOOD, "grid": None, "samples": {"num_samples": "3", "momentum": [0.1]}},
+     "samples.num_samples", "an int in the range [1, inf]"),
+    (_with("grid", learning_rate={"logspace": [1e-6, "x", 3]}),
+     "grid.learning_rate.logspace", "[start, stop, count] with bounds > 0"),
+    (_with("grid", learning_rate={"linspace": [1e-6, 1e-5, 2.5]}),
+     "grid.learning_rate.linspace.count", "an int in the range [1, inf]"),
+])
+def test_errors_are_in_our_own_words(data, parameter, allowed):
+    data = {k: v for k, v in data.items() if v is not None}
+    with pytest.raises(InvalidParameterError) as error:
+        gdlab.sweep(**sweep_arguments(parse_config(data)))
+    assert error.value.parameter == parameter
+    assert error.value.allowed.startswith(allowed), error.value.allowed
+    assert "input should" not in str(error.value).lower()

@@ -113,14 +113,22 @@ def print_plan(console, info: dict, resume: bool) -> None:
     """The sweep's size and memory estimate (and, resuming, the chunks kept) before any
     run starts."""
     available = info.get("memory_available_bytes")
-    memory = f"estimated memory {info['memory_estimate_bytes'] / 2**30:.2g} GiB" + (
-        f" of {available / 2**30:.3g} GiB available" if available else "")
+    memory = f"estimated memory {_bytes(info['memory_estimate_bytes'])}" + (
+        f" of {_bytes(available)} available" if available else "")
     console.print(f"sweep: {info['num_runs']:,} runs ({info['num_settings']:,} settings x "
-                  f"{len(info['seeds']):,} seeds) in {info['chunks']:,} chunks; {memory}")
+                  f"{len(info['seeds']):,} seeds) in {info['chunks']:,} chunks; {memory}",
+                  soft_wrap=True)
     if resume:
         reused = info["chunks_reused"]
         console.print(f"resume: reused {reused:,} of {info['chunks']:,} chunks; running "
-                      f"{info['chunks'] - reused:,}")
+                      f"{info['chunks'] - reused:,}", soft_wrap=True)
+
+
+def _bytes(size: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= scale:
+            return f"{size / scale:.3g} {unit}"
+    return f"{size} B"
 
 
 def distinct_digits(values, low: int = 4, high: int = 17) -> int:

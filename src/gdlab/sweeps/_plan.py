@@ -134,13 +134,14 @@ class Plan:
         if any("." in name for name in names):  # schedule paths: rebuild each schedule
             return {setting: {**base, **_numeric_row(group.spec, dict(zip(names, row,
                                                                           strict=True)))}
-                    for setting, row in zip(unique.tolist(), zip(*values.values()),
+                    for setting, row in zip(unique.tolist(), zip(*values.values(), strict=True),
                                             strict=True)}
         fixed = {k: v for k, v in base.items() if k not in values}
         keys = (*fixed, *names)  # one dict(zip) per setting: ~1 us, the floor of a dict
         columns = [*(itertools.repeat(v) for v in fixed.values()), *values.values()]
         return {setting: dict(zip(keys, row, strict=True))
-                for setting, row in zip(unique.tolist(), zip(*columns), strict=True)}
+                for setting, row in zip(unique.tolist(), zip(*columns, strict=False),
+                                        strict=True)}
 
 
 def _kind(name: str, column, base: dict, accepted, spec: OptimizerSpec, where: str) -> str:
@@ -165,6 +166,8 @@ def _kind(name: str, column, base: dict, accepted, spec: OptimizerSpec, where: s
     known = base.get(head)
     expects_number = "." in name or isinstance(known, Schedule) or _is_number(known)
     if not expects_number and not all(_is_number(v) for v in values):
+        for value in values:
+            _check_hashable(where, value)
         return "static"
     for value in values:
         if isinstance(value, Schedule) and "." not in name:
@@ -172,6 +175,15 @@ def _kind(name: str, column, base: dict, accepted, spec: OptimizerSpec, where: s
         if not (_is_number(value) and _finite(value)):
             _refuse_number(where, name, value, spec, base)
     return "numeric"
+
+
+def _check_hashable(where: str, value) -> None:
+    """A structural setting is part of the compiled program's key: it must be hashable
+    (a string, a boolean, a number), not a list or a table."""
+    try:
+        hash(value)
+    except TypeError:
+        raise InvalidParameterError(where, "a string, a boolean or a number", value) from None
 
 
 def _finite(value) -> bool:
@@ -240,6 +252,11 @@ def plan(problem: Problem, optimizer, space: Space, options: RunOptions,
                            else chunk_size, low=1)
     base = {**dict(optimizer.static), **optimizer.hyperparams}
     accepted = inspect.signature(optimizer.factory).parameters
+    defaults = OPTIMIZERS[optimizer.name].defaults
+    for key, value in optimizer.static:  # what the registry let through as structure
+        if _is_number(defaults.get(key)):  # a number's place: a list or text is no number
+            _refuse_number(key, key, value, optimizer, base)
+        _check_hashable(key, value)
     where = {name: f"{space.origin}.{name}" for name in space.names}
     kinds = {name: _kind(name, column, base, accepted, optimizer, where[name])
              for name, column in zip(space.names, space.columns, strict=True)}
