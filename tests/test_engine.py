@@ -63,7 +63,7 @@ def test_non_finite_values_are_reported_as_divergence():
 def test_convergence_status_stops_at_the_tolerance(problem):
     lr = 0.9 * problem.max_stable_learning_rate()
     trajectory = gdlab.run(problem, gdlab.optimizer("sgd", learning_rate=lr), num_steps=5000,
-                           tol=1e-6)
+                           grad_tol=1e-6)
     assert trajectory.status.kind == "converged"
     assert trajectory.full_grad_norm[-1] <= 1e-6
     assert np.all(trajectory.full_grad_norm[:-1] > 1e-6)
@@ -179,7 +179,9 @@ def test_a_built_optimizer_runs_too():
     ({"record_every": 0}, "record_every"),
     ({"dtype": "float16"}, "dtype"),
     ({"sampling": "random"}, "sampling"),
-    ({"tol": -1.0}, "tol"),
+    ({"grad_tol": -1.0}, "grad_tol"),
+    ({"watch_every": 0}, "watch_every"),
+    ({"num_steps": 2**30}, "num_steps"),
     ({"init_params": [np.nan]}, "init_params"),
 ])
 def test_bad_run_options_name_the_parameter(options, parameter):

@@ -34,7 +34,7 @@ def runs(draw):
     return dict(problem=problem, optimizer=gdlab.optimizer(name, learning_rate=learning_rate),
                 num_steps=num_steps, sampling=sampling, batch_size=batch_size,
                 seed=draw(st.integers(0, 2)),
-                tol=draw(st.sampled_from([None, 1e-3, 1.0])),
+                grad_tol=draw(st.sampled_from([None, 1e-3, 1.0])),
                 record_every=draw(st.integers(1, num_steps)))
 
 
@@ -66,7 +66,7 @@ def test_status_and_final_state_do_not_depend_on_record_every(case):
 @given(case=runs())
 def test_sweep_summary_does_not_depend_on_record_every(case):
     record_every = case.pop("record_every")
-    case.pop("tol")
+    case.pop("grad_tol")
     problem, spec, seed = case.pop("problem"), case.pop("optimizer"), case.pop("seed")
     rate = spec.hyperparams["learning_rate"]
     grid = {"learning_rate": [rate, rate / 7]}
@@ -98,8 +98,8 @@ def test_the_issue_example_diverges_at_the_same_step_with_its_final_state():
 def test_convergence_checked_less_often_says_so():
     problem = gdlab.linear_regression(n_samples=50, n_features=2, noise=0.1, seed=0)
     spec = gdlab.optimizer("sgd", learning_rate=0.5 * problem.max_stable_learning_rate())
-    every = gdlab.run(problem, spec, num_steps=2000, tol=1e-6)
-    coarse = gdlab.run(problem, spec, num_steps=2000, tol=1e-6, watch_every=25)
+    every = gdlab.run(problem, spec, num_steps=2000, grad_tol=1e-6)
+    coarse = gdlab.run(problem, spec, num_steps=2000, grad_tol=1e-6, watch_every=25)
     assert every.status.kind == coarse.status.kind == "converged"
     assert coarse.status.step % 25 == 0
     assert every.status.step <= coarse.status.step < every.status.step + 25

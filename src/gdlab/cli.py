@@ -193,7 +193,8 @@ def run(
     record_every: Annotated[str, typer.Option(help="Record every this many updates.")] = "1",
     dtype: Annotated[str, typer.Option(help="float64 or float32.")] = "float64",
     tol: Annotated[str | None, typer.Option(
-        help="Stop once the full-data gradient norm is at most this.")] = None,
+        "--grad-tol", help="Stop once the full-data gradient norm is at most this (checked "
+        "every step where the full loss is cheap).")] = None,
     data: Annotated[Path | None, typer.Option(
         help="CSV or Parquet file: features, then the target (last column or --target); "
         "overrides --problem.")] = None,
@@ -236,7 +237,7 @@ def _run(problem, optimizer, learning_rate, pairs, steps, batch_size, sampling, 
     seed = check_int("seed", seed, low=0, high=MAX_SEED)
     record_every = check_int("record_every", record_every, low=1)
     batch_size = None if batch_size is None else check_int("batch_size", batch_size, low=1)
-    tol = None if tol is None else check_float("tol", tol, low=0.0, closed="left")
+    tol = None if tol is None else check_float("grad_tol", tol, low=0.0, closed="left")
     if out is not None:
         store.prepare_directory(out, "--out", create=False)
     check_choice("optimizer", optimizer, OPTIMIZERS)
@@ -269,7 +270,7 @@ def _run(problem, optimizer, learning_rate, pairs, steps, batch_size, sampling, 
     spec = gdlab.optimizer(optimizer, learning_rate=learning_rate, **settings)
     trajectory = gdlab.run(chosen, spec, num_steps=steps, batch_size=batch_size,
                            sampling=sampling, seed=seed, record_every=record_every,
-                           dtype=dtype, tol=tol)
+                           dtype=dtype, grad_tol=tol)
     optimum = chosen.minimizer() if hasattr(chosen, "minimizer") else None
     final = trajectory.final_params
     rows = [("status", str(trajectory.status)),

@@ -4,14 +4,16 @@ A run is ``lax.scan`` over records, each an inner ``lax.scan`` over ``record_eve
 updates. One update at step :math:`t` (0-based) draws batch :math:`B_t`, computes
 :math:`\ell_t = L_{B_t}(\theta_t)` and :math:`g_t = \nabla L_{B_t}(\theta_t)` with
 ``jax.value_and_grad``, and applies the optimizer: :math:`\theta_{t+1} = \theta_t + u_t`.
-At the end of each record the full-data loss and gradient are computed once.
 
-Stopping is data, never an exception inside compiled code. A run *diverges* at the
-first update whose batch loss or parameters are not finite, or whose batch loss or
-full-data loss exceeds ``divergence_factor`` times the loss at the start; it
-*converges* at the first recorded update where the full-data gradient norm is at most
-``tol``. After either, the remaining updates are masked out and the host trims the
-recorded arrays to the updates up to the stopping step.
+Stopping is data, never an exception inside compiled code, and it is decided inside
+the update, so recording more or less often changes nothing but what is kept. The
+state :math:`\theta_t` *diverges* when :math:`\ell_t` is not finite or exceeds
+``divergence_factor`` times the full-data loss at the start, when its parameters are
+not finite, or when its full-data loss (evaluated every ``watch_every`` updates: every
+update where that is cheap) is not finite or beyond the same bound; the run then keeps
+:math:`\theta_t`, or :math:`\theta_{t-1}` when :math:`\theta_t` is not finite. It
+*converges* at the first watched update where the full-data gradient norm is at most
+``grad_tol``. After either, the remaining updates are masked out.
 
 Hyperparameters are arguments of the compiled program, not constants in it: running a
 new learning rate, or a batch of settings (:func:`run_many`, vmapped), reuses the
@@ -86,7 +88,7 @@ def _simulate(X, y, stats, init_params, leaves, seed, divergence_factor, tol, ta
       above the bound: that state diverged) and the new parameters (not finite: the new
       state diverged, and the run keeps the last finite one);
     - every ``watch_every`` steps and at the last: the full-data loss (not finite or
-      above the bound: diverged), the full-data gradient norm (at most ``tol``:
+      above the bound: diverged), the full-data gradient norm (at most ``grad_tol``:
       converged), the best loss and the first step at or below ``target``.
 
     Returns ``(recorded, summary)``: the recorded arrays (leading axis: records) and the
@@ -298,7 +300,7 @@ def run(
     record_every: int = 1,
     watch_every: int | None = None,
     dtype: str = "float64",
-    tol: float | None = None,
+    grad_tol: float | None = None,
     divergence_factor: float = 1e8,
     init_params=None,
 ) -> Trajectory:
@@ -310,7 +312,7 @@ def run(
             :func:`gdlab.optimizer`, or any :class:`Optimizer` (compiled anew on each call,
             since its settings are baked into its functions).
         num_steps, sampling, batch_size, population, record_every, watch_every, dtype,
-            tol, divergence_factor, init_params: as in :func:`run_many`.
+            grad_tol, divergence_factor, init_params: as in :func:`run_many`.
         seed: the sampling seed, in ``[0, 2**32 - 1]``.
 
     Returns:
@@ -326,7 +328,8 @@ def run(
     """
     return run_many(problem, optimizer, [{}], seeds=[seed], num_steps=num_steps,
                     sampling=sampling, batch_size=batch_size, population=population,
-                    record_every=record_every, watch_every=watch_every, dtype=dtype, tol=tol,
+                    record_every=record_every, watch_every=watch_every, dtype=dtype,
+                    grad_tol=grad_tol,
                     divergence_factor=divergence_factor, init_params=init_params)[0]
 
 
@@ -343,7 +346,7 @@ def run_many(
     record_every: int = 1,
     watch_every: int | None = None,
     dtype: str = "float64",
-    tol: float | None = None,
+    grad_tol: float | None = None,
     divergence_factor: float = 1e8,
     init_params=None,
 ) -> list[Trajectory]:
@@ -372,8 +375,10 @@ def run_many(
             convergence and the best loss) every this many updates and at the last; by
             default every update where that is cheap (:func:`default_watch_every`).
         dtype: ``"float64"`` (default) or ``"float32"``.
-        tol: stop as converged at the first watched update where the full-data gradient
-            norm is at most ``tol`` (the Status says how often that was checked).
+        grad_tol: stop as converged at the first watched update where the full-data
+            gradient norm is at most ``grad_tol`` (the Status says how often that was
+            checked). Not to be confused with a sweep's ``tol``, a relative excess loss
+            that measures ``steps_to_tol`` and stops nothing.
         divergence_factor: stop as diverged once a loss exceeds this times the start's.
         init_params: starting point (default the problem's).
 
@@ -382,7 +387,8 @@ def run_many(
     """
     batch = prepare(problem, optimizer, settings, seeds=seeds, num_steps=num_steps,
                     sampling=sampling, batch_size=batch_size, population=population,
-                    record_every=record_every, watch_every=watch_every, dtype=dtype, tol=tol,
+                    record_every=record_every, watch_every=watch_every, dtype=dtype,
+                    grad_tol=grad_tol,
                     divergence_factor=divergence_factor, init_params=init_params)
     outputs = OUTPUTS if problem.num_params <= MAX_INTERNALS else OUTPUTS[:-1]
     started = time.perf_counter()
@@ -417,7 +423,7 @@ class Batch:
     num_steps: int
     record_every: int
     dtype: str
-    tol: float | None
+    grad_tol: float | None
     divergence_factor: float
     start: np.ndarray
     watch: tuple
@@ -452,7 +458,7 @@ class Batch:
         finite): a run that diverged between two records still shows where it ended.
         """
         code, step, final_step = (int(v[i]) for v in decode_stop(summary["stop"]))
-        status = _status(code, step, self.num_steps, self.tol, self.divergence_factor,
+        status = _status(code, step, self.num_steps, self.grad_tol, self.divergence_factor,
                          self.watch_every)
         if code == _RUNNING:
             final_step = self.num_steps
@@ -498,7 +504,7 @@ class Batch:
 
 def prepare(problem: Problem, optimizer, settings=({},), *, seeds=None, num_steps=100,
             sampling=None, batch_size=None, population=None, record_every=1,
-            watch_every=None, dtype="float64", tol=None, divergence_factor=1e8,
+            watch_every=None, dtype="float64", grad_tol=None, divergence_factor=1e8,
             init_params=None) -> Batch:
     """Validate a batch of runs (see :func:`run_many` for the arguments) before any work."""
     spec = _resolve_optimizer(optimizer)
@@ -508,8 +514,8 @@ def prepare(problem: Problem, optimizer, settings=({},), *, seeds=None, num_step
         watch_every = default_watch_every(problem, num_steps)
     watch_every = check_int("watch_every", watch_every, low=1, high=num_steps)
     check_choice("dtype", dtype, DTYPES)
-    if tol is not None:
-        tol = check_float("tol", tol, low=0.0, closed="left")
+    if grad_tol is not None:
+        grad_tol = check_float("grad_tol", grad_tol, low=0.0, closed="left")
     divergence_factor = check_float("divergence_factor", divergence_factor, low=1.0)
     settings = [dict(s) for s in settings]
     if not settings:
@@ -554,7 +560,7 @@ def prepare(problem: Problem, optimizer, settings=({},), *, seeds=None, num_step
             "settings", "values of the same structure in every setting (the same schedule "
             "kinds with the same static options)", [repr(row) for row in rows])
     return Batch(problem, spec, build, rows, seeds, sampler, num_steps, record_every, dtype,
-                 tol, divergence_factor, np.asarray(start, np.float64),
+                 grad_tol, divergence_factor, np.asarray(start, np.float64),
                  build.watched(rows[0]), trees[0], watch_every)
 
 
@@ -585,7 +591,7 @@ def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None
         leaves,
         seed_array,
         jnp.asarray(batch.divergence_factor, jdtype),
-        jnp.asarray(-1.0 if batch.tol is None else batch.tol, jdtype),
+        jnp.asarray(-1.0 if batch.grad_tol is None else batch.grad_tol, jdtype),
         jnp.asarray(-np.inf if target is None else target, jdtype),
         loss_fn=problem.batch_loss,
         full_fn=problem.full_value_and_grad,
@@ -641,7 +647,7 @@ class _Prebuilt:
         return ()
 
 
-def _status(code, stop_step, num_steps, tol, divergence_factor, watch_every=1) -> Status:
+def _status(code, stop_step, num_steps, grad_tol, divergence_factor, watch_every=1) -> Status:
     if code == _DIVERGED:
         return Status("diverged", stop_step,
                       f"a non-finite value or a loss above {divergence_factor:g} times the "
@@ -649,7 +655,7 @@ def _status(code, stop_step, num_steps, tol, divergence_factor, watch_every=1) -
     checked = "" if watch_every == 1 else f" (checked every {watch_every} steps)"
     if code == _CONVERGED:
         return Status("converged", stop_step,
-                      f"full-data gradient norm <= {tol:g} at step {stop_step}{checked}",
+                      f"full-data gradient norm <= {grad_tol:g} at step {stop_step}{checked}",
                       checked_every=watch_every)
     return Status("max_steps", None, f"ran all {num_steps} steps", checked_every=watch_every)
 

@@ -31,6 +31,12 @@ class Problem(ABC):
     loss_convention: str
     param_names: tuple[str, ...]
 
+    def __repr__(self) -> str:
+        # a dataclass repr printed every array of the data (137 KB for a list of runs)
+        return (f"{type(self).__name__}(name={self.name!r}, num_examples="
+                f"{self.num_examples}, num_params={self.num_params}, "
+                f"param_names={tuple(self.param_names)!r})")
+
     @property
     def num_examples(self) -> int:
         return int(self.X.shape[0])

@@ -106,7 +106,7 @@ def mse_from_gram(params, X, y, stats):
     return jnp.maximum(stats["anchor_loss"] + excess, 0.0), grad
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)  # the base class has a short repr
 class LeastSquares(Problem):
     """Linear least squares: minimize the mean squared error of ``X @ theta`` against ``y``.
 

@@ -25,7 +25,7 @@ def rosenbrock_loss(params, X, y):
     return (a - params[0]) ** 2 + b * (params[1] - params[0] ** 2) ** 2
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)  # the base class has a short repr
 class Rosenbrock(Problem):
     """The Rosenbrock valley (see the module docstring)."""
 

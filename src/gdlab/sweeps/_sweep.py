@@ -87,10 +87,10 @@ def sweep(
         num_steps, sampling, batch_size, population, dtype, divergence_factor,
             init_params: as in :func:`gdlab.run_many`, shared by every run.
         record_every: record the histories every this many steps; ``None`` (default):
-            summary only, the full-data loss is then watched every ``num_steps``.
-        watch_every: without histories, evaluate the full-data loss every this many
-            steps (default: every step where that is cheap, e.g. least squares through
-            its Gram matrix; else 100 times per run).
+            summary only. It changes what is kept, never the summary.
+        watch_every: evaluate the full-data loss every this many steps, for divergence,
+            ``best_loss`` and ``steps_to_tol`` (default: every step where that is cheap,
+            e.g. least squares through its Gram matrix; else 100 times per run).
         record: what the histories hold, from ``params``, ``batch_loss``, ``loss``,
             ``grad_norm``, ``full_grad_norm``, ``hyperparams``.
         tol: ``steps_to_tol`` is the first watched step with
