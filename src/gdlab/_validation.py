@@ -134,7 +134,7 @@ def parse_bool(name: str, text: str) -> bool:
     raise InvalidParameterError(name, "a boolean: true/false, yes/no, on/off or 1/0", text)
 
 
-_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 
 
 def parse_float(name: str, text: str) -> float:
@@ -170,7 +170,7 @@ def parse_setting(name: str, text: str, kind: str | None):
         return parse_bool(name, text)
     if kind == "int":
         stripped = str(text).strip()
-        if not re.fullmatch(r"[+-]?\d+", stripped):
+        if not re.fullmatch(r"[+-]?\d+", stripped, re.ASCII):  # ASCII digits only
             raise InvalidParameterError(name, "an integer, e.g. 100", text)
         return int(stripped)
     if kind == "float":

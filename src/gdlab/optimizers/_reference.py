@@ -23,8 +23,13 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdlab._validation import check_float, check_int
-from gdlab.optimizers._base import Optimizer, check_hyperparameter, value_at
+from gdlab._validation import check_int
+from gdlab.optimizers._base import (
+    Optimizer,
+    check_hyperparameter,
+    is_concrete_number,
+    value_at,
+)
 
 
 class LineSearchState(NamedTuple):
@@ -40,9 +45,12 @@ def armijo(learning_rate: float = 1.0, *, shrink: float = 0.5, c: float = 1e-4,
            max_backtracks: int = 30) -> Optimizer:
     """Gradient descent with Armijo backtracking from ``learning_rate`` (:math:`\\alpha_0`)."""
     check_hyperparameter("learning_rate", learning_rate, 0.0, float("inf"), "neither")
-    check_float("shrink", shrink, 0.0, 1.0)
-    check_float("c", c, 0.0, 1.0)
-    max_backtracks = check_int("max_backtracks", max_backtracks, low=1)
+    # shrink and c are data like every number (traced when set): checked where concrete;
+    # check_float refused the tracers, so setting either one failed every run
+    check_hyperparameter("shrink", shrink, 0.0, 1.0, "neither")
+    check_hyperparameter("c", c, 0.0, 1.0, "neither")
+    if is_concrete_number(max_backtracks) or isinstance(max_backtracks, str):
+        max_backtracks = check_int("max_backtracks", max_backtracks, low=1)
 
     def init(params):
         return LineSearchState(count=jnp.zeros((), jnp.int32),

@@ -17,7 +17,6 @@ from gdlab._validation import (
     InvalidParameterError,
     check_bool,
     check_choice,
-    check_int,
     declared_kinds,
 )
 from gdlab.optimizers._adam import adam, adamw, amsgrad
@@ -243,11 +242,15 @@ def optimizer(name: str, **settings) -> OptimizerSpec:
             )
     settings = check_declared_types(name, settings)
     merged = {**info.defaults, **settings}
-    # numbers and Schedules are data (traced, swept without recompiling); the rest is static
+    # numbers and Schedules are data (traced, swept without recompiling); the rest is static,
+    # and so are the settings declared int (counts such as armijo's max_backtracks): a
+    # count is structure, and converting it to a float for tracing broke its int check
+    kinds = setting_kinds(name)
     numeric = {
         k: (v if isinstance(v, Schedule) else float(v))
         for k, v in merged.items()
-        if isinstance(v, Schedule) or (isinstance(v, numbers.Real) and not isinstance(v, bool))
+        if (isinstance(v, Schedule) or (isinstance(v, numbers.Real) and not isinstance(v, bool)))
+        and kinds.get(k, (None, True))[0] != "int"
     }
     static = tuple(sorted((k, v) for k, v in merged.items() if k not in numeric))
     spec = OptimizerSpec(name, numeric, static)
@@ -284,8 +287,9 @@ def check_declared_types(name: str, settings: Mapping[str, Any]) -> dict[str, An
             continue
         if kind == "bool":
             checked[key] = check_bool(key, value, optional)
-        elif kind == "int":
-            checked[key] = check_int(key, value)
+        elif kind == "int":  # the range is the factory's to check
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise InvalidParameterError(key, "an int", value)
         elif kind == "str":
             if not isinstance(value, str):
                 conventions = OPTIMIZERS[name].conventions
