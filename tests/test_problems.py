@@ -3,8 +3,11 @@
 import jax
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gdlab
+from gdlab import InvalidParameterError
 from gdlab.problems import PROBLEMS, mse
 
 
@@ -66,7 +69,7 @@ def test_linear_regression_from_arrays_and_synthetic():
     np.testing.assert_allclose(problem.minimizer(), [2.0, 1.0], atol=1e-12)
     assert problem.param_names == ("w", "b")
     synthetic = gdlab.linear_regression(n_samples=500, n_features=2, noise=0.0,
-                                        coef=[1.5, -2.0], intercept=0.5, seed=0)
+                                        coef=[1.5, -2.0], true_intercept=0.5, seed=0)
     np.testing.assert_allclose(synthetic.minimizer(), [1.5, -2.0, 0.5], atol=1e-10)
     no_intercept = gdlab.linear_regression(X, 2 * X[:, 0], fit_intercept=False)
     assert no_intercept.num_params == 1
@@ -105,3 +108,75 @@ def test_rosenbrock_minimum_gradient_and_hessian():
         gdlab.rosenbrock(b=-1.0)
     with pytest.raises(gdlab.InvalidParameterError, match="'init'"):
         gdlab.rosenbrock(init=(0.0, 1.0, 2.0))
+
+
+# names, intercepts and data that cannot be represented -------------------------------------
+
+def test_feature_names_name_the_parameters_and_the_intercept_avoids_a_clash():
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0]])
+    problem = gdlab.linear_regression(X, X @ [1.0, 2.0], feature_names=["x1", "x2"])
+    assert problem.param_names == ("x1", "x2", "b")
+    clash = gdlab.linear_regression(X, X @ [1.0, 2.0], feature_names=["a", "b"])
+    assert clash.param_names == ("a", "b", "intercept")
+    assert gdlab.linear_regression(X, X[:, 0]).param_names == ("w0", "w1", "b")
+    for bad in (["x1"], ["x", "x"], ["x1", ""]):
+        with pytest.raises(InvalidParameterError, match="'feature_names'"):
+            gdlab.linear_regression(X, X[:, 0], feature_names=bad)
+
+
+def test_true_intercept_is_the_data_and_fit_intercept_the_model():
+    data_only = gdlab.article_regression(true_intercept=20.0, seed=3)
+    fitted = gdlab.article_regression(true_intercept=20.0, fit_intercept=True, seed=3)
+    plain = gdlab.article_regression(seed=3)
+    np.testing.assert_allclose(data_only.y - plain.y, 20.0)  # the data moved by 20
+    assert data_only.num_params == 1 and fitted.param_names == ("w", "b")
+    np.testing.assert_allclose(fitted.true_params, [3.2, 20.0])
+    # the former name still works and means the same
+    np.testing.assert_array_equal(gdlab.article_regression(intercept=20.0, seed=3).y,
+                                  data_only.y)
+    with pytest.raises(InvalidParameterError, match="fit_intercept"):
+        gdlab.article_regression(intercept=True)
+    with pytest.raises(InvalidParameterError, match="fit_intercept"):
+        gdlab.linear_regression(true_intercept=True)
+    with pytest.raises(InvalidParameterError, match="'intercept'"):
+        gdlab.article_regression(intercept=1.0, true_intercept=2.0)
+    with pytest.raises(InvalidParameterError, match="'fit_intercept'"):
+        gdlab.article_regression(fit_intercept="no")
+
+
+@pytest.mark.parametrize("column, values", [(0, [1e308, 1.0]), (1, [1e200, -1e200]),
+                                            (1, [1.5e154, 0.0])])
+def test_a_column_whose_squares_overflow_is_refused_by_its_name(column, values):
+    X = np.ones((2, 2))
+    X[:, column] = values
+    with pytest.raises(InvalidParameterError, match=f'X column "{["u", "v"][column]}"'):
+        gdlab.linear_regression(X, [1.0, 2.0], feature_names=["u", "v"])
+    with pytest.raises(InvalidParameterError, match='y column "price"'):
+        gdlab.linear_regression(np.ones((2, 1)), [1e300, 1.0], target_name="price")
+
+
+@settings(max_examples=60, deadline=None)
+@given(exponent=st.floats(100.0, 160.0), n=st.integers(1, 40), seed=st.integers(0, 99))
+def test_data_is_accepted_exactly_when_its_loss_and_hessian_are_finite(exponent, n, seed):
+    """The oracle sums the squares in Python's arbitrary-precision integers (no overflow
+    is possible there): data is accepted iff twice each sum stays below float64's max, and
+    then the Hessian and the starting loss are finite."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1.0, 1.0, size=(n, 2)) * 10.0**exponent
+    y = rng.uniform(-1.0, 1.0, size=n)
+    limit = int(np.finfo(np.float64).max)
+
+    def twice_sum(column):
+        return 2 * sum(int(v) ** 2 for v in column)
+
+    representable = all(twice_sum(X[:, j]) <= limit for j in range(2)) and \
+        twice_sum(X[:, 0]) + twice_sum(X[:, 1]) <= limit
+    try:
+        problem = gdlab.linear_regression(X, y, fit_intercept=False)
+    except InvalidParameterError as error:
+        assert not representable, error
+        assert "X" in error.parameter
+    else:
+        assert representable
+        assert np.all(np.isfinite(problem.hessian()))
+        assert np.isfinite(problem.loss(np.zeros(2)))
