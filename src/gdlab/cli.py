@@ -179,7 +179,8 @@ def run(
     learning_rate: Annotated[str, typer.Option(help="Learning rate, > 0.")] = "1e-4",
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Optimizer or schedule setting KEY=VALUE (repeatable), e.g. "
-        "momentum=0.9, convention=keras, decay_steps=100.")] = None,
+        "momentum=0.9, convention=keras, nesterov=yes, milestones=10,20; read as the type "
+        "the setting declares (flags: true/false, yes/no, on/off, 1/0).")] = None,
     schedule: Annotated[str | None, typer.Option(
         help="Learning-rate schedule (see `gdlab list schedules`); its settings go through "
         "--set, and --learning-rate is its starting or peak value.")] = None,
