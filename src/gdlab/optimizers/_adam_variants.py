@@ -62,6 +62,13 @@ class MomentsState(NamedTuple):
     pi: jnp.ndarray
 
 
+def _power(beta, k, g):
+    """:math:`\beta^k` in the gradient's precision: a default ``beta`` is a Python float,
+    and a Python float to the power of the int32 count is float64 under x64, which made
+    every float32 run of these optimizers fail to compile."""
+    return jnp.asarray(beta, g.dtype) ** k
+
+
 def _check(learning_rate, b1, b2, eps):
     check_hyperparameter("learning_rate", learning_rate, 0.0, _INF, "neither")
     check_hyperparameter("b1", b1, 0.0, 1.0, "left")
@@ -90,10 +97,10 @@ def adamax(learning_rate: ScalarOrSchedule = 2e-3, b1: float = 0.9, b2: float = 
         m = (1.0 - b1) * g + b1 * state.m
         if convention == "keras":
             u = jnp.maximum(b2 * state.v, jnp.abs(g))
-            step = gamma * m / ((1.0 - b1**k) * (u + eps))
+            step = gamma * m / ((1.0 - _power(b1, k, g)) * (u + eps))
         else:
             u = jnp.maximum(b2 * state.v, jnp.abs(g) + eps)
-            step = gamma / (1.0 - b1**k) * m / u
+            step = gamma / (1.0 - _power(b1, k, g)) * m / u
         return -step, state._replace(count=k, m=m, v=u)
 
     return Optimizer(_init(), update)
@@ -119,13 +126,13 @@ def nadam(learning_rate: ScalarOrSchedule = 2e-3, b1: float = 0.9, b2: float = 0
         m = (1.0 - b1) * g + b1 * state.m
         v = (1.0 - b2) * g * g + b2 * state.v
         if convention == "optax":
-            m_hat = b1 * m / (1.0 - b1 ** next_count(k)) + (1.0 - b1) * g / (1.0 - b1**k)
-            step = gamma * m_hat / (jnp.sqrt(v / (1.0 - b2**k)) + eps)
+            m_hat = b1 * m / (1.0 - _power(b1, next_count(k), g)) + (1.0 - b1) * g / (1.0 - _power(b1, k, g))
+            step = gamma * m_hat / (jnp.sqrt(v / (1.0 - _power(b2, k, g))) + eps)
             return -step, state._replace(count=k, m=m, v=v)
         mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
         mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1.0) * psi))
         pi = state.pi * mu
-        denominator = jnp.sqrt(v / (1.0 - b2**k)) + eps
+        denominator = jnp.sqrt(v / (1.0 - _power(b2, k, g))) + eps
         step = gamma * ((1.0 - mu) * g / (1.0 - pi) + mu_next * m / (1.0 - pi * mu_next))
         return -step / denominator, MomentsState(count=k, m=m, v=v, pi=pi)
 
@@ -145,9 +152,9 @@ def radam(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0
         t = k.astype(g.dtype)
         m = (1.0 - b1) * g + b1 * state.m
         v = (1.0 - b2) * g * g + b2 * state.v
-        m_hat = m / (1.0 - b1**k)
-        correction2 = 1.0 - b2**k
-        rho = rho_inf - 2.0 * t * b2**k / correction2
+        m_hat = m / (1.0 - _power(b1, k, g))
+        correction2 = 1.0 - _power(b2, k, g)
+        rho = rho_inf - 2.0 * t * _power(b2, k, g) / correction2
         safe_rho = jnp.maximum(rho, 5.0 + 1e-12)  # keeps the unused branch finite
         r = jnp.sqrt((safe_rho - 4.0) * (safe_rho - 2.0) * rho_inf
                      / ((rho_inf - 4.0) * (rho_inf - 2.0) * safe_rho))
@@ -178,7 +185,7 @@ def adabelief(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float
         k = next_count(state.count)  # t, also the new count
         m = (1.0 - b1) * g + b1 * state.m
         s = (1.0 - b2) * (g - m) ** 2 + b2 * state.v + eps_root
-        step = gamma * (m / (1.0 - b1**k)) / (jnp.sqrt(s / (1.0 - b2**k)) + eps)
+        step = gamma * (m / (1.0 - _power(b1, k, g))) / (jnp.sqrt(s / (1.0 - _power(b2, k, g))) + eps)
         return -step, state._replace(count=k, m=m, v=s)
 
     return Optimizer(_init(), update)
@@ -197,7 +204,7 @@ def yogi(learning_rate: ScalarOrSchedule = 1e-2, b1: float = 0.9, b2: float = 0.
         m = (1.0 - b1) * g + b1 * state.m
         square = g * g
         v = state.v - (1.0 - b2) * jnp.sign(state.v - square) * square
-        step = gamma * (m / (1.0 - b1**k)) / (jnp.sqrt(v / (1.0 - b2**k)) + eps)
+        step = gamma * (m / (1.0 - _power(b1, k, g))) / (jnp.sqrt(v / (1.0 - _power(b2, k, g))) + eps)
         return -step, state._replace(count=k, m=m, v=v)
 
     # optax starts both moments at the initial accumulator value (the paper: m_0 = 0)
