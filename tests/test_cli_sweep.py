@@ -154,3 +154,21 @@ def test_compare_table_rows_differ_where_their_numbers_do(tmp_path):
         bands[row.optimizer] = line.split("│")[4].strip()
     same_numbers = (table.q10_final_loss.nunique() == 1 and table.q90_final_loss.nunique() == 1)
     assert (len(set(bands.values())) == 1) == same_numbers, (bands, table)
+
+
+def test_an_empty_out_is_refused_and_a_refused_compare_creates_nothing(tmp_path,
+                                                                        monkeypatch):
+    # typer read --out '' as Path('.'): the sweep was written into the current folder
+    config = tmp_path / "sweep.toml"
+    config.write_text(CONFIG)
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = runner.invoke(app, ["sweep", "--config", str(config), "--out", "",
+                                 "--no-progress"])
+    assert result.exit_code == 2 and "'--out'" in result.output
+    assert list(work.iterdir()) == []
+    out = tmp_path / "compare"
+    result = runner.invoke(app, ["compare", "--optimizers", "sgd,nope", "--out", str(out)])
+    assert result.exit_code == 2 and "nope" in result.output
+    assert not out.exists()

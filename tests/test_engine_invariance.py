@@ -122,7 +122,7 @@ def test_every_reported_loss_is_the_loss_of_the_reported_parameters(dtype, noise
     # targets far from 0 with little noise: the Gram form theta'A theta - 2b'theta + c
     # cancelled in float32 to 0.0 where the true MSE was ~4e-4; noise 0: the minimum is 0
     problem = gdlab.linear_regression(n_samples=200, n_features=3, noise=noise,
-                                      intercept=intercept, seed=1)
+                                      true_intercept=intercept, seed=1)
     batch = None if sampling == "full" else 10
     rate = 0.5 * (problem.max_stable_learning_rate() if sampling == "full"
                   else problem.max_stable_learning_rate_per_example())

@@ -158,7 +158,7 @@ def test_run_figure_draws_every_parameter_with_the_problems_names(d):
 
 
 def test_run_figure_draws_the_true_value_where_the_problem_has_one():
-    problem = gdlab.linear_regression(n_features=2, coef=[1.5, -0.5], intercept=0.25)
+    problem = gdlab.linear_regression(n_features=2, coef=[1.5, -0.5], true_intercept=0.25)
     trajectory = gdlab.run(problem, gdlab.optimizer("sgd", learning_rate=0.2), num_steps=20)
     figure = plot_run(trajectory, problem)
     axes = _param_axes(figure)

@@ -12,8 +12,8 @@ def register(app, fail, console) -> None:
     @app.command()
     def sweep(
         config: Annotated[Path, typer.Option(help="The sweep file (TOML); see docs/sweeps.md.")],
-        out: Annotated[Path, typer.Option(help="Folder for the manifest, the Parquet chunks, "
-                                          "summary.parquet and the figures.")],
+        out: Annotated[str, typer.Option(help="Folder for the manifest, the Parquet chunks, "
+                                         "summary.parquet and the figures.")],
         resume: Annotated[bool, typer.Option(
             "--resume", help="Finish the sweep stored in --out: rerun only the chunks that "
             "are not done.")] = False,
@@ -27,9 +27,12 @@ def register(app, fail, console) -> None:
         """Run a sweep file: every setting x seed, stored in chunks, resumable, figures."""
         from gdlab import InvalidParameterError
         from gdlab.config import load_config, sweep_arguments
+        from gdlab.store import prepare_directory
         from gdlab.sweeps import sweep as run_sweep
 
         try:
+            # text, not a Path: typer reads --out '' as Path('.'), the current folder
+            out = prepare_directory(out, "--out", create=False)
             parsed = load_config(config)
             arguments = sweep_arguments(parsed)
             result = run_sweep(**arguments, out=out, resume=resume, workers=workers,
@@ -65,7 +68,7 @@ def register(app, fail, console) -> None:
         seeds: Annotated[int, typer.Option(help="Evaluation seeds per optimizer.")] = 5,
         sampling: Annotated[str | None, typer.Option(help="Batch sampling scheme.")] = None,
         batch_size: Annotated[int | None, typer.Option(help="Examples per step.")] = None,
-        out: Annotated[Path | None, typer.Option(
+        out: Annotated[str | None, typer.Option(
             help="Write compare.parquet and compare.png (the evaluation curves) here.")] = None,
     ) -> None:
         """Compare optimizers fairly: the same tuning budget each, then fresh seeds."""
@@ -84,7 +87,8 @@ def register(app, fail, console) -> None:
                 raise InvalidParameterError("--lr-range", "LOW,HIGH, e.g. 1e-6,1",
                                             lr_range) from None
             names = [n.strip() for n in optimizers.split(",") if n.strip()]
-            folder = prepare_directory(out) if out is not None else None
+            # checked now, created once the comparison has run: a refusal leaves nothing
+            folder = prepare_directory(out, "--out", create=False) if out is not None else None
             result = run_compare(PROBLEMS[problem][0](), names, tune=tune, budget=budget,
                                  tuning_seeds=tuning_seeds, lr_range=bounds, seeds=seeds,
                                  num_steps=steps, sampling=sampling, batch_size=batch_size)
@@ -92,6 +96,7 @@ def register(app, fail, console) -> None:
             fail(error)
         print_comparison(console, result, tune, budget, steps, seeds)
         if folder is not None:
+            folder = prepare_directory(folder, "--out")
             path = write_parquet(folder / "compare.parquet", result.table)
             console.print(f"wrote {path}")
             console.print(f"wrote {save_figure(result.plot, folder / 'compare.png')}")

@@ -296,7 +296,7 @@ def _corrected(problem: LeastSquares, seed: int) -> list[Experiment]:
         f"condition number 1, and at the best learning rate the optimal momentum is 0. The "
         f"next experiment shows where momentum truly pays."
     )
-    ill = article_regression(seed=seed, intercept=20.0, fit_intercept=True)
+    ill = article_regression(seed=seed, true_intercept=20.0, fit_intercept=True)
     eigenvalues = ill.hessian_eigenvalues()
     gamma = 0.5 * ill.max_stable_learning_rate()
     hb_momenta = (0.0, 0.5, 0.9, 0.99)

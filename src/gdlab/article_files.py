@@ -17,7 +17,6 @@ import matplotlib.pyplot as plt
 from gdlab import store
 from gdlab._validation import MAX_SEED, check_choice, check_int
 from gdlab.article import ArticleResult, experiments, run_experiment
-from gdlab.plots import use_file_backend
 from gdlab.plots.article import FIGURE_NAMES, experiment_figure, overview_figures
 from gdlab.report import figure_bytes, render_article_report
 
@@ -99,7 +98,6 @@ def write_article(out, *, mode: str = "corrected", seed: int = 0, fmt: str = "pn
     timings["runs"] = time.perf_counter() - started
     folder = store.prepare_directory(out)
     started = time.perf_counter()
-    use_file_backend()  # gdlab article writes files: no display, whatever the default
     images = {name: _render(figure, fmt)
               for name, figure in overview_figures(chosen[0].problem).items()}
     for experiment in chosen:

@@ -64,7 +64,9 @@ def article(
     """Reproduce the article's experiments: figures, report.html, runs.parquet, config.json."""
     from gdlab import InvalidParameterError
     from gdlab.article_files import write_article
+    from gdlab.plots import use_file_backend
 
+    use_file_backend()  # the command only writes files; write_article leaves the backend
     mode = "faithful" if faithful else "corrected"
     try:
         written = write_article(out, mode=mode, seed=seed, fmt=format.value)

@@ -14,7 +14,7 @@ from gdlab.problems._surfaces import Rosenbrock, rosenbrock
 
 
 def _article_intercept(seed: int = 0) -> LeastSquares:
-    return article_regression(seed=seed, intercept=20.0, fit_intercept=True)
+    return article_regression(seed=seed, true_intercept=20.0, fit_intercept=True)
 
 
 def _article(seed: int = 0) -> LeastSquares:
