@@ -4,6 +4,7 @@ Every problem states its loss convention, because every threshold depends on it.
 """
 
 from gdlab.problems._base import Problem
+from gdlab.problems._expression import Expression, parse_expression
 from gdlab.problems._least_squares import (
     LeastSquares,
     article_regression,
@@ -38,4 +39,5 @@ PROBLEMS = {
 """Problems by name: ``(factory(seed) -> Problem, description)``."""
 
 __all__ = ["PROBLEMS", "LeastSquares", "Problem", "Rosenbrock", "article_regression",
-           "linear_regression", "mse", "rosenbrock"]
+           "linear_regression", "mse", "rosenbrock",
+           "Expression", "parse_expression"]
