@@ -107,3 +107,93 @@ def armijo_gd(f, grad, theta0, alpha0, shrink, c, num_steps, max_backtracks=30):
         theta = theta - alpha * g
         out.append(theta.copy())
     return np.array(out)
+
+
+# --- Test surfaces, transcribed from Surjanovic & Bingham's library (sfu.ca/~ssurjano) ------
+# Each takes one point p = (x, y) (Rastrigin, Ackley and the bowl: any length) in float64.
+
+def rosenbrock_f(p, a=1.0, b=100.0):
+    """rosen.html with one term, written (a - x1)^2 + b (x2 - x1^2)^2."""
+    return (a - p[0]) ** 2 + b * (p[1] - p[0] ** 2) ** 2
+
+
+def beale_f(p):
+    """beale.html."""
+    x1, x2 = p
+    return (1.5 - x1 + x1 * x2) ** 2 + (2.25 - x1 + x1 * x2 ** 2) ** 2 + \
+        (2.625 - x1 + x1 * x2 ** 3) ** 2
+
+
+def himmelblau_f(p):
+    """Himmelblau (1972), not in the library."""
+    x1, x2 = p
+    return (x1 ** 2 + x2 - 11) ** 2 + (x1 + x2 ** 2 - 7) ** 2
+
+
+def rastrigin_f(p, A=10.0):
+    """rastr.html: A d + sum (x_i^2 - A cos(2 pi x_i)), the library's A = 10."""
+    p = np.asarray(p, dtype=np.float64)
+    return A * p.size + sum(x * x - A * np.cos(2 * np.pi * x) for x in p)
+
+
+def ackley_f(p, a=20.0, b=0.2, c=2 * np.pi):
+    """ackley.html."""
+    p = np.asarray(p, dtype=np.float64)
+    d = p.size
+    return (-a * np.exp(-b * np.sqrt(np.sum(p ** 2) / d)) - np.exp(np.sum(np.cos(c * p)) / d)
+            + a + np.exp(1.0))
+
+
+def booth_f(p):
+    """booth.html."""
+    x1, x2 = p
+    return (x1 + 2 * x2 - 7) ** 2 + (2 * x1 + x2 - 5) ** 2
+
+
+def matyas_f(p):
+    """matya.html."""
+    x1, x2 = p
+    return 0.26 * (x1 ** 2 + x2 ** 2) - 0.48 * x1 * x2
+
+
+def goldstein_price_f(p):
+    """goldpr.html."""
+    x1, x2 = p
+    fact1a = (x1 + x2 + 1) ** 2
+    fact1b = 19 - 14 * x1 + 3 * x1 ** 2 - 14 * x2 + 6 * x1 * x2 + 3 * x2 ** 2
+    fact2a = (2 * x1 - 3 * x2) ** 2
+    fact2b = 18 - 32 * x1 + 12 * x1 ** 2 + 48 * x2 - 36 * x1 * x2 + 27 * x2 ** 2
+    return (1 + fact1a * fact1b) * (30 + fact2a * fact2b)
+
+
+def six_hump_camel_f(p):
+    """camel6.html."""
+    x1, x2 = p
+    return (4 - 2.1 * x1 ** 2 + x1 ** 4 / 3) * x1 ** 2 + x1 * x2 + (-4 + 4 * x2 ** 2) * x2 ** 2
+
+
+def saddle_f(p):
+    return p[0] ** 2 - p[1] ** 2
+
+
+def monkey_saddle_f(p):
+    return p[0] ** 3 - 3 * p[0] * p[1] ** 2
+
+
+def quadratic_2d_f(p, kappa, angle, largest=1.0):
+    """1/2 p^T A p with A = R diag(L, L/kappa) R^T, R the rotation by ``angle``."""
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    A = rotation @ np.diag([largest, largest / kappa]) @ rotation.T
+    p = np.asarray(p, dtype=np.float64)
+    return 0.5 * p @ A @ p
+
+
+def central_gradient(f, p, h=1e-3):
+    """Five-point central differences (error O(h^4)) of f at p, one coordinate at a time."""
+    p = np.asarray(p, dtype=np.float64)
+    out = np.empty_like(p)
+    for i in range(p.size):
+        e = np.zeros_like(p)
+        e[i] = h
+        out[i] = (-f(p + 2 * e) + 8 * f(p + e) - 8 * f(p - e) + f(p - 2 * e)) / (12 * h)
+    return out
