@@ -78,6 +78,17 @@ class Problem(ABC):
         """
         return _full_by_autodiff(self.batch_loss)
 
+    @property
+    def is_quadratic(self) -> bool:
+        """Whether the loss is a quadratic (constant Hessian): then the quadratic theory
+        of :mod:`gdlab.theory` is exact for full-batch methods."""
+        return False
+
+    def quadratic_eigenvalues(self) -> np.ndarray | None:
+        """The eigenvalues of the constant Hessian, ascending, for a quadratic problem;
+        ``None`` otherwise. What the theory asks a problem, never its type or name."""
+        return np.asarray(self.hessian_eigenvalues()) if self.is_quadratic else None
+
     def minimizer(self) -> np.ndarray | None:
         """The exact minimizer where it is known in closed form, else ``None``."""
         return None

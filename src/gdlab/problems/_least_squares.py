@@ -188,6 +188,10 @@ class LeastSquares(Problem):
         """The constant Hessian :math:`H = \\frac{2}{n} X^\\top X`."""
         return 2.0 / self.num_examples * (self.X.T @ self.X)
 
+    @property
+    def is_quadratic(self) -> bool:
+        return True
+
     def hessian_eigenvalues(self) -> np.ndarray:
         """Eigenvalues of :meth:`hessian`, ascending."""
         return np.linalg.eigvalsh(self.hessian())

@@ -64,6 +64,10 @@ class Quadratic(Surface):
         """The constant Hessian :math:`A` (``params`` is ignored)."""
         return _quadratic_hessian(self.init_params, self.coefficients)
 
+    @property
+    def is_quadratic(self) -> bool:
+        return True
+
     def hessian_eigenvalues(self) -> np.ndarray:
         """Eigenvalues of :math:`A`, ascending."""
         return np.linalg.eigvalsh(self.hessian())
