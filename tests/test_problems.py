@@ -1,6 +1,7 @@
 """Problems: data, closed-form minimizer, Hessian and thresholds against independent math."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -89,11 +90,20 @@ def test_bad_problem_input(kwargs, parameter):
         gdlab.linear_regression(**kwargs)
 
 
-def test_every_registered_problem_builds():
+def test_every_registered_problem_keeps_the_contract():
     for name, (factory, description) in PROBLEMS.items():
         problem = factory(seed=0)
-        assert problem.num_examples > 0 and description
-        assert np.isfinite(problem.loss(problem.init_params)), name
+        assert description
+        # data: arrays with one leading example axis, or none at all (a surface)
+        assert problem.num_examples == (len(problem.data[0]) if problem.data else 0), name
+        assert all(len(array) == problem.num_examples for array in problem.data), name
+        assert sum(int(np.prod(shape)) for _, shape in problem.layout) == problem.num_params
+        # the contract's loss over all the data is the problem's own float64 loss
+        data = tuple(jnp.asarray(array) for array in problem.data)
+        constants = {k: jnp.asarray(v) for k, v in problem.constants.items()}
+        value = float(problem.loss_fn(jnp.asarray(problem.init_params), data, constants))
+        assert value == pytest.approx(problem.loss(problem.init_params), rel=1e-12), name
+        assert np.isfinite(value), name
 
 
 def test_rosenbrock_minimum_gradient_and_hessian():
@@ -101,8 +111,8 @@ def test_rosenbrock_minimum_gradient_and_hessian():
     np.testing.assert_array_equal(problem.minimizer(), [2.0, 4.0])
     assert problem.loss(problem.minimizer()) == 0.0
     point = np.array([0.3, -0.4])
-    np.testing.assert_allclose(jax.hessian(lambda p: gdlab.problems.Rosenbrock.batch_loss
-                                           .fget(problem)(p, problem.X, problem.y))(point),
+    constants = {"coefficients": jnp.asarray([2.0, 50.0])}
+    np.testing.assert_allclose(jax.hessian(lambda p: problem.loss_fn(p, (), constants))(point),
                                problem.hessian(point), rtol=1e-12)
     with pytest.raises(gdlab.InvalidParameterError, match="'b'"):
         gdlab.rosenbrock(b=-1.0)

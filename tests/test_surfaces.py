@@ -61,8 +61,9 @@ NAMES = ["rosenbrock", "beale", "himmelblau", "rastrigin", "ackley", "booth", "m
 
 
 def grad(problem, point):
-    return np.asarray(jax.grad(problem.batch_loss)(jnp.asarray(point, jnp.float64),
-                                                   problem.X, problem.y))
+    constants = {k: jnp.asarray(v) for k, v in problem.constants.items()}
+    return np.asarray(jax.grad(problem.loss_fn)(jnp.asarray(point, jnp.float64), (),
+                                                constants))
 
 
 def points_in_box(problem, count, seed):

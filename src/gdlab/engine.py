@@ -58,12 +58,12 @@ _STATIC = ("loss_fn", "full_fn", "build", "tree", "watch", "sampler", "num_steps
 
 
 @partial(jax.jit, static_argnames=_STATIC)
-def _simulate_batch(X, y, stats, init_params, leaves, seeds, divergence_factor, tol, target,
-                    **static):
+def _simulate_batch(data, constants, stats, init_params, leaves, seeds, divergence_factor, tol,
+                    target, **static):
     """:func:`_simulate` vmapped over the leading axis of ``leaves`` and ``seeds``."""
     single = partial(simulate, **static)
     return jax.vmap(single, in_axes=(None, None, None, None, 0, 0, None, None, None))(
-        X, y, stats, init_params, leaves, seeds, divergence_factor, tol, target
+        data, constants, stats, init_params, leaves, seeds, divergence_factor, tol, target
     )
 
 
@@ -191,7 +191,7 @@ def default_watch_every(problem: Problem, num_steps: int) -> int:
     """How often the full-data loss is evaluated when the caller does not say: every
     update when that is cheap (a least-squares problem with a Gram matrix, or fewer than
     1,000 numbers of data), else about 100 times per run."""
-    cheap = bool(problem.full_statistics()) or problem.X.size < 1000
+    cheap = bool(problem.full_statistics()) or sum(np.size(a) for a in problem.data) < 1000
     return 1 if cheap else max(1, num_steps // 100)
 
 
@@ -283,7 +283,9 @@ class Batch:
                       **{k: (v if isinstance(v, int | float) else repr(v))
                          for k, v in self.rows[i].items()},
                       "seed": self.seeds[i],
-                      "sampling": self.sampler.scheme, "batch_size": self.sampler.batch_size,
+                      "sampling": self.sampler.scheme,
+                      "batch_size": (self.sampler.batch_size if self.problem.num_examples
+                                     else None),
                       "num_steps": self.num_steps, "record_every": self.record_every,
                       "watch_every": self.watch_every, "wall_time_s": wall},
             dtype=self.dtype,
@@ -320,7 +322,15 @@ def prepare(problem: Problem, optimizer, settings=({},), *, seeds=None, num_step
         raise InvalidParameterError("seeds", f"a sequence of {len(settings)} seeds", len(seeds))
     if sampling is None:
         sampling = "full" if batch_size is None else "shuffle"
-    sampler = make_sampler(sampling, problem.num_examples, batch_size, population=population)
+    if problem.num_examples == 0:  # a surface: every step sees the whole (empty) data
+        if sampling != "full" or batch_size is not None or population is not None:
+            raise InvalidParameterError(
+                "sampling", f"'full' with no batch_size: {problem.name} has no data to "
+                "draw batches from", sampling if sampling != "full" else batch_size)
+        sampler = make_sampler("full", 1)
+    else:
+        sampler = make_sampler(sampling, problem.num_examples, batch_size,
+                               population=population)
 
     if isinstance(spec, OptimizerSpec):
         for s in settings:  # validate every value on the host before tracing
@@ -373,8 +383,8 @@ def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None
     stats = {k: jnp.asarray(v, jdtype)
              for k, v in problem.full_statistics(batch.dtype).items()}
     recorded, summary = _simulate_batch(
-        jnp.asarray(problem.X, jdtype),
-        jnp.asarray(problem.y, jdtype),
+        tuple(_as_data(array, jdtype) for array in problem.data),
+        {k: _as_data(v, jdtype) for k, v in problem.constants.items()},
         stats,
         jnp.asarray(batch.start, jdtype),
         leaves,
@@ -382,7 +392,7 @@ def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None
         jnp.asarray(batch.divergence_factor, jdtype),
         jnp.asarray(-1.0 if batch.grad_tol is None else batch.grad_tol, jdtype),
         jnp.asarray(-np.inf if target is None else target, jdtype),
-        loss_fn=problem.batch_loss,
+        loss_fn=problem.loss_fn,
         full_fn=problem.full_value_and_grad,
         build=batch.build,
         tree=batch.tree,
@@ -400,6 +410,15 @@ def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None
                            * batch.record_every, batch.num_steps)
         recorded["step"] = np.broadcast_to(steps, (count, len(steps)))
     return recorded, summary
+
+
+def _as_data(array, jdtype):
+    """An array for the compiled program: floating point in the run's precision, integers
+    (class labels, indices) as they are."""
+    array = np.asarray(array)
+    if np.issubdtype(array.dtype, np.floating):
+        return jnp.asarray(array, jdtype)
+    return jnp.asarray(array)
 
 
 @dataclass(frozen=True)

@@ -37,14 +37,17 @@ NONFINITE = 2**30
 the run keeps the state before it): the stop code stays one int32 per run."""
 
 
-def simulate(X, y, stats, init_params, leaves, seed, divergence_factor, tol, target, *,
+def simulate(data, constants, stats, init_params, leaves, seed, divergence_factor, tol,
+             target, *,
               loss_fn, full_fn, build, tree, watch, sampler, num_steps, record_every,
               watch_every, outputs):
     """One trajectory, traced.
 
     ``leaves`` are the numbers of the hyperparameters (schedules included) and ``tree``
     their structure; ``build(**hyperparameters) -> Optimizer``; ``watch`` names the
-    hyperparameters recorded at every record; ``full_fn(params, X, y, stats)`` gives the
+    hyperparameters recorded at every record; ``loss_fn(params, batch, constants)`` is
+    the problem's loss of a batch (a tuple of arrays, rows of ``data``; ``()`` without
+    data); ``full_fn(params, data, constants, stats)`` gives the
     full-data loss and gradient; ``watch_every`` how often (in steps) it is evaluated
     for the status and the summary; ``outputs`` names what is recorded (a subset of
     :data:`OUTPUTS`; empty for a summary only). Everything after ``*`` is static.
@@ -76,7 +79,7 @@ def simulate(X, y, stats, init_params, leaves, seed, divergence_factor, tol, tar
     dtype = init_params.dtype
 
     def evaluate(params):
-        loss, grad = full_fn(params, X, y, stats)
+        loss, grad = full_fn(params, data, constants, stats)
         return loss, jnp.sqrt(jnp.sum(grad * grad))
 
     init_loss, init_norm = evaluate(init_params)
@@ -89,13 +92,13 @@ def simulate(X, y, stats, init_params, leaves, seed, divergence_factor, tol, tar
         (params, opt_state, sample_state, stop, last_loss, last_norm, last_seen,
          full_loss, full_norm, best_loss, best_step, hit_step) = carry
         batch, new_sample_state = sampler.next(sample_state, position, seed)
-        Xb, yb = (X, y) if sampler.is_full_batch else (X[batch], y[batch])
-        batch_loss, g = value_and_grad(params, Xb, yb)
+        rows = data if sampler.is_full_batch else tuple(array[batch] for array in data)
+        batch_loss, g = value_and_grad(params, rows, constants)
         extra = {}
         if takes_value:  # e.g. reduce_on_plateau: the loss decides the next scale
             extra["value"] = batch_loss
         if takes_value_fn:  # line search, Newton: they evaluate the batch loss themselves
-            extra["value_fn"] = partial(_bound_loss, loss_fn, X=Xb, y=yb)
+            extra["value_fn"] = partial(_bound_loss, loss_fn, batch=rows, constants=constants)
         updates, new_opt_state = opt.update(g, opt_state, params, **extra)
         new_params = params + updates
         # Materialize the step's results once: without the barrier XLA's CPU fusion
@@ -214,8 +217,8 @@ def decode_stop(stop):
     return code, step, np.where(nonfinite, step - 1, step)
 
 
-def _bound_loss(loss_fn, params, *, X, y):
-    return loss_fn(params, X, y)
+def _bound_loss(loss_fn, params, *, batch, constants):
+    return loss_fn(params, batch, constants)
 
 
 def _internals(state) -> dict:

@@ -9,24 +9,34 @@ import numpy as np
 
 
 class Problem(ABC):
-    """A differentiable objective with a starting point.
+    r"""A differentiable objective with a starting point: the contract every problem keeps.
 
-    A problem with data minimizes the mean of a per-example loss over its examples:
-    ``L(theta) = (1/n) sum_i l(theta; x_i, y_i)``. The engine draws batches of rows of
-    :attr:`X` and :attr:`y` and differentiates :attr:`batch_loss` with JAX.
+    A problem is a loss of ``(params, batch, constants)``:
+
+    - ``params``: one flat 1-D float vector, whose blocks :attr:`layout` names;
+    - ``batch``: a tuple of arrays with a leading example axis, drawn from :attr:`data`
+      (``()`` for a problem without data, such as a test surface); the loss is the mean
+      over the batch's examples, :math:`L_B(\theta) = \frac1{|B|}\sum_{i\in B}
+      \ell(\theta; z_i)`;
+    - ``constants``: arrays that are not examples (a surface's coefficients, a
+      quadratic's matrix): data of the compiled program, so one program serves every
+      value of them.
+
+    The rest of gdlab asks a problem what it knows instead of testing its type or name:
+    :meth:`minimizer` and :meth:`minimum` where known, :meth:`hessian`, whether it
+    :attr:`is_quadratic` (then :meth:`quadratic_eigenvalues` feeds the exact theory),
+    plotting :attr:`bounds`, the words of its figures (:attr:`loss_name`,
+    :attr:`param_names`, :attr:`true_params`) and :meth:`metrics`.
 
     Attributes:
         name: short identifier, shown in tables and figures.
-        X: the examples, shape ``(n, d)``.
-        y: the targets, shape ``(n,)``.
         init_params: the starting point, a flat 1-D array.
-        loss_convention: one sentence stating the loss, e.g. mean squared error
-            without the factor 1/2.
+        loss_convention: one sentence stating the loss (mean or sum, factor 1/2, L2
+            term): every threshold depends on it.
+        param_names: a name per parameter.
     """
 
     name: str
-    X: np.ndarray
-    y: np.ndarray
     init_params: np.ndarray
     loss_convention: str
     param_names: tuple[str, ...]
@@ -38,27 +48,61 @@ class Problem(ABC):
                 f"param_names={tuple(self.param_names)!r})")
 
     @property
+    def data(self) -> tuple:
+        """The examples: a tuple of arrays with a leading axis of length
+        :attr:`num_examples` (``()`` for a problem without data)."""
+        return ()
+
+    @property
+    def constants(self) -> dict:
+        """Arrays the loss reads that are not examples (coefficients...); default none."""
+        return {}
+
+    @property
     def num_examples(self) -> int:
-        return int(self.X.shape[0])
+        """Examples in :attr:`data` (0 without data: then every step is full-batch)."""
+        return int(np.shape(self.data[0])[0]) if self.data else 0
 
     @property
     def num_params(self) -> int:
         return int(np.shape(self.init_params)[0])
 
     @property
-    @abstractmethod
-    def batch_loss(self) -> Callable:
-        """A pure JAX function ``(params, X_batch, y_batch) -> scalar`` (mean over rows).
+    def layout(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
+        """The blocks of the flat parameter vector, in order: ``((name, shape), ...)``;
+        the sizes add up to :attr:`num_params`. Default: one scalar block per name."""
+        return tuple((name, ()) for name in self.param_names)
 
-        It must be a module-level function (hashable, captured by no closure), so that
-        the engine compiles one program per function, not one per problem instance.
+    @property
+    @abstractmethod
+    def loss_fn(self) -> Callable:
+        """A pure JAX function ``(params, batch, constants) -> scalar``.
+
+        It must be a module-level function (or a hashable object equal for equal
+        losses), so that the engine compiles one program per function, not one per
+        problem instance.
         """
 
+    # Plain class attributes, not properties: a problem that is a dataclass declares
+    # them as fields (a property without a setter would refuse the field's assignment).
+    loss_name: str = "loss"
+    """What the loss is called in figures and tables."""
+    true_params: np.ndarray | None = None
+    """The parameters that generated synthetic data, if there are any."""
+    bounds: tuple | None = None
+    """A plotting box ``((xmin, xmax), (ymin, ymax))`` for a 2-parameter problem."""
+
+    def metrics(self, params) -> dict[str, float]:
+        """Quality measures besides the loss (accuracy, R²...) at ``params``; default none."""
+        return {}
+
     def loss(self, params) -> float:
-        """The full-data loss at ``params``, computed in NumPy float64."""
+        """The full-data loss at ``params``, in float64."""
         import jax.numpy as jnp
 
-        return float(self.batch_loss(jnp.asarray(params), self.X, self.y))
+        constants = {k: jnp.asarray(v) for k, v in self.constants.items()}
+        data = tuple(jnp.asarray(a) for a in self.data)
+        return float(self.loss_fn(jnp.asarray(params, jnp.float64), data, constants))
 
     def full_statistics(self, dtype: str = "float64") -> dict:
         """Arrays that let :attr:`full_value_and_grad` skip a pass over the data.
@@ -71,12 +115,34 @@ class Problem(ABC):
 
     @property
     def full_value_and_grad(self) -> Callable:
-        """A pure JAX function ``(params, X, y, stats) -> (loss, grad)`` on all the data.
+        """A pure JAX function ``(params, data, constants, stats) -> (loss, grad)`` on all
+        the data.
 
-        ``stats`` is :meth:`full_statistics`. Like :attr:`batch_loss` it must be a
-        module-level function. The default differentiates :attr:`batch_loss` over all rows.
+        ``stats`` is :meth:`full_statistics`. Like :attr:`loss_fn` it must be a
+        module-level function. The default differentiates :attr:`loss_fn` over all data.
         """
-        return _full_by_autodiff(self.batch_loss)
+        return _full_by_autodiff(self.loss_fn)
+
+    def gradient(self, params) -> np.ndarray:
+        """The full-data gradient at ``params``, in float64 (by autodiff)."""
+        import jax
+        import jax.numpy as jnp
+
+        constants = {k: jnp.asarray(v) for k, v in self.constants.items()}
+        data = tuple(jnp.asarray(a) for a in self.data)
+        return np.asarray(jax.grad(self.loss_fn)(jnp.asarray(params, jnp.float64), data,
+                                                 constants))
+
+    def hessian(self, params=None) -> np.ndarray:
+        """The full-data Hessian at ``params`` (default the start), by autodiff."""
+        import jax
+        import jax.numpy as jnp
+
+        point = self.init_params if params is None else params
+        constants = {k: jnp.asarray(v) for k, v in self.constants.items()}
+        data = tuple(jnp.asarray(a) for a in self.data)
+        return np.asarray(jax.hessian(self.loss_fn)(jnp.asarray(point, jnp.float64), data,
+                                                    constants))
 
     @property
     def is_quadratic(self) -> bool:
@@ -99,20 +165,21 @@ class Problem(ABC):
         return None if theta is None else self.loss(theta)
 
 
-def _full_by_autodiff(batch_loss):
-    return _AUTODIFF.setdefault(batch_loss, _FullByAutodiff(batch_loss))
+def _full_by_autodiff(loss_fn):
+    return _AUTODIFF.setdefault(loss_fn, _FullByAutodiff(loss_fn))
 
 
 class _FullByAutodiff:
-    """``(params, X, y, stats) -> value_and_grad(batch_loss)(params, X, y)``; hashable."""
+    """``(params, data, constants, stats) -> value_and_grad(loss_fn)(params, data,
+    constants)``; hashable."""
 
-    def __init__(self, batch_loss):
-        self.batch_loss = batch_loss
+    def __init__(self, loss_fn):
+        self.loss_fn = loss_fn
 
-    def __call__(self, params, X, y, stats):
+    def __call__(self, params, data, constants, stats):
         import jax
 
-        return jax.value_and_grad(self.batch_loss)(params, X, y)
+        return jax.value_and_grad(self.loss_fn)(params, data, constants)
 
 
 _AUTODIFF: dict = {}

@@ -68,7 +68,14 @@ GRAM_MAX_PARAMS = 512
 least-squares problem is computed from its Gram matrix (:func:`mse_from_gram`)."""
 
 
-def mse_from_gram(params, X, y, stats):
+def least_squares_loss(params, batch, constants):
+    """The problem contract's loss ``(params, batch, constants)``: :func:`mse` of the
+    batch ``(X_b, y_b)``; least squares has no constants."""
+    X, y = batch
+    return mse(params, X, y)
+
+
+def mse_from_gram(params, data, constants, stats):
     r"""The full-data MSE and its gradient from sufficient statistics, in :math:`O(d^2)`.
 
     With :math:`A = X^\top X / n` and any reference point :math:`\theta_0` (an
@@ -90,10 +97,11 @@ def mse_from_gram(params, X, y, stats):
     mean square, larger than the loss itself near a good fit: a run whose true MSE was
     4.3e-4 reported 0.0. Anchored at the minimizer, the terms are each as small as the
     excess loss they add up to, so the error is relative to the loss in either
-    precision. ``X`` and ``y`` are unused. When ``stats`` is empty (a problem too large
-    for a Gram matrix) it makes the pass over the rows instead.
+    precision. ``data`` (the rows ``(X, y)``) is unused then. When ``stats`` is empty (a
+    problem too large for a Gram matrix) it makes the pass over the rows instead.
     """
     if not stats:
+        X, y = data
         residual = X @ params - y
         return jnp.mean(residual * residual), 2.0 / X.shape[0] * (residual @ X)
     delta = params - stats["anchor"]
@@ -130,9 +138,16 @@ class LeastSquares(Problem):
     true_params: np.ndarray | None = None
     loss_convention: str = field(default=MSE_CONVENTION)
 
+    loss_name: str = "mean squared error"
+
     @property
-    def batch_loss(self):
-        return mse
+    def data(self) -> tuple:
+        """The rows ``(X, y)``: a batch is ``(X[idx], y[idx])``."""
+        return (self.X, self.y)
+
+    @property
+    def loss_fn(self):
+        return least_squares_loss
 
     def full_statistics(self, dtype: str = "float64") -> dict:
         """For small ``d`` (see :func:`mse_from_gram`): ``gram`` :math:`X^\\top X/n`, the

@@ -1,7 +1,7 @@
 r"""The polynomial test surfaces: Beale, Himmelblau, Booth, Matyas, Goldstein-Price and
 the six-hump camel (the contract is in :mod:`._surfaces`).
 
-None of them has coefficients to set (``X`` is an empty row). Where the literature
+None of them has coefficients to set (an empty ``coefficients`` array). Where the literature
 publishes rounded minimizers (the six-hump camel; Himmelblau's three irrational ones),
 :meth:`~._surfaces.Surface.minimizers` returns them polished by Newton's method to
 float64 precision, so that the gradient vanishes there; the published digits are in the
@@ -23,8 +23,8 @@ def beale_value(params, coefficients):
             + (2.625 - x + x * y ** 3) ** 2)
 
 
-def beale_loss(params, X, y):
-    return beale_value(params, X[0])
+def beale_loss(params, batch, constants):
+    return beale_value(params, constants["coefficients"])
 
 
 def beale(*, init=(1.0, 1.0)) -> Surface:
@@ -47,8 +47,8 @@ def himmelblau_value(params, coefficients):
     return (x ** 2 + y - 11) ** 2 + (x + y ** 2 - 7) ** 2
 
 
-def himmelblau_loss(params, X, y):
-    return himmelblau_value(params, X[0])
+def himmelblau_loss(params, batch, constants):
+    return himmelblau_value(params, constants["coefficients"])
 
 
 def _himmelblau_hessian(params, coefficients):
@@ -89,8 +89,8 @@ def booth_value(params, coefficients):
     return (x + 2 * y - 7) ** 2 + (2 * x + y - 5) ** 2
 
 
-def booth_loss(params, X, y):
-    return booth_value(params, X[0])
+def booth_loss(params, batch, constants):
+    return booth_value(params, constants["coefficients"])
 
 
 def _booth_hessian(params, coefficients):
@@ -116,8 +116,8 @@ def matyas_value(params, coefficients):
     return 0.26 * (x ** 2 + y ** 2) - 0.48 * x * y
 
 
-def matyas_loss(params, X, y):
-    return matyas_value(params, X[0])
+def matyas_loss(params, batch, constants):
+    return matyas_value(params, constants["coefficients"])
 
 
 def _matyas_hessian(params, coefficients):
@@ -147,8 +147,8 @@ def goldstein_price_value(params, coefficients):
     return first * second
 
 
-def goldstein_price_loss(params, X, y):
-    return goldstein_price_value(params, X[0])
+def goldstein_price_loss(params, batch, constants):
+    return goldstein_price_value(params, constants["coefficients"])
 
 
 def goldstein_price(*, init=(0.5, -1.5)) -> Surface:
@@ -173,8 +173,8 @@ def six_hump_camel_value(params, coefficients):
     return (4 - 2.1 * x ** 2 + x ** 4 / 3) * x ** 2 + x * y + (-4 + 4 * y ** 2) * y ** 2
 
 
-def six_hump_camel_loss(params, X, y):
-    return six_hump_camel_value(params, X[0])
+def six_hump_camel_loss(params, batch, constants):
+    return six_hump_camel_value(params, constants["coefficients"])
 
 
 def _six_hump_camel_hessian(params, coefficients):

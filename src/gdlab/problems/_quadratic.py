@@ -3,8 +3,8 @@ r"""Model landscapes with exact theory: the quadratic bowl and two saddles.
 The bowl is where the theory of gradient descent is exact (rates, stable learning
 rates, the condition number); the saddles have no minimum, and show how a method leaves a
 stationary point that is not one. Like the other surfaces (:mod:`._surfaces`), each is a
-pure function of ``(params, coefficients)`` wrapped as a module-level batch loss, with
-its coefficients in ``X``.
+pure function of ``(params, coefficients)`` wrapped as a module-level loss, with its
+coefficients as the problem's constants.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ def quadratic_value(params, coefficients):
     return 0.5 * r @ (A @ r)
 
 
-def quadratic_loss(params, X, y):
-    return quadratic_value(params, X[0])
+def quadratic_loss(params, batch, constants):
+    return quadratic_value(params, constants["coefficients"])
 
 
 def _quadratic_hessian(params, coefficients):
@@ -117,8 +117,8 @@ def quadratic(kappa: float = 10.0, angle: float = np.pi / 6, dim: int = 2, *,
     A = quadratic_matrix(kappa, angle, dim, largest)
     bounds = ((c[0] - 3, c[0] + 3), (c[1] - 3, c[1] + 3)) if dim == 2 else None
     formula = f"1/2 (θ - c)^T A (θ - c), kappa = {kappa:g}, angle = {angle:g}, d = {dim}"
-    return Quadratic(name="quadratic", X=np.concatenate([A.ravel(), c])[None, :],
-                     y=np.zeros(1), init_params=start, loss_fn=quadratic_loss,
+    return Quadratic(name="quadratic", coefficients=np.concatenate([A.ravel(), c]),
+                     init_params=start, objective=quadratic_loss,
                      known_minimizers=c[None, :], known_minimum=0.0, bounds=bounds,
                      loss_convention=f"quadratic f(θ) = {formula}: with the factor 1/2, so "
                      "the Hessian is A (no data, no mean)", loss_name="f(θ)",
@@ -132,8 +132,8 @@ def saddle_value(params, coefficients):
     return params[0] ** 2 - params[1] ** 2
 
 
-def saddle_loss(params, X, y):
-    return saddle_value(params, X[0])
+def saddle_loss(params, batch, constants):
+    return saddle_value(params, constants["coefficients"])
 
 
 def _saddle_hessian(params, coefficients):
@@ -159,8 +159,8 @@ def monkey_saddle_value(params, coefficients):
     return x ** 3 - 3 * x * y ** 2
 
 
-def monkey_saddle_loss(params, X, y):
-    return monkey_saddle_value(params, X[0])
+def monkey_saddle_loss(params, batch, constants):
+    return monkey_saddle_value(params, constants["coefficients"])
 
 
 def _monkey_saddle_hessian(params, coefficients):

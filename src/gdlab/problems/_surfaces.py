@@ -1,11 +1,10 @@
 r"""Test surfaces: loss landscapes without data, for optimizers to be compared on.
 
 Each surface is one pure JAX function of ``(params, coefficients)`` (``*_value``), the
-published formula and nothing else. The engine still needs data arrays today, so a
-surface is a :class:`Surface` with one dummy "example" whose features are its
-coefficients (``X = [coefficients]``; Rosenbrock keeps ``X = [[a]]``, ``y = [b]``), and
-its ``batch_loss`` is a module-level wrapper: one compiled program serves every value of
-the coefficients. The saddles and the quadratic bowl are in :mod:`._quadratic`.
+published formula and nothing else. A :class:`Surface` has no data; its coefficients
+are its ``constants``, and its loss is a module-level wrapper ``(params, batch,
+constants)`` of the formula: one compiled program serves every value of the
+coefficients. The saddles and the quadratic bowl are in :mod:`._quadratic`.
 
 Defaults, domains and minima are those of Surjanovic & Bingham's *Virtual Library of
 Simulation Experiments* (https://www.sfu.ca/~ssurjano/optimization.html) where it lists
@@ -35,10 +34,10 @@ class Surface(Problem):
     """A landscape with no data: its loss is a formula of the parameters.
 
     Attributes:
-        X: ``(1, k)``, the coefficients as one dummy example (data of the compiled
-            program, so a new value does not recompile).
-        y: ``(1,)``, unused except by Rosenbrock (its ``b``).
-        loss_fn: the module-level batch loss ``(params, X, y) -> scalar``.
+        coefficients: the formula's numbers (the problem's ``constants``: data of the
+            compiled program, so a new value does not recompile).
+        objective: the module-level loss ``(params, batch, constants) -> scalar`` (the
+            batch is always ``()``).
         known_minimizers: ``(m, d)``, every global minimizer known (``m = 0``: none).
         known_minimum: the global minimum, or ``None`` (unbounded below).
         bounds: the plotting box ``((xmin, xmax), (ymin, ymax))`` (``None`` beyond 2-D).
@@ -49,14 +48,14 @@ class Surface(Problem):
     """
 
     name: str
-    X: np.ndarray
-    y: np.ndarray
+    coefficients: np.ndarray
     init_params: np.ndarray
-    loss_fn: Callable
+    objective: Callable
     known_minimizers: np.ndarray
     known_minimum: float | None
-    bounds: tuple | None
     loss_convention: str
+    # after the fields without a default: Problem's class attributes give these one
+    bounds: tuple | None
     loss_name: str
     param_names: tuple[str, ...] = ("x", "y")
     hessian_fn: Callable | None = None
@@ -64,12 +63,12 @@ class Surface(Problem):
     true_params: np.ndarray | None = None  # no data, so no generating value
 
     @property
-    def batch_loss(self):
-        return self.loss_fn
+    def loss_fn(self):
+        return self.objective
 
     @property
-    def coefficients(self) -> np.ndarray:
-        return np.asarray(self.X[0], dtype=np.float64)
+    def constants(self) -> dict:
+        return {"coefficients": np.asarray(self.coefficients, dtype=np.float64)}
 
     def minimizers(self) -> np.ndarray:
         """Every known global minimizer, shape ``(m, d)`` (``m = 0`` when there is none)."""
@@ -90,7 +89,8 @@ class Surface(Problem):
         point = np.asarray(params, dtype=np.float64)
         if self.hessian_fn is not None:
             return np.asarray(self.hessian_fn(point, self.coefficients), dtype=np.float64)
-        return np.asarray(jax.hessian(self.loss_fn)(jnp.asarray(point), self.X, self.y))
+        constants = {"coefficients": jnp.asarray(self.coefficients, jnp.float64)}
+        return np.asarray(jax.hessian(self.objective)(jnp.asarray(point), (), constants))
 
 
 def _start(init, dim: int = 2) -> np.ndarray:
@@ -102,8 +102,8 @@ def _start(init, dim: int = 2) -> np.ndarray:
 
 def _surface(name, coefficients, init, loss_fn, minimizers, minimum, bounds, formula,
              title, hessian_fn=None, **extra) -> Surface:
-    return Surface(name=name, X=np.asarray(coefficients, np.float64).reshape(1, -1),
-                   y=np.zeros(1), init_params=_start(init), loss_fn=loss_fn,
+    return Surface(name=name, coefficients=np.asarray(coefficients, np.float64).ravel(),
+                   init_params=_start(init), objective=loss_fn,
                    known_minimizers=np.asarray(minimizers, np.float64).reshape(-1, 2),
                    known_minimum=minimum, bounds=bounds, hessian_fn=hessian_fn,
                    loss_convention=f"{title} f(x, y) = {formula}: the formula itself (no "
@@ -118,9 +118,9 @@ def rosenbrock_value(params, coefficients):
     return (a - params[0]) ** 2 + b * (params[1] - params[0] ** 2) ** 2
 
 
-def rosenbrock_loss(params, X, y):
-    """:func:`rosenbrock_value` with ``a = X[0, 0]``, ``b = y[0]``."""
-    return rosenbrock_value(params, (X[0, 0], y[0]))
+def rosenbrock_loss(params, batch, constants):
+    """:func:`rosenbrock_value`; the problem contract's loss (a surface has no batch)."""
+    return rosenbrock_value(params, constants["coefficients"])
 
 
 def _rosenbrock_hessian(params, coefficients):
@@ -133,10 +133,6 @@ def _rosenbrock_hessian(params, coefficients):
 @dataclass(eq=False, repr=False)
 class Rosenbrock(Surface):
     """The Rosenbrock valley (see :func:`rosenbrock`)."""
-
-    @property
-    def coefficients(self) -> np.ndarray:
-        return np.array([self.X[0, 0], self.y[0]], dtype=np.float64)
 
 
 def rosenbrock(a: float = 1.0, b: float = 100.0, *, init=(-1.2, 1.0)) -> Rosenbrock:
@@ -157,8 +153,8 @@ def rosenbrock(a: float = 1.0, b: float = 100.0, *, init=(-1.2, 1.0)) -> Rosenbr
     a = check_float("a", a)
     b = check_float("b", b, low=0.0)
     formula = "(a - x)^2 + b (y - x^2)^2"
-    return Rosenbrock(name="rosenbrock", X=np.array([[a]]), y=np.array([b]),
-                      init_params=_start(init), loss_fn=rosenbrock_loss,
+    return Rosenbrock(name="rosenbrock", coefficients=np.array([a, b]),
+                      init_params=_start(init), objective=rosenbrock_loss,
                       known_minimizers=np.array([[a, a * a]]), known_minimum=0.0,
                       bounds=((-2.0, 2.0), (-1.0, 3.0)), hessian_fn=_rosenbrock_hessian,
                       loss_convention=f"f(x, y) = {formula}: the formula itself (no data, "
@@ -176,8 +172,8 @@ def rastrigin_value(params, coefficients):
     return A * params.shape[0] + jnp.sum(params ** 2 - A * jnp.cos(2 * jnp.pi * params))
 
 
-def rastrigin_loss(params, X, y):
-    return rastrigin_value(params, X[0])
+def rastrigin_loss(params, batch, constants):
+    return rastrigin_value(params, constants["coefficients"])
 
 
 def _rastrigin_hessian(params, coefficients):
@@ -219,8 +215,8 @@ def ackley_value(params, coefficients):
             - jnp.exp(jnp.sum(jnp.cos(c * params)) / d) + a + jnp.e)
 
 
-def ackley_loss(params, X, y):
-    return ackley_value(params, X[0])
+def ackley_loss(params, batch, constants):
+    return ackley_value(params, constants["coefficients"])
 
 
 def _ackley_hessian(params, coefficients):

@@ -382,8 +382,11 @@ def describe(work: Plan) -> dict:
     """A JSON-able description of a planned sweep: what a resumed sweep must match."""
     problem = work.problem
     digest = hashlib.sha256()
-    for array in (problem.X, problem.y, problem.init_params):
-        digest.update(np.ascontiguousarray(array, np.float64).tobytes())
+    constants = [problem.constants[name] for name in sorted(problem.constants)]
+    for array in (*problem.data, *constants, problem.init_params):
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
     settings = work.space.fingerprint()  # from the axes or draws: no repr per setting
     options = {k: (list(v) if isinstance(v, tuple) else v)
                for k, v in vars(work.options).items()}
