@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import jax.numpy as jnp
 import numpy as np
 
 from gdlab._validation import InvalidParameterError, check_float, check_int
@@ -26,7 +27,10 @@ def quadratic_value(params, coefficients):
     d = params.shape[0]
     A = coefficients[: d * d].reshape(d, d)
     r = params - coefficients[d * d: d * d + d]
-    return 0.5 * r @ (A @ r)
+    # elementwise products and sums, not dots: under vmap a dot is a batched matrix
+    # product whose rounding changes with the number of runs (a sweep must equal a loop
+    # of single runs bit for bit; tests/test_problem_registry.py caught it here)
+    return 0.5 * jnp.sum(r * jnp.sum(A * r[None, :], axis=1))
 
 
 def quadratic_loss(params, batch, constants):
