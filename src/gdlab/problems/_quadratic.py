@@ -119,7 +119,8 @@ def quadratic(kappa: float = 10.0, angle: float = np.pi / 6, dim: int = 2, *,
         raise InvalidParameterError("center", f"{dim} finite numbers", center)
     start = c + 2.0 if init is None else _start(init, dim)
     A = quadratic_matrix(kappa, angle, dim, largest)
-    bounds = ((c[0] - 3, c[0] + 3), (c[1] - 3, c[1] + 3)) if dim == 2 else None
+    bounds = (((float(c[0] - 3), float(c[0] + 3)), (float(c[1] - 3), float(c[1] + 3)))
+              if dim == 2 else None)
     formula = f"1/2 (θ - c)^T A (θ - c), kappa = {kappa:g}, angle = {angle:g}, d = {dim}"
     return Quadratic(name="quadratic", coefficients=np.concatenate([A.ravel(), c]),
                      init_params=start, objective=quadratic_loss,
