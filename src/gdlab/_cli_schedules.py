@@ -9,36 +9,16 @@ from typing import Annotated
 
 import typer
 
-BASE_NAMES = ("init_value", "max_value", "peak_value", "value", "k1")
-"""The parameter that ``--learning-rate`` fills when a schedule is named (first found)."""
+# The builder lives with the schedules (a sweep file builds schedules too); the command line
+# imports it from there, and keeps these names for its callers (tests import them here).
+from gdlab.schedules import BASE_NAMES, SCHEDULES, build_schedule, schedule_kinds
+
+__all__ = ["BASE_NAMES", "build_schedule", "register", "schedule_kinds", "split_settings",
+           "typed_settings"]
 
 PREVIEW_MAX_STEPS = 1_000_000
 """The most steps ``gdlab schedule plot`` draws: a figure has a few thousand pixels, and a
 typo of 10^9 steps would otherwise ask for gigabytes of values before drawing anything."""
-
-
-def _factories():
-    from gdlab.schedules import SCHEDULES
-
-    return SCHEDULES
-
-
-def schedule_kinds(name: str) -> dict[str, tuple[str | None, bool]]:
-    """The declared kind of each setting of schedule ``name`` (see
-    :func:`gdlab._validation.declared_kinds`). A factory taking ``**params`` (``lrbench``)
-    declares them through its kind function's defaults: a tuple is a list, else a float."""
-    from gdlab._validation import check_choice, declared_kinds
-    from gdlab.schedules import KINDS
-
-    check_choice("schedule", name, _factories())
-    factory = _factories()[name]
-    kinds = declared_kinds(factory)
-    if any(p.kind == p.VAR_KEYWORD for p in inspect.signature(factory).parameters.values()):
-        for parameter in list(inspect.signature(KINDS[name]).parameters.values())[1:]:
-            if parameter.name not in kinds:
-                is_list = isinstance(parameter.default, tuple | list)
-                kinds[parameter.name] = ("list" if is_list else "float", False)
-    return kinds
 
 
 def typed_settings(settings: dict[str, str], kinds: dict) -> dict:
@@ -76,35 +56,6 @@ def check_image_path(out: Path) -> str:
     return suffix.lstrip(".")
 
 
-def build_schedule(name: str, settings: dict, base_value=None):
-    """Build schedule ``name``; ``base_value`` fills its starting/peak value if unset."""
-    from gdlab._validation import InvalidParameterError, check_choice
-
-    check_choice("schedule", name, _factories())
-    factory = _factories()[name]
-    parameters = inspect.signature(factory).parameters
-    arguments = dict(settings)
-    base = next((p for p in BASE_NAMES if p in parameters), None)
-    if base is not None and base not in arguments and base_value is not None:
-        arguments[base] = base_value
-    required = [p.name for p in parameters.values()
-                if p.default is inspect.Parameter.empty and p.kind != p.VAR_KEYWORD]
-    for parameter in required:
-        if parameter not in arguments:
-            raise InvalidParameterError(parameter, f"set for schedule '{name}' with --set "
-                                        f"{parameter}=VALUE", None)
-    for key in arguments:
-        if key not in parameters and not any(p.kind == p.VAR_KEYWORD
-                                             for p in parameters.values()):
-            raise InvalidParameterError(key, f"a setting of schedule '{name}', one of "
-                                        f"{{{', '.join(parameters)}}}", key)
-    try:
-        return factory(**arguments)
-    except TypeError as error:
-        raise InvalidParameterError("--set", f"settings schedule '{name}' accepts ({error})",
-                                    sorted(arguments)) from None
-
-
 def schedule_table():
     from rich.table import Table
 
@@ -112,7 +63,7 @@ def schedule_table():
     table.add_column("name")
     table.add_column("settings")
     table.add_column("summary")
-    for name, factory in _factories().items():
+    for name, factory in SCHEDULES.items():
         parameters = inspect.signature(factory).parameters
         settings = ", ".join(p if parameters[p].default is inspect.Parameter.empty
                              else f"{p}={parameters[p].default}" for p in parameters

@@ -290,7 +290,7 @@ def sweep_arguments(config: SweepConfig) -> dict:
     problem = PROBLEMS[config.problem.name][0](seed=config.problem.seed)
     settings = dict(config.optimizer.model_extra or {})
     if config.optimizer.schedule is not None:
-        from gdlab._cli_schedules import build_schedule
+        from gdlab.schedules import build_schedule
 
         schedule = dict(config.optimizer.schedule)
         name = schedule.pop("name", None)

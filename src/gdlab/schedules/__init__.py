@@ -7,6 +7,7 @@ a hyperparameter is accepted: ``gdlab.optimizer("momentum", learning_rate=cosine
 """
 
 from gdlab.schedules._base import KINDS, Schedule
+from gdlab.schedules._by_name import BASE_NAMES, SCHEDULES, build_schedule, schedule_kinds
 from gdlab.schedules._compose import function, join, warmup, warmup_stable_decay
 from gdlab.schedules._cyclic import cyclic, one_cycle
 from gdlab.schedules._decay import (
@@ -21,25 +22,9 @@ from gdlab.schedules._decay import (
 )
 from gdlab.schedules._lrbench import POLICIES, lrbench
 
-SCHEDULES = {
-    "constant": constant,
-    "step": step,
-    "multistep": multistep,
-    "exponential": exponential,
-    "inverse_time": inverse_time,
-    "polynomial": polynomial,
-    "cosine": cosine,
-    "sgdr": sgdr,
-    "cyclic": cyclic,
-    "one_cycle": one_cycle,
-    "warmup_stable_decay": warmup_stable_decay,
-    "lrbench": lrbench,
-}
-"""Schedules a command line can build by name from numbers (``warmup`` and ``join`` take
-schedules and are composed in Python)."""
-
 __all__ = [
-    "KINDS", "POLICIES", "SCHEDULES", "Schedule", "constant", "cosine", "cyclic",
+    "BASE_NAMES", "KINDS", "POLICIES", "SCHEDULES", "Schedule", "build_schedule",
+    "constant", "cosine", "cyclic",
     "exponential", "function", "inverse_time", "join", "lrbench", "multistep", "one_cycle",
-    "polynomial", "sgdr", "step", "warmup", "warmup_stable_decay",
+    "polynomial", "schedule_kinds", "sgdr", "step", "warmup", "warmup_stable_decay",
 ]
