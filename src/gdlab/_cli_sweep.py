@@ -27,6 +27,7 @@ def register(app, fail, console) -> None:
         """Run a sweep file: every setting x seed, stored in chunks, resumable, figures."""
         from gdlab import InvalidParameterError
         from gdlab.config import load_config, sweep_arguments
+        from gdlab.status import is_diverged
         from gdlab.store import prepare_directory
         from gdlab.sweeps import sweep as run_sweep
 
@@ -43,7 +44,7 @@ def register(app, fail, console) -> None:
             fail(_as_option(error))
         written = write_figures(result, out)
         summary = result.summary
-        diverged = int((summary["status"] == "diverged").sum())
+        diverged = int(is_diverged(summary["status"]).sum())
         console.print(f"{len(summary)} runs ({result.info['num_settings']} settings x "
                       f"{len(result.info['seeds'])} seeds) in "
                       f"{result.info['wall_time_s']:.2f} s; {diverged} diverged.")
@@ -99,7 +100,9 @@ def register(app, fail, console) -> None:
             folder = prepare_directory(folder, "--out")
             path = write_parquet(folder / "compare.parquet", result.table)
             console.print(f"wrote {path}")
-            console.print(f"wrote {save_figure(result.plot, folder / 'compare.png')}")
+            figure = save_figure(lambda: _plots().plot_comparison(result),
+                                 folder / "compare.png")
+            console.print(f"wrote {figure}")
 
 
 _OPTIONS = {"workers": "--workers", "scheduler": "--scheduler", "resume": "--resume"}
@@ -169,6 +172,14 @@ def print_comparison(console, result, tune, budget, steps, seeds) -> None:
     console.print(table)
 
 
+def _plots():
+    """:mod:`gdlab.plots`, imported when a figure is drawn (after the file backend is set,
+    and not at all by a command that draws none)."""
+    from gdlab import plots
+
+    return plots
+
+
 def write_figures(result, out: Path) -> list[Path]:
     """The heatmap (two numeric swept names) and the loss bands (when recorded)."""
     written = []
@@ -183,12 +194,12 @@ def write_figures(result, out: Path) -> list[Path]:
         pairs = result.summary[[x, y]].drop_duplicates()
         cells = result.summary[x].nunique() * result.summary[y].nunique()
         if len(result.names) == 2 and len(pairs) >= cells / 2:  # a grid: one cell each
-            figures.append(("heatmap.png", lambda: result.heatmap(x, y, value)))
+            figures.append(("heatmap.png", lambda: _plots().plot_heatmap(result, x, y, value)))
         elif len(pairs) == result.summary["setting_id"].nunique():
             # random samples: a point each, the other names projected away
-            figures.append(("scatter.png", lambda: result.scatter(x, y, value)))
+            figures.append(("scatter.png", lambda: _plots().plot_scatter(result, x, y, value)))
     if result.history is not None and "loss" in result.history:
-        figures.append(("curves.png", lambda: result.plot_curves("loss", max_curves=6)))
+        figures.append(("curves.png", lambda: _plots().plot_bands(result, "loss", max_curves=6)))
     for name, draw in figures:
         written.append(save_figure(draw, Path(out) / name))
     return written

@@ -297,14 +297,16 @@ def _corrected(problem: LeastSquares, seed: int) -> list[Experiment]:
         f"next experiment shows where momentum truly pays."
     )
     ill = article_regression(seed=seed, true_intercept=20.0, fit_intercept=True)
-    eigenvalues = ill.hessian_eigenvalues()
-    gamma = 0.5 * ill.max_stable_learning_rate()
+    known = theory.analyse(ill, "sgd")
+    eigenvalues = known.eigenvalues
+    gamma = 0.5 * known.gd_max_stable_learning_rate
     hb_momenta = (0.0, 0.5, 0.9, 0.99)
-    rates = [theory.heavy_ball_rate(gamma, b, eigenvalues) for b in hb_momenta]
+    rates = [theory.analyse(ill, "momentum", learning_rate=gamma, momentum=b).rate
+             for b in hb_momenta]
     cond_why = (
         f"Fitting w x + b with uncentered x in [0, 100) gives a Hessian with eigenvalues "
         f"{eigenvalues[0]:.3g} and {eigenvalues[-1]:.4g}: condition number "
-        f"{ill.condition_number():.0f}. Full-batch gradient descent at lr = 1/λmax = {gamma:.3g} "
+        f"{known.condition_number:.0f}. Full-batch gradient descent at lr = 1/λmax = {gamma:.3g} "
         f"crawls along the flat direction (the intercept) at rate {rates[0]:.5f} per step; "
         f"momentum β raises the step along it by about 1/(1-β): theory gives rates "
         + ", ".join(f"{r:.5f} (β={b:g})" for b, r in zip(hb_momenta, rates, strict=True))
@@ -431,8 +433,9 @@ def theory_rows(result: ArticleResult) -> list[dict]:
         if problem.name in seen:
             continue
         seen.add(problem.name)
-        eigenvalues = problem.hessian_eigenvalues()
-        best = theory.heavy_ball_optimal(eigenvalues)
+        # the problem's numbers: any optimizer the theory covers answers them alike
+        facts = theory.analyse(problem, experiment.spec()) or theory.analyse(problem, "sgd")
+        best = facts.heavy_ball_optimal
         rows.append({
             "problem": problem.name,
             "least_squares": ", ".join(f"{n}={v:.5f}" for n, v in
@@ -440,10 +443,10 @@ def theory_rows(result: ArticleResult) -> list[dict]:
             "true": ", ".join(f"{n}={v:g}" for n, v in
                               zip(problem.param_names, problem.true_params, strict=True)),
             "min_loss": problem.minimum(),
-            "condition_number": problem.condition_number(),
-            "gd_threshold": problem.max_stable_learning_rate(),
+            "condition_number": facts.condition_number,
+            "gd_threshold": facts.gd_max_stable_learning_rate,
             "per_example_threshold": problem.max_stable_learning_rate_per_example(),
-            "gd_optimal_lr": theory.gd_optimal_learning_rate(eigenvalues),
+            "gd_optimal_lr": facts.gd_optimal_learning_rate,
             "hb_optimal": f"lr={best.learning_rate:.3g}, β={best.momentum:.4f}",
         })
     return rows

@@ -226,7 +226,7 @@ def _run(problem, optimizer, learning_rate, pairs, steps, batch_size, sampling, 
     import numpy as np
 
     import gdlab
-    from gdlab import InvalidParameterError, store
+    from gdlab import InvalidParameterError, store, theory
     from gdlab._cli_schedules import typed_settings
     from gdlab._validation import MAX_SEED, MAX_STEPS, check_choice, check_float, check_int
     from gdlab.optimizers import OPTIMIZERS
@@ -286,9 +286,13 @@ def _run(problem, optimizer, learning_rate, pairs, steps, batch_size, sampling, 
     if optimum is not None:
         rows += [("minimum loss", f"{chosen.minimum():.6g}"),
                  ("distance to the minimizer", f"{np.linalg.norm(final - optimum):.3g}")]
-    if hasattr(chosen, "max_stable_learning_rate"):  # least squares: the quadratic theory
-        rows += [("GD stability threshold 2/λmax", f"{chosen.max_stable_learning_rate():.4g}"),
-                 ("condition number", f"{chosen.condition_number():.4g}")]
+    facts = theory.analyse(chosen, spec)
+    if facts is not None:
+        rows += facts.rows()
+    elif (reference := theory.analyse(chosen, "sgd")) is not None:
+        # an optimizer the theory does not cover, on a quadratic: the problem's own scale
+        # (what plain gradient descent tolerates, and the conditioning) is still worth a row
+        rows += reference.rows(optimizer=False)
     if out is not None:
         folder = store.prepare_directory(out, "--out")
         _write_run(folder, chosen, trajectory, spec)

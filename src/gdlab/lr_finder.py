@@ -23,11 +23,11 @@ mean), because when the loss falls by orders of magnitude within a few steps, as
 the article's problem, the arithmetic average stays dominated by the early, large
 losses and lags the curve by a decade of learning rate or more.
 
-On a least-squares problem the result also carries the exact full-batch stability
-threshold (:math:`2/\lambda_{\max}` for SGD, :math:`2(1+\beta)/\lambda_{\max}` with
-heavy-ball momentum :math:`\beta`; none for other optimizers, which this theory does not
-cover) and, for SGD, the optimal constant learning rate
-:math:`2/(\lambda_{\min}+\lambda_{\max})`, so the heuristics can be checked against the
+On a quadratic problem the result also carries the exact full-batch stability
+threshold that :func:`gdlab.theory.analyse` answers (:math:`2/\lambda_{\max}` for SGD,
+:math:`2(1+\beta)/\lambda_{\max}` with heavy-ball momentum :math:`\beta`; none for other
+optimizers, which this theory does not cover) and, for SGD, the optimal constant learning
+rate :math:`2/(\lambda_{\min}+\lambda_{\max})`, so the heuristics can be checked against the
 truth. The user's parameters are never changed: the test is a separate run.
 """
 
@@ -42,6 +42,7 @@ from gdlab._validation import InvalidParameterError, check_float, check_int
 from gdlab.engine import run
 from gdlab.optimizers import optimizer as make_spec
 from gdlab.schedules import exponential
+from gdlab.status import DIVERGED
 
 HEURISTIC_NOTE = ("The suggestions are heuristics read off one noisy curve; on a quadratic, "
                   "compare them with the stability threshold and the optimal learning rate.")
@@ -179,21 +180,16 @@ def lr_find(problem, optimizer: str = "sgd", *, start: float = 1e-7, end: float 
             break
         best = min(best, value)
         smoothed.append(value)
-    if stopped is None and trajectory.status.kind == "diverged":
+    if stopped is None and trajectory.status.kind == DIVERGED:
         stopped = len(smoothed)
     valid = len(smoothed)
     smoothed = np.array(smoothed)
-    threshold = optimal = None
-    # The quadratic theory covers plain gradient descent and heavy-ball momentum with a
-    # constant coefficient; for adaptive methods there is no such threshold to draw.
-    beta = spec.hyperparams.get("momentum")
-    if hasattr(problem, "hessian_eigenvalues"):
-        eigenvalues = problem.hessian_eigenvalues()
-        if optimizer == "sgd":
-            threshold = theory.gd_max_stable_learning_rate(eigenvalues)
-            optimal = theory.gd_optimal_learning_rate(eigenvalues)
-        elif optimizer == "momentum" and isinstance(beta, float):
-            threshold = theory.heavy_ball_max_stable_learning_rate(beta, eigenvalues)
+    # The theory answers for plain gradient descent and heavy-ball momentum with a constant
+    # coefficient on a quadratic; for adaptive methods there is no such threshold to draw.
+    facts = theory.analyse(problem, spec)
+    threshold = None if facts is None else facts.max_stable_learning_rate
+    optimal = (facts.gd_optimal_learning_rate
+               if facts is not None and facts.method == "gradient descent" else None)
     return LRFinderResult(
         learning_rates=rates[:valid], losses=losses[:valid], smoothed=smoothed,
         stopped_at=stopped, suggestions=suggest(rates[:valid], smoothed),

@@ -41,9 +41,9 @@ def experiment_figure(experiment, trajectories):
                             true_value=float(problem.true_params[index]),
                             optimum=float(optimum[index]), ax=left,
                             title="Intercept b by iteration (the flat direction)")
-        eigenvalues = problem.hessian_eigenvalues()
-        rates = [theory.heavy_ball_rate(float(t.learning_rate[-1]), run.settings["momentum"],
-                                        eigenvalues)
+        rates = [theory.analyse(problem, experiment.optimizer,
+                                learning_rate=float(t.learning_rate[-1]),
+                                momentum=run.settings["momentum"]).rate
                  for t, run in zip(trajectories, experiment.runs, strict=True)]
         plot_suboptimality(trajectories, labels, minimum=problem.minimum(), rates=rates,
                            ax=right, title="Loss gap by iteration (dashed: theory)")

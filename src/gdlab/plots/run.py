@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from gdlab.plots._style import TRUE_COLOR, palette
+from gdlab.status import DIVERGED
 
 MAX_PARAM_PANELS = 8
 """The most parameters :func:`plot_run` draws, one panel each (the first ones beyond)."""
@@ -162,7 +163,7 @@ def plot_run(trajectory, problem, *, label: str | None = None, fig=None,
     optimizer_name = str(settings.get("optimizer") or "run")
     label = optimizer_name if label is None else label
     status = trajectory.status
-    diverged = getattr(status, "kind", None) == "diverged"
+    diverged = getattr(status, "kind", None) == DIVERGED
     diverged_label = f"diverged at step {status.step}" if diverged else None
 
     minimizer = getattr(problem, "minimizer", lambda: None)()

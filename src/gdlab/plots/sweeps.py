@@ -13,7 +13,7 @@ from matplotlib.patches import Patch, Rectangle
 
 from gdlab._validation import InvalidParameterError, check_choice, check_int
 from gdlab.plots._style import TRUE_COLOR, palette
-from gdlab.sweeps._result import SUMMARY_VALUES
+from gdlab.status import SUMMARY_VALUES, is_diverged, ranking_loss
 
 AGGREGATES = ("median", "mean", "min", "max", "std", "diverged")
 """What :func:`plot_heatmap` can colour a cell by (``diverged``: the fraction of seeds)."""
@@ -415,6 +415,15 @@ def _norm(finite: np.ndarray, agg: str):
     return Normalize(low, high)
 
 
+def _setting(text: str):
+    """A stored setting's text as the value it was: a flag, a number, or the text itself
+    (a schedule's description, which the theory reads as "not a constant")."""
+    if text in ("True", "False"):
+        return text == "True"
+    number = _as_float(text)
+    return text if number is None else number
+
+
 def _draw_boundary(ax, info, x, y, xs, ys, xe, ye, where):
     """Draw the theory's full-batch stability boundary where it applies; its Line2D."""
     eigenvalues = info.get("hessian_eigenvalues")
@@ -425,46 +434,43 @@ def _draw_boundary(ax, info, x, y, xs, ys, xe, ye, where):
     name, base = _optimizer(info)
     settings = {**base, **{k: str(v) for k, v in where.items()}}
     lr_axis = "x" if x == "learning_rate" else "y"
-    other, other_values = (y, ys) if lr_axis == "x" else (x, xs)
+    other, _ = (y, ys) if lr_axis == "x" else (x, xs)
     if not (_is_numeric(xs) and _is_numeric(ys) if other == "momentum" else
             _is_numeric(xs if lr_axis == "x" else ys)):
         return None
+    try:
+        facts = theory.analyse(list(eigenvalues), name,
+                               **{k: _setting(v) for k, v in settings.items()})
+    except InvalidParameterError:  # an optimizer this gdlab does not know: no theory
+        return None
+    if facts is None:
+        return None
     style = {"color": TRUE_COLOR, "linewidth": 2.0, "gid": "boundary"}
-    if name == "sgd":
-        limit = theory.gd_max_stable_learning_rate(eigenvalues)
-        label = f"{BOUNDARY_LABEL}: 2/λmax = {_number(limit)}"
-        draw = ax.axvline if lr_axis == "x" else ax.axhline
-        return draw(limit, label=label, **style)
-    if name != "momentum":
-        return None
-    if settings.get("nesterov", "False") != "False":
-        return None
-    if _as_float(settings.get("dampening", "0")) not in (0.0,):
-        return None
+    draw = ax.axvline if lr_axis == "x" else ax.axhline
+    if facts.method == "gradient descent":
+        limit = facts.max_stable_learning_rate
+        return draw(limit, label=f"{BOUNDARY_LABEL}: 2/λmax = {_number(limit)}", **style)
     if other == "momentum":
         edges = ye if lr_axis == "x" else xe
         betas = np.linspace(max(float(edges[0]), 0.0), min(float(edges[-1]), 1.0 - 1e-9), 200)
-        rates = np.array([theory.heavy_ball_max_stable_learning_rate(b, eigenvalues)
-                          for b in betas])
+        rates = np.array([facts.heavy_ball_max_stable_learning_rate(b) for b in betas])
         label = f"{BOUNDARY_LABEL}: lr = 2(1+β)/λmax"
         xy = (rates, betas) if lr_axis == "x" else (betas, rates)
         (line,) = ax.plot(*xy, label=label, **style)
         return line
-    beta = _as_float(settings.get("momentum"))
-    if beta is None or not 0.0 <= beta < 1.0:
+    limit = facts.max_stable_learning_rate
+    if limit is None:  # a momentum that is no constant in [0, 1)
         return None
-    limit = theory.heavy_ball_max_stable_learning_rate(beta, eigenvalues)
-    label = f"{BOUNDARY_LABEL}: 2(1+β)/λmax = {_number(limit)} at β={_number(beta)}"
-    draw = ax.axvline if lr_axis == "x" else ax.axhline
+    label = (f"{BOUNDARY_LABEL}: 2(1+β)/λmax = {_number(limit)} at "
+             f"β={_number(facts.momentum)}")
     return draw(limit, label=label, **style)
 
 
 def _final_medians(result, by: list[str]) -> pd.DataFrame:
     """Median final loss (diverged = +inf) per combination of ``by``, best first."""
     frame = result.summary[[*by, "status", "final_loss"]].copy()
-    frame["_value"] = np.where(frame["status"] == "diverged", np.inf,
-                               frame["final_loss"].astype(float))
-    frame["_diverged"] = frame["status"] == "diverged"
+    frame["_value"] = ranking_loss(frame["status"], frame["final_loss"])
+    frame["_diverged"] = is_diverged(frame["status"])
     grouped = frame.groupby(by, sort=True)
     out = pd.DataFrame({"median": grouped["_value"].median(),
                         "diverged": grouped["_diverged"].sum(),

@@ -25,6 +25,7 @@ import pandas as pd
 from gdlab._validation import InvalidParameterError, check_int
 from gdlab.optimizers import OptimizerSpec
 from gdlab.optimizers import optimizer as make_spec
+from gdlab.status import is_diverged, ranking_steps, ranking_value
 from gdlab.sweeps._result import SweepResult
 from gdlab.sweeps._sweep import sweep
 
@@ -135,8 +136,8 @@ def compare(
         evaluated = _evaluate(problem, tuned, seeds, shared)
         tuning[spec.name], evaluation[spec.name] = result, evaluated
         values = evaluated.summary
-        final = np.where(values.status == "diverged", np.inf, values[by].astype(float))
-        steps = values.steps_to_tol.to_numpy()
+        final = ranking_value(values.status, values[by], by)
+        steps = ranking_steps(values.steps_to_tol)
         rows.append({
             "optimizer": spec.name,
             "settings": tuned.describe(),
@@ -147,9 +148,8 @@ def compare(
             f"median_{by}": float(np.median(final)),
             f"q10_{by}": float(np.quantile(final, 0.1, method="nearest")),
             f"q90_{by}": float(np.quantile(final, 0.9, method="nearest")),
-            "median_steps_to_tol": float(np.quantile(np.where(steps < 0, np.inf, steps), 0.5,
-                                                     method="nearest")),
-            "diverged": int((values.status == "diverged").sum()),
+            "median_steps_to_tol": float(np.quantile(steps, 0.5, method="nearest")),
+            "diverged": int(is_diverged(values.status).sum()),
             "seeds": seeds,
         })
     table = pd.DataFrame(rows).sort_values(f"median_{by}", kind="stable")

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from gdlab._validation import InvalidParameterError, check_choice, check_int
+from gdlab.status import SUMMARY_VALUES, is_diverged, ranking_value
 
-SUMMARY_VALUES = ("final_loss", "excess_loss", "best_loss", "distance", "steps_to_tol",
-                  "final_grad_norm", "diverged_at", "best_step")
+__all__ = ["SUMMARY_VALUES", "SweepResult", "load"]  # SUMMARY_VALUES: kept where it was
 
 
 @dataclass
@@ -102,11 +102,8 @@ class SweepResult:
         number of runs and the fraction that diverged (diverged runs count as +inf)."""
         check_choice("value", value, tuple(c for c in SUMMARY_VALUES if c in self.summary))
         frame = self.summary.copy()
-        column = frame[value].astype(float)
-        frame["_value"] = np.where(frame["status"] == "diverged", np.inf, column)
-        if value in ("steps_to_tol",):
-            frame["_value"] = np.where(column < 0, np.inf, frame["_value"])
-        frame["_diverged"] = frame["status"] == "diverged"
+        frame["_value"] = ranking_value(frame["status"], frame[value], value)
+        frame["_diverged"] = is_diverged(frame["status"])
         keys = ["setting_id", *self.names]
         grouped = frame.groupby(keys, sort=True, dropna=False)
         out = grouped["_value"].agg(["median", "mean", "std", "min", "max", "count"])
