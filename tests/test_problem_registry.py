@@ -63,8 +63,10 @@ def test_a_hostile_formula_is_refused_before_anything_runs(tmp_path):
 
 
 def test_a_surface_refuses_batches_it_cannot_draw():
-    with pytest.raises(gdlab.InvalidParameterError, match="'sampling'"):
+    with pytest.raises(gdlab.InvalidParameterError, match="'batch_size'.*no data"):
         gdlab.run(gdlab.rosenbrock(), "sgd", batch_size=5, sampling="shuffle")
+    with pytest.raises(gdlab.InvalidParameterError, match="'sampling'.*no data"):
+        gdlab.run(gdlab.rosenbrock(), "sgd", sampling="replacement")
 
 
 CASES = [("article", {}), ("rosenbrock", {}), ("beale", {}), ("quadratic", {"kappa": 30.0}),

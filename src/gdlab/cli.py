@@ -202,6 +202,13 @@ def run(
         help="CSV or Parquet file: features, then the target (last column or --target); "
         "overrides --problem.")] = None,
     target: Annotated[str | None, typer.Option(help="Target column of --data.")] = None,
+    expression: Annotated[str | None, typer.Option(
+        help="Minimize your formula in x and y (or x1..xn), e.g. 'x**2 + 10*y**2' (read by "
+        "a whitelist parser, never eval); overrides --problem.")] = None,
+    problem_set: Annotated[list[str] | None, typer.Option(
+        "--problem-set", help="Problem setting KEY=VALUE (repeatable), e.g. b=50 for "
+        "rosenbrock, kappa=100 for quadratic, init=0.5,0.5 (see `gdlab list problems`).")]
+        = None,
     out: Annotated[str | None, typer.Option(
         help="Folder for trajectory.parquet, trajectory.png and config.json.")] = None,
 ) -> None:
@@ -210,7 +217,8 @@ def run(
 
     try:
         summary = _run(problem, optimizer, learning_rate, set_ or [], steps, batch_size,
-                       sampling, seed, record_every, dtype, tol, data, target, out, schedule)
+                       sampling, seed, record_every, dtype, tol, data, target, out, schedule,
+                       expression=expression, problem_pairs=problem_set or [])
     except InvalidParameterError as error:
         _fail(error)
     table = Table(title=summary["title"])
@@ -222,7 +230,8 @@ def run(
 
 
 def _run(problem, optimizer, learning_rate, pairs, steps, batch_size, sampling, seed,
-         record_every, dtype, tol, data, target, out, schedule=None) -> dict:
+         record_every, dtype, tol, data, target, out, schedule=None, *, expression=None,
+         problem_pairs=()) -> dict:
     import numpy as np
 
     import gdlab
@@ -231,8 +240,6 @@ def _run(problem, optimizer, learning_rate, pairs, steps, batch_size, sampling, 
     from gdlab._validation import MAX_SEED, MAX_STEPS, check_choice, check_float, check_int
     from gdlab.optimizers import OPTIMIZERS
     from gdlab.optimizers._registry import setting_kinds
-    from gdlab.problems import PROBLEMS
-
     # Every input is checked before anything is created (the folder only after the run).
     # Numbers arrive as text so that a bad one gets gdlab's message (parameter, range, value).
     learning_rate = check_float("learning_rate", learning_rate, low=0.0)
@@ -268,8 +275,8 @@ def _run(problem, optimizer, learning_rate, pairs, steps, batch_size, sampling, 
     if data is not None:
         chosen = _load_table(data, target)
     else:
-        check_choice("problem", problem, PROBLEMS)
-        chosen = PROBLEMS[problem][0](seed=seed)
+        chosen = _build_problem("expression" if expression is not None else problem,
+                                problem_pairs, seed, expression)
     spec = gdlab.optimizer(optimizer, learning_rate=learning_rate, **settings)
     trajectory = gdlab.run(chosen, spec, num_steps=steps, batch_size=batch_size,
                            sampling=sampling, seed=seed, record_every=record_every,
@@ -300,6 +307,43 @@ def _run(problem, optimizer, learning_rate, pairs, steps, batch_size, sampling, 
     return {"title": f"{spec.describe()} on {chosen.name}", "rows": rows}
 
 
+def _build_problem(name, pairs, seed, expression=None):
+    """The problem ``name`` with its ``--problem-set`` settings read as the types its
+    builder declares, and the seed where its data depend on one."""
+    from gdlab import InvalidParameterError, problem
+    from gdlab._validation import declared_kinds, parse_setting
+    from gdlab.problems import REGISTRY
+
+    check = [p for p in REGISTRY if p != "expression"]
+    if name not in REGISTRY:
+        raise InvalidParameterError("problem", f"one of {{{', '.join(map(repr, check))}}} "
+                                    "(or --expression)", name)
+    settings = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip():
+            raise InvalidParameterError("--problem-set", "KEY=VALUE, e.g. b=50", pair)
+        settings[key.strip()] = text
+    info = REGISTRY[name]
+    kinds = declared_kinds(info.builder)
+    accepted = info.settings()
+    for key in settings:
+        if key not in info.listed_settings():
+            allowed = ", ".join(info.listed_settings()) or "none"
+            raise InvalidParameterError(f"--problem-set {key}", "a setting of problem "
+                                        f"'{name}', one of {{{allowed}}}", key)
+    # points and vectors (a start, a centre, coefficients) are comma-separated numbers
+    vectors = ("init", "center", "coef")
+    typed = {key: parse_setting(f"--problem-set {key}", text,
+                                "list" if key in vectors else kinds.get(key, (None, True))[0])
+             for key, text in settings.items()}
+    if "seed" in accepted:
+        typed["seed"] = seed
+    if expression is not None:
+        typed["expression"] = expression
+    return problem(name, **typed)
+
+
 def _write_run(folder, problem, trajectory, spec) -> None:
     import matplotlib.pyplot as plt
 
@@ -323,16 +367,10 @@ def list_(
     what: Annotated[Listing, typer.Argument(help="What to list.")] = Listing.all,
 ) -> None:
     """List the problems, optimizers and sampling schemes gdlab knows."""
-    from gdlab.problems import PROBLEMS
     from gdlab.sampling import SCHEMES
 
     if what in (Listing.all, Listing.problems):
-        table = Table(title="problems (--problem)")
-        table.add_column("name")
-        table.add_column("description")
-        for name, (_, description) in PROBLEMS.items():
-            table.add_row(name, description)
-        console.print(table)
+        _print_problems()
     if what in (Listing.all, Listing.optimizers):
         _print_optimizers()
     if what in (Listing.all, Listing.schedules):
@@ -346,6 +384,37 @@ def list_(
         for name, description in SCHEMES.items():
             table.add_row(name, description)
         console.print(table)
+
+
+def _print_problems() -> None:
+    """Each problem with its settings (and defaults) and its known minimum."""
+    import inspect
+
+    from gdlab.problems import REGISTRY
+
+    table = Table(title="problems (--problem NAME, settings with --problem-set KEY=VALUE; "
+                  "--expression for your formula)")
+    for column in ("name", "description", "settings (defaults)", "minimum"):
+        table.add_column(column, overflow="fold")
+    for name, info in REGISTRY.items():
+        settings = ", ".join(
+            key if value is inspect.Parameter.empty else f"{key}={_short_value(value)}"
+            for key, value in info.listed_settings().items())
+        minimum = "-"
+        if name != "expression":
+            built = info.builder(**dict(info.fixed))
+            found = built.minimum()
+            minimum = "none (unbounded)" if found is None else f"{found:.6g}"
+        table.add_row(name, info.description, settings or "-", minimum)
+    console.print(table)
+
+
+def _short_value(value) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple | list):
+        return "(" + ", ".join(_short_value(v) for v in value) + ")"
+    return str(value)
 
 
 WIDE = 140

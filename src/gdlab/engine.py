@@ -323,10 +323,13 @@ def prepare(problem: Problem, optimizer, settings=({},), *, seeds=None, num_step
     if sampling is None:
         sampling = "full" if batch_size is None else "shuffle"
     if problem.num_examples == 0:  # a surface: every step sees the whole (empty) data
-        if sampling != "full" or batch_size is not None or population is not None:
-            raise InvalidParameterError(
-                "sampling", f"'full' with no batch_size: {problem.name} has no data to "
-                "draw batches from", sampling if sampling != "full" else batch_size)
+        for name, value, allowed in (("batch_size", batch_size, None),
+                                     ("population", population, None),
+                                     ("sampling", sampling, "full")):
+            if value != allowed:
+                raise InvalidParameterError(
+                    name, f"{allowed!r} ({problem.name} has no data to draw batches from: "
+                    "every step is full-batch)", value)
         sampler = make_sampler("full", 1)
     else:
         sampler = make_sampler(sampling, problem.num_examples, batch_size,

@@ -74,10 +74,13 @@ def formula_problem(expression: str, *, init=None, box: float = 3.0) -> Formula:
     """
     parsed = parse_expression(expression)
     d = parsed.num_params
-    start = np.ones(d) if init is None else np.asarray(init, dtype=np.float64).ravel()
+    allowed = f"{d} finite numbers, one per variable ({', '.join(parsed.variables)})"
+    try:
+        start = np.ones(d) if init is None else np.asarray(init, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise InvalidParameterError("init", allowed, init) from None
     if start.shape != (d,) or not np.all(np.isfinite(start)):
-        raise InvalidParameterError("init", f"{d} finite numbers, one per variable "
-                                    f"({', '.join(parsed.variables)})", init)
+        raise InvalidParameterError("init", allowed, init)
     bounds = None
     if d == 2:
         bounds = tuple((float(v - box), float(v + box)) for v in start)

@@ -27,6 +27,10 @@ from gdlab.problems._polynomial_surfaces import (
 from gdlab.problems._quadratic import monkey_saddle, quadratic, saddle
 from gdlab.problems._surfaces import ackley, rastrigin, rosenbrock
 
+UNLISTED = ("seed", "expression", "intercept", "X", "y", "name", "feature_names",
+            "target_name")
+"""Builder arguments that are not problem settings on the command line."""
+
 
 @dataclass(frozen=True)
 class ProblemInfo:
@@ -35,6 +39,11 @@ class ProblemInfo:
     builder: Callable[..., Problem]
     description: str
     fixed: tuple = ()  # settings the name implies, e.g. fit_intercept for article-intercept
+
+    def listed_settings(self) -> dict:
+        """:meth:`settings` less what a name on the command line cannot set: the seed (its
+        own option), data arrays and their names, and the old alias ``intercept``."""
+        return {k: v for k, v in self.settings().items() if k not in UNLISTED}
 
     def settings(self) -> dict:
         """The settings it takes, with their defaults (``inspect.Parameter.empty``: none)."""

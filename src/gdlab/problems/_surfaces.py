@@ -94,7 +94,10 @@ class Surface(Problem):
 
 
 def _start(init, dim: int = 2) -> np.ndarray:
-    start = np.asarray(init, dtype=np.float64)
+    try:
+        start = np.asarray(init, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidParameterError("init", f"{dim} finite numbers", init) from None
     if start.shape != (dim,) or not np.all(np.isfinite(start)):
         raise InvalidParameterError("init", f"{dim} finite numbers", init)
     return start

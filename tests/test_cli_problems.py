@@ -1,0 +1,82 @@
+"""gdlab run on every kind of problem: surfaces with settings, a typed formula, and the
+one-line errors for what they refuse."""
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import gdlab
+from gdlab.cli import app
+from gdlab.problems import REGISTRY
+
+runner = CliRunner()
+
+
+def _final(output: str, name: str) -> float:
+    for line in output.splitlines():
+        if f"final {name} " in line:
+            return float(line.split("│")[2])
+    raise AssertionError(f"no 'final {name}' row in\n{output}")
+
+
+def test_a_formula_from_the_command_line_runs_like_the_library():
+    result = runner.invoke(app, ["run", "--expression", "(x - 2)**2 + 10*(y + 1)**2",
+                                 "--learning-rate", "0.05", "--steps", "30",
+                                 "--problem-set", "init=0.5,0.5"])
+    assert result.exit_code == 0, result.output
+    # gradient descent at 1/L = 1/20: y lands on -1 in one step, x contracts by 0.9
+    assert _final(result.output, "x") == pytest.approx(2 - 1.5 * 0.9 ** 30, rel=1e-5)
+    assert _final(result.output, "y") == pytest.approx(-1.0, abs=1e-6)
+
+
+def test_problem_settings_reach_the_problem():
+    result = runner.invoke(app, ["run", "--problem", "rosenbrock", "--problem-set", "b=50",
+                                 "--problem-set", "init=0,1", "--learning-rate", "1e-3",
+                                 "--steps", "5"])
+    assert result.exit_code == 0, result.output
+    expected = gdlab.run(gdlab.problem("rosenbrock", b=50.0, init=(0.0, 1.0)),
+                         gdlab.optimizer("sgd", learning_rate=1e-3), num_steps=5)
+    assert _final(result.output, "x") == pytest.approx(expected.final_params[0], rel=1e-5)
+    assert "start loss" in result.output and "51" in result.output  # 1 + 50 * 1
+
+
+@pytest.mark.parametrize(("arguments", "named"), [
+    (["--expression", "x.__class__"], "'expression'"),
+    (["--expression", "9**9**9 + x"], "'expression'"),
+    (["--problem", "rosenbrock", "--problem-set", "c=1"], "'--problem-set c'"),
+    (["--problem", "rosenbrock", "--problem-set", "b=abc"], "'--problem-set b'"),
+    (["--problem", "rosenbrock", "--problem-set", "init=a,b"], "'--problem-set init'"),
+    (["--problem", "rosenbrock", "--problem-set", "b"], "'--problem-set'"),
+    (["--problem", "beale", "--batch-size", "2"], "'batch_size'"),
+    (["--problem", "nope"], "'problem'"),
+])
+def test_what_a_problem_refuses_is_one_line_and_exit_2(arguments, named, tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", *arguments, "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert named in result.output and "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_the_listing_shows_each_problem_its_settings_and_minimum():
+    result = runner.invoke(app, ["list", "problems"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for name in REGISTRY:
+        assert name in result.output
+    assert "b=100" in result.output and "kappa=10" in result.output
+    assert "-1.03163" in result.output  # the six-hump camel's minimum
+    assert "none (unbounded)" in result.output  # the saddles
+
+
+@pytest.mark.parametrize("name", ["beale", "himmelblau", "quadratic", "saddle"])
+def test_every_surface_runs_from_the_command_line(name, tmp_path):
+    result = runner.invoke(app, ["run", "--problem", name, "--optimizer", "adam",
+                                 "--learning-rate", "0.01", "--steps", "50",
+                                 "--out", str(tmp_path / name)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / name / "trajectory.png").stat().st_size > 0
+    problem = gdlab.problem(name)
+    expected = gdlab.run(problem, gdlab.optimizer("adam", learning_rate=0.01), num_steps=50)
+    assert _final(result.output, "x") == pytest.approx(expected.final_params[0], rel=1e-5,
+                                                       abs=1e-9)
+    assert np.isfinite(expected.final_loss)
