@@ -9,7 +9,7 @@ import jax as _jax
 
 _jax.config.update("jax_enable_x64", True)
 
-from gdlab import schedules, sweeps, theory  # noqa: E402
+from gdlab import datasets, schedules, sweeps, theory  # noqa: E402
 from gdlab._validation import InvalidParameterError  # noqa: E402
 from gdlab.engine import distance, run, run_many  # noqa: E402
 from gdlab.lr_finder import LRFinderResult, lr_find  # noqa: E402
@@ -33,7 +33,9 @@ from gdlab.problems import (  # noqa: E402
     goldstein_price,
     himmelblau,
     linear_regression,
+    logistic_regression,
     matyas,
+    mlp,
     monkey_saddle,
     parse_expression,
     problem,
@@ -42,6 +44,7 @@ from gdlab.problems import (  # noqa: E402
     rosenbrock,
     saddle,
     six_hump_camel,
+    softmax_regression,
 )
 from gdlab.sampling import SCHEMES, Sampler, make_sampler  # noqa: E402
 from gdlab.sweeps import SweepResult, sweep  # noqa: E402
@@ -88,6 +91,10 @@ __all__ = [
     "rastrigin",
     "saddle",
     "six_hump_camel",
+    "datasets",
+    "logistic_regression",
+    "mlp",
+    "softmax_regression",
     "run_many",
     "schedules",
     "sgd",

@@ -6,6 +6,11 @@ constants)``) and states its loss convention, because every threshold depends on
 """
 
 from gdlab.problems._base import Problem
+from gdlab.problems._classifiers import (
+    LinearClassifier,
+    logistic_regression,
+    softmax_regression,
+)
 from gdlab.problems._expression import Expression, parse_expression
 from gdlab.problems._formula import Formula, formula_problem
 from gdlab.problems._least_squares import (
@@ -14,6 +19,7 @@ from gdlab.problems._least_squares import (
     linear_regression,
     mse,
 )
+from gdlab.problems._mlp import MLP, mlp
 from gdlab.problems._polynomial_surfaces import (
     beale,
     booth,
@@ -32,4 +38,5 @@ __all__ = ["PROBLEMS", "LeastSquares", "Problem", "Rosenbrock", "article_regress
            "himmelblau", "matyas", "monkey_saddle", "quadratic", "rastrigin",
            "saddle", "six_hump_camel",
            "Expression", "parse_expression",
-           "Formula", "ProblemInfo", "REGISTRY", "formula_problem", "problem"]
+           "Formula", "ProblemInfo", "REGISTRY", "formula_problem", "problem",
+           "LinearClassifier", "MLP", "logistic_regression", "mlp", "softmax_regression"]
