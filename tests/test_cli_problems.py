@@ -80,3 +80,32 @@ def test_every_surface_runs_from_the_command_line(name, tmp_path):
     assert _final(result.output, "x") == pytest.approx(expected.final_params[0], rel=1e-5,
                                                        abs=1e-9)
     assert np.isfinite(expected.final_loss)
+
+
+def test_a_classifier_on_a_bundled_dataset_from_the_command_line():
+    result = runner.invoke(app, ["run", "--problem", "softmax", "--dataset", "iris",
+                                 "--optimizer", "adam", "--learning-rate", "0.05",
+                                 "--steps", "60"])
+    assert result.exit_code == 0, result.output
+    problem = gdlab.problem("softmax", dataset="iris")
+    expected = gdlab.run(problem, gdlab.optimizer("adam", learning_rate=0.05), num_steps=60)
+    metrics = problem.metrics(expected.final_params)
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip()
+            for line in result.output.splitlines() if line.count("│") == 3}
+    assert float(rows["test accuracy"]) == pytest.approx(metrics["test_accuracy"], abs=1e-5)
+    assert float(rows["final loss"]) == pytest.approx(expected.final_loss, rel=1e-5)
+
+
+def test_hidden_widths_and_their_refusals():
+    result = runner.invoke(app, ["run", "--problem", "mlp", "--dataset", "iris", "--hidden",
+                                 "5,3", "--optimizer", "adam", "--learning-rate", "0.01",
+                                 "--steps", "3"])
+    assert result.exit_code == 0, result.output
+    # 4 inputs -> 5 -> 3 -> 3 classes: (4*5 + 5) + (5*3 + 3) + (3*3 + 3) parameters
+    assert gdlab.problem("mlp", dataset="iris", hidden=(5, 3)).num_params == 25 + 18 + 12
+    for arguments, named in ((["--problem", "mlp", "--hidden", "0"], "'hidden'"),
+                             (["--dataset", "iris"], "'--dataset'"),
+                             (["--problem", "beale", "--hidden", "3"], "'--hidden'"),
+                             (["--problem", "logistic", "--dataset", "iris"], "two")):
+        result = runner.invoke(app, ["run", *arguments])
+        assert result.exit_code == 2 and named in result.output, (arguments, result.output)

@@ -186,7 +186,11 @@ def test_run_figure_shows_at_most_max_params_and_says_so():
     trajectory = gdlab.run(problem, gdlab.optimizer("sgd", learning_rate=0.1), num_steps=5)
     figure = plot_run(trajectory, problem, max_params=4)
     assert len(_param_axes(figure)) == 4
-    assert "first 4 of 12 parameters" in figure._suptitle.get_text()
+    assert "the 4 of 12 parameters that moved most" in figure._suptitle.get_text()
+    # the four that moved farthest from the start, in their order in the vector
+    moved = np.abs(trajectory.final_params - trajectory.init_params)
+    expected = [problem.param_names[j] for j in sorted(np.argsort(-moved)[:4])]
+    assert [ax.get_ylabel() for ax in _param_axes(figure)] == expected
 
 
 def test_run_figure_marks_divergence_at_its_step():

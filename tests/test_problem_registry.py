@@ -70,7 +70,9 @@ def test_a_surface_refuses_batches_it_cannot_draw():
 
 
 CASES = [("article", {}), ("rosenbrock", {}), ("beale", {}), ("quadratic", {"kappa": 30.0}),
-         ("expression", {"expression": "x**2 + 3*sin(y)**2 + 0.1*x*y"})]
+         ("expression", {"expression": "x**2 + 3*sin(y)**2 + 0.1*x*y"}),
+         ("softmax", {}), ("logistic", {"l2": 0.01}),
+         ("mlp", {"dataset": "iris", "hidden": (8,)})]
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])

@@ -205,6 +205,11 @@ def run(
     expression: Annotated[str | None, typer.Option(
         help="Minimize your formula in x and y (or x1..xn), e.g. 'x**2 + 10*y**2' (read by "
         "a whitelist parser, never eval); overrides --problem.")] = None,
+    dataset: Annotated[str | None, typer.Option(
+        help="A bundled dataset (iris, digits, wine, breast_cancer, diabetes) or a CSV/"
+        "Parquet file (with --target), for --problem logistic, softmax or mlp.")] = None,
+    hidden: Annotated[str | None, typer.Option(
+        help="Hidden widths of --problem mlp, e.g. 32,32.")] = None,
     problem_set: Annotated[list[str] | None, typer.Option(
         "--problem-set", help="Problem setting KEY=VALUE (repeatable), e.g. b=50 for "
         "rosenbrock, kappa=100 for quadratic, init=0.5,0.5 (see `gdlab list problems`).")]
@@ -218,7 +223,9 @@ def run(
     try:
         summary = _run(problem, optimizer, learning_rate, set_ or [], steps, batch_size,
                        sampling, seed, record_every, dtype, tol, data, target, out, schedule,
-                       expression=expression, problem_pairs=problem_set or [])
+                       expression=expression,
+                       problem_pairs=_problem_pairs(problem, problem_set, dataset, hidden,
+                                                    target))
     except InvalidParameterError as error:
         _fail(error)
     table = Table(title=summary["title"])
@@ -290,6 +297,8 @@ def _run(problem, optimizer, learning_rate, pairs, steps, batch_size, sampling, 
     names = chosen.param_names
     if len(final) <= 10:
         rows += [(f"final {n}", f"{v:.6g}") for n, v in zip(names, final, strict=True)]
+    rows += [(name.replace("_", " "), f"{value:.6g}")
+             for name, value in chosen.metrics(final).items()]
     if optimum is not None:
         rows += [("minimum loss", f"{chosen.minimum():.6g}"),
                  ("distance to the minimizer", f"{np.linalg.norm(final - optimum):.3g}")]
@@ -305,6 +314,27 @@ def _run(problem, optimizer, learning_rate, pairs, steps, batch_size, sampling, 
         _write_run(folder, chosen, trajectory, spec)
         rows.append(("written to", str(folder)))
     return {"title": f"{spec.describe()} on {chosen.name}", "rows": rows}
+
+
+def _problem_pairs(problem, pairs, dataset, hidden, target) -> list[str]:
+    """``--dataset``, ``--hidden`` (and ``--target`` with a dataset file) as problem
+    settings, refused by their own names where the problem takes none."""
+    from gdlab import InvalidParameterError
+    from gdlab.problems import REGISTRY
+
+    pairs = list(pairs or [])
+    takes = REGISTRY[problem].listed_settings() if problem in REGISTRY else {}
+    for option, key, value in (("--dataset", "dataset", dataset), ("--hidden", "hidden", hidden)):
+        if value is None:
+            continue
+        if key not in takes:
+            users = [name for name, info in REGISTRY.items() if key in info.listed_settings()]
+            raise InvalidParameterError(option, f"used with --problem {' or '.join(users)}",
+                                        f"--problem {problem}")
+        pairs.append(f"{key}={value}")
+    if dataset is not None and target is not None:
+        pairs.append(f"target={target}")
+    return pairs
 
 
 def _build_problem(name, pairs, seed, expression=None):

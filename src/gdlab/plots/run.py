@@ -18,7 +18,8 @@ from gdlab.plots._style import TRUE_COLOR, palette
 from gdlab.status import DIVERGED
 
 MAX_PARAM_PANELS = 8
-"""The most parameters :func:`plot_run` draws, one panel each (the first ones beyond)."""
+"""The most parameters :func:`plot_run` draws, one panel each (beyond: those that moved
+most)."""
 
 RUN_COLOR = palette(3)[0]
 DIVERGED_COLOR = "#d62728"
@@ -126,8 +127,9 @@ def plot_run(trajectory, problem, *, label: str | None = None, fig=None,
         fig: a Matplotlib Figure (or SubFigure) to draw into; default a new figure,
             which a notebook's inline backend shows.
         title: the figure title (default ``"<optimizer> on <problem>: <status>"``).
-        max_params: the most parameter panels; beyond, the first ``max_params`` are
-            drawn and the title says how many there are.
+        max_params: the most parameter panels; beyond, the ``max_params`` parameters
+            that moved most from the start are drawn and the title says how many there
+            are.
 
     Returns:
         The Figure.
@@ -141,6 +143,11 @@ def plot_run(trajectory, problem, *, label: str | None = None, fig=None,
     names = tuple(getattr(problem, "param_names", ()) or trajectory.param_names or
                   tuple(f"θ{j}" for j in range(count)))
     shown = min(count, max_params)
+    # beyond max_params, the parameters that moved most (a network's first weights often
+    # belong to a blank input and never move), in their layout order
+    moved = np.abs(np.nan_to_num(params[-1] - init_params)) if len(params) else np.zeros(count)
+    chosen = (np.arange(count) if shown == count
+              else np.sort(np.argsort(-moved, kind="stable")[:shown]))
     scheduled = _scheduled(trajectory)
     rows, columns = _grid(shown + 1 + len(scheduled))
     settings = dict(trajectory.settings or {})
@@ -181,8 +188,8 @@ def plot_run(trajectory, problem, *, label: str | None = None, fig=None,
                                              markeredgewidth=2.2, color=DIVERGED_COLOR,
                                              linestyle="none")
 
-    for j in range(shown):
-        ax = axes[j]
+    for panel, j in enumerate(chosen):
+        ax = axes[panel]
         steps, values = _series(trajectory, params[:, j], init_params[j])
         ax.plot(steps, values, color=RUN_COLOR, linewidth=1.5, gid="param")
         if minimizer is not None:
@@ -231,7 +238,7 @@ def plot_run(trajectory, problem, *, label: str | None = None, fig=None,
         problem_name = getattr(problem, "name", None) or "problem"
         title = f"{optimizer_name} on {problem_name}: {status}"
         if shown < count:
-            title += f" (first {shown} of {count} parameters)"
+            title += f" (the {shown} of {count} parameters that moved most)"
     fig.suptitle(_wrap(title, width, 13), fontsize="large")
     per_row = max(min(len(handles), int(width // 1.45)), 1)  # ~1.45 in per short entry
     foot.legend(list(handles.values()), list(handles), loc="upper center",

@@ -43,9 +43,10 @@ class Problem(ABC):
 
     def __repr__(self) -> str:
         # a dataclass repr printed every array of the data (137 KB for a list of runs)
+        names = tuple(self.param_names)
+        shown = repr(names) if len(names) <= 6 else f"({', '.join(map(repr, names[:4]))}, ...)"
         return (f"{type(self).__name__}(name={self.name!r}, num_examples="
-                f"{self.num_examples}, num_params={self.num_params}, "
-                f"param_names={tuple(self.param_names)!r})")
+                f"{self.num_examples}, num_params={self.num_params}, param_names={shown})")
 
     @property
     def data(self) -> tuple:

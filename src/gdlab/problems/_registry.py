@@ -16,6 +16,7 @@ from gdlab._validation import InvalidParameterError, check_choice
 from gdlab.problems._base import Problem
 from gdlab.problems._formula import formula_problem
 from gdlab.problems._least_squares import article_regression, linear_regression
+from gdlab.problems._on_datasets import logistic_on_dataset, mlp_on_dataset, softmax_on_dataset
 from gdlab.problems._polynomial_surfaces import (
     beale,
     booth,
@@ -85,6 +86,14 @@ REGISTRY: dict[str, ProblemInfo] = {
                                  "no minimum, flat (zero Hessian) at the origin"),
     "quadratic": ProblemInfo(quadratic, "the bowl 1/2 θᵀAθ, kappa 10, axes rotated 30°, from "
                              "(2, 2): minimum 0 at (0, 0); settings kappa, angle, dim"),
+    "logistic": ProblemInfo(logistic_on_dataset, "binary logistic regression, mean "
+                            "cross-entropy + (l2/2)|w|^2, on a two-class dataset (default "
+                            "breast_cancer, standardized, a quarter held out)"),
+    "softmax": ProblemInfo(softmax_on_dataset, "softmax regression, mean cross-entropy + "
+                           "(l2/2)|W|^2, on a dataset (default iris, standardized, a quarter "
+                           "held out)"),
+    "mlp": ProblemInfo(mlp_on_dataset, "a multi-layer perceptron (hidden widths, activation, "
+                       "seeded init) on a dataset (default digits, standardized)"),
     "expression": ProblemInfo(formula_problem, "your formula in x and y (or x1..xn), e.g. "
                               "expression='x**2 + 10*y**2' (a safe parser, never eval)"),
 }
