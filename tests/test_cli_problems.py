@@ -109,3 +109,27 @@ def test_hidden_widths_and_their_refusals():
                              (["--problem", "logistic", "--dataset", "iris"], "two")):
         result = runner.invoke(app, ["run", *arguments])
         assert result.exit_code == 2 and named in result.output, (arguments, result.output)
+
+
+def test_run_on_a_regression_dataset_prints_what_standardizing_does():
+    result = runner.invoke(app, ["run", "--problem", "regression", "--dataset", "diabetes",
+                                 "--learning-rate", "0.1", "--steps", "5"],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip()
+            for line in result.output.splitlines() if line.count("│") == 3}
+    # independently: the Hessian 2/n X'X of the raw and of the standardized training rows
+    data = gdlab.datasets.load("diabetes")
+    raw = data.raw(data.X_train)
+
+    def spectrum(X):
+        design = np.column_stack([X, np.ones(len(X))])
+        return np.linalg.eigvalsh(2.0 / len(X) * design.T @ design)
+
+    before = spectrum(raw)
+    after = spectrum((raw - raw.mean(axis=0)) / raw.std(axis=0))
+    shown = rows["condition number, raw → standardized features"].split(" → ")
+    assert float(shown[0]) == pytest.approx(before[-1] / before[0], rel=1e-3)
+    assert float(shown[1]) == pytest.approx(after[-1] / after[0], rel=1e-3)
+    rates = rows["GD stability threshold 2/λmax, raw → standardized"].split(" → ")
+    assert float(rates[1]) == pytest.approx(2 / after[-1], rel=1e-3)

@@ -309,6 +309,11 @@ def _run(problem, optimizer, learning_rate, pairs, steps, batch_size, sampling, 
         # an optimizer the theory does not cover, on a quadratic: the problem's own scale
         # (what plain gradient descent tolerates, and the conditioning) is still worth a row
         rows += reference.rows(optimizer=False)
+    dataset = dict(pair.partition("=")[::2] for pair in problem_pairs).get("dataset")
+    if dataset is not None and chosen.is_quadratic:
+        from gdlab.problems._on_datasets import standardization_rows
+
+        rows += standardization_rows(dataset, seed=seed)
     if out is not None:
         folder = store.prepare_directory(out, "--out")
         _write_run(folder, chosen, trajectory, spec)

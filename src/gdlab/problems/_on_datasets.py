@@ -21,6 +21,30 @@ def _problem(kind, dataset, target, test_fraction, standardize, split_seed,
     return dataset_problem(chosen, kind, **settings)
 
 
+def regression_on_dataset(dataset: str = "diabetes", *, fit_intercept: bool = True,
+                          standardize: bool = True, test_fraction: float = 0.25,
+                          target: str | None = None, seed: int = 0) -> Problem:
+    """Linear least squares (mean squared error, no factor 1/2) on a regression dataset,
+    features standardized on the training rows by default."""
+    return _problem("linear", dataset, target, test_fraction, standardize, seed,
+                    fit_intercept=fit_intercept)
+
+
+def standardization_rows(dataset: str, *, target: str | None = None,
+                         test_fraction: float = 0.25, seed: int = 0) -> list[tuple[str, str]]:
+    """What standardizing the features does to least squares on ``dataset`` (its
+    training rows): the condition number and the largest stable GD learning rate,
+    before and after, as table rows."""
+    from gdlab.datasets import load, standardization_effect
+
+    effect = standardization_effect(load(dataset, target=target, test_fraction=test_fraction,
+                                         seed=seed))
+    return [("condition number, raw → standardized features",
+             f"{effect.condition_before:.4g} → {effect.condition_after:.4g}"),
+            ("GD stability threshold 2/λmax, raw → standardized",
+             f"{effect.max_learning_rate_before:.4g} → {effect.max_learning_rate_after:.4g}")]
+
+
 def logistic_on_dataset(dataset: str = "breast_cancer", *, l2: float = 0.0,
                         fit_intercept: bool = True, standardize: bool = True,
                         test_fraction: float = 0.25, target: str | None = None,

@@ -16,7 +16,12 @@ from gdlab._validation import InvalidParameterError, check_choice
 from gdlab.problems._base import Problem
 from gdlab.problems._formula import formula_problem
 from gdlab.problems._least_squares import article_regression, linear_regression
-from gdlab.problems._on_datasets import logistic_on_dataset, mlp_on_dataset, softmax_on_dataset
+from gdlab.problems._on_datasets import (
+    logistic_on_dataset,
+    mlp_on_dataset,
+    regression_on_dataset,
+    softmax_on_dataset,
+)
 from gdlab.problems._polynomial_surfaces import (
     beale,
     booth,
@@ -86,6 +91,9 @@ REGISTRY: dict[str, ProblemInfo] = {
                                  "no minimum, flat (zero Hessian) at the origin"),
     "quadratic": ProblemInfo(quadratic, "the bowl 1/2 θᵀAθ, kappa 10, axes rotated 30°, from "
                              "(2, 2): minimum 0 at (0, 0); settings kappa, angle, dim"),
+    "regression": ProblemInfo(regression_on_dataset, "linear least squares (MSE, no factor "
+                              "1/2) on a regression dataset (default diabetes, standardized, "
+                              "a quarter held out)"),
     "logistic": ProblemInfo(logistic_on_dataset, "binary logistic regression, mean "
                             "cross-entropy + (l2/2)|w|^2, on a two-class dataset (default "
                             "breast_cancer, standardized, a quarter held out)"),
