@@ -111,3 +111,15 @@ def test_a_new_coefficient_does_not_recompile():
     assert engine._simulate_batch._cache_size() == size
     assert other.init_loss == pytest.approx(gdlab.problem("rastrigin", A=3.0).loss(
         other.init_params), rel=1e-15)
+
+
+def test_a_new_dataset_of_the_same_shape_does_not_recompile():
+    spec = gdlab.optimizer("adam", learning_rate=0.05)
+    first = gdlab.problem("softmax", dataset="iris", seed=0)
+    gdlab.run(first, spec, num_steps=9)
+    size = engine._simulate_batch._cache_size()
+    other = gdlab.problem("softmax", dataset="iris", seed=1)  # another split, same shapes
+    assert not np.array_equal(first.data[0], other.data[0])
+    trajectory = gdlab.run(other, spec, num_steps=9)
+    assert engine._simulate_batch._cache_size() == size
+    assert trajectory.init_loss == pytest.approx(other.loss(other.init_params), rel=1e-12)
