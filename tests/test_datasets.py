@@ -10,7 +10,8 @@ from sklearn.linear_model import LinearRegression
 
 import gdlab
 from gdlab import InvalidParameterError
-from gdlab.datasets import BUNDLED, dataset_problem, load, standardization_effect
+from gdlab.datasets import BUNDLED, load
+from gdlab.problems._on_datasets import dataset_problem, standardization_effect
 
 SIZES = {"iris": (150, 4, 3), "digits": (1797, 64, 10), "wine": (178, 13, 3),
          "breast_cancer": (569, 30, 2), "diabetes": (442, 10, None)}

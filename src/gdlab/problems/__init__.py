@@ -20,6 +20,7 @@ from gdlab.problems._least_squares import (
     mse,
 )
 from gdlab.problems._mlp import MLP, mlp
+from gdlab.problems._on_datasets import dataset_problem, standardization_effect
 from gdlab.problems._polynomial_surfaces import (
     beale,
     booth,
@@ -39,4 +40,5 @@ __all__ = ["PROBLEMS", "LeastSquares", "Problem", "Rosenbrock", "article_regress
            "saddle", "six_hump_camel",
            "Expression", "parse_expression",
            "Formula", "ProblemInfo", "REGISTRY", "formula_problem", "problem",
-           "LinearClassifier", "MLP", "logistic_regression", "mlp", "softmax_regression"]
+           "LinearClassifier", "MLP", "logistic_regression", "mlp", "softmax_regression",
+           "dataset_problem", "standardization_effect"]
