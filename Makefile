@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-optimizers bench-sweep sweep-example gallery golden clean
+.PHONY: demo test bench bench-quick bench-peers bench-article bench-sweep bench-per-sample \
+	bench-full-batch bench-report bench-optimizers sweep-example gallery golden clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -22,17 +23,60 @@ test: $(STAMP)
 	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+# Benchmarks (docs/benchmarks.md). `make bench` installs the benchmark-only peers, runs
+# the four workloads one after the other (never in parallel: they time the machine),
+# each writing benchmarks/results/<name>.json through a temporary file, then
+# regenerates docs/benchmarks.md. `make bench-quick` checks that everything runs, at
+# small sizes, into results/bench-quick/ (ignored by git), in a few minutes.
+BENCH_RESULTS := benchmarks/results
+QUICK := results/bench-quick
+PEERS := $(VENV)/.bench-peers
+# e.g. `make bench BLAS_THREADS=1` on a busy shared machine, where OpenBLAS's spinning
+# threads can make X.T @ X many times slower (W2, W3: NumPy's peers and gdlab's statistics)
+BLAS_THREADS ?=
+BLAS_FLAG := $(if $(BLAS_THREADS),--blas-threads $(BLAS_THREADS),)
+
+bench: bench-peers
+	$(MAKE) --no-print-directory -j1 bench-article bench-sweep bench-per-sample \
+		bench-full-batch bench-report
+
+# torch==2.13.0 is a CPU build on local disk (another version would download GBs).
+bench-peers: $(PEERS)
+
+$(PEERS): $(STAMP)
+	$(BIN)/python -m pip install --quiet torch==2.13.0 optax numba scikit-learn
+	touch $(PEERS)
+
+# W4 (article.py writes benchmarks/results/article.json itself, at its end)
+bench-article: $(STAMP)
 	$(BIN)/python benchmarks/article.py
 
-# The peers of the optimizer and sweep benchmarks are benchmark-only installs.
-bench-optimizers: $(STAMP)
-	$(BIN)/python -m pip install --quiet torch==2.13.0 optax
-	$(BIN)/python benchmarks/optimizers.py
+# W1, about 5 minutes on two cores
+bench-sweep: bench-peers
+	$(BIN)/python benchmarks/sweep.py --K 1000 10000 100000 --million \
+		--out $(BENCH_RESULTS)/.sweep.json.tmp
+	mv $(BENCH_RESULTS)/.sweep.json.tmp $(BENCH_RESULTS)/sweep.json
 
-bench-sweep: $(STAMP)
-	$(BIN)/python -m pip install --quiet torch==2.13.0 optax numba
-	$(BIN)/python benchmarks/sweep.py --K 1000 10000 100000 --million
+# W2, about 8 minutes on two busy cores
+bench-per-sample: bench-peers
+	$(BIN)/python benchmarks/per_sample.py --repeats 3 $(BLAS_FLAG)
+
+# W3, about 8 minutes on two busy cores
+bench-full-batch: bench-peers
+	$(BIN)/python benchmarks/full_batch.py --repeats 3 $(BLAS_FLAG)
+
+bench-report: $(STAMP)
+	$(BIN)/python benchmarks/report.py
+
+bench-quick: bench-peers
+	mkdir -p $(QUICK)
+	$(BIN)/python benchmarks/sweep.py --K 1000 --steps 200 --repeats 1 --out $(QUICK)/sweep.json
+	$(BIN)/python benchmarks/per_sample.py --rows 20000 --repeats 1 --out $(QUICK)/per_sample.json
+	$(BIN)/python benchmarks/full_batch.py --rows 50000 --repeats 1 --out $(QUICK)/full_batch.json
+	$(BIN)/python benchmarks/report.py --results $(QUICK) --out $(QUICK)/benchmarks.md
+
+bench-optimizers: bench-peers
+	$(BIN)/python benchmarks/optimizers.py
 
 sweep-example: $(STAMP)
 	$(BIN)/gdlab sweep --config examples/article-momentum.toml --out results/sweep --no-progress
