@@ -13,11 +13,17 @@ import time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 
 from gdlab import store
 from gdlab._validation import MAX_SEED, check_choice, check_int
 from gdlab.article import ArticleResult, experiments, run_experiment
-from gdlab.plots.article import FIGURE_NAMES, experiment_figure, overview_figures
+from gdlab.plots.article import (
+    FIGURE_NAMES,
+    data_figure,
+    experiment_figure,
+    gradient_step_figure,
+)
 from gdlab.report import figure_bytes, render_article_report
 
 FORMATS = ("png", "svg")
@@ -26,8 +32,10 @@ FORMATS = ("png", "svg")
 def runs_table(result: ArticleResult):
     """One row per run and recorded step, with the run's settings and status (pyarrow).
 
-    Built with pyarrow directly: importing pandas would add about 0.4 s to every
-    ``gdlab article``. Read it back with ``pandas.read_parquet``.
+    Built with pyarrow directly, its columns from buffers: importing pandas would add
+    about 0.45 s to every ``gdlab article``, and ``pa.array`` and ``pa.table`` import it
+    (to check whether their input is a pandas object). Read it back with
+    ``pandas.read_parquet``.
     """
     import pyarrow as pa
 
@@ -36,7 +44,7 @@ def runs_table(result: ArticleResult):
         for run, trajectory in zip(experiment.runs, result.trajectories[experiment.key],
                                    strict=True):
             rows = len(trajectory.step)
-            labels = {
+            columns = {
                 "mode": result.mode,
                 "experiment": experiment.key,
                 "problem": experiment.problem.name,
@@ -46,12 +54,36 @@ def runs_table(result: ArticleResult):
                 "batch_size": trajectory.settings["batch_size"],
                 "seed": run.seed,
             }
-            columns = {key: [value] * rows for key, value in labels.items()}
             columns.update(trajectory.columns())
-            columns["status"] = [trajectory.status.kind] * rows
-            columns["status_step"] = pa.array([trajectory.status.step] * rows, pa.int64())
-            tables.append(pa.table(columns))
+            columns["status"] = trajectory.status.kind
+            columns["status_step"] = trajectory.status.step
+            tables.append(pa.Table.from_arrays(
+                [_arrow_column(pa, values, rows) for values in columns.values()],
+                names=list(columns)))
+    # a column one experiment lacks (the momentum buffer of plain SGD) is null there
     return pa.concat_tables(tables, promote_options="default")
+
+
+def _arrow_column(pa, values, rows: int):
+    """``rows`` values as an Arrow array: a NumPy array as it is, or one repeated value
+    (text, an integer, or ``None``, a null integer)."""
+    if isinstance(values, np.ndarray):
+        data = np.ascontiguousarray(values)
+        if data.dtype == np.bool_:  # Arrow packs booleans in bits; NumPy keeps bytes
+            data = data.astype(np.int8)
+        return pa.Array.from_buffers(pa.from_numpy_dtype(data.dtype), rows,
+                                     [None, pa.py_buffer(data)])
+    if values is None:
+        return pa.nulls(rows, pa.int64())
+    if isinstance(values, str):
+        encoded = values.encode("utf-8")
+        offsets = np.arange(rows + 1, dtype=np.int32) * len(encoded)
+        return pa.Array.from_buffers(pa.string(), rows, [None, pa.py_buffer(offsets),
+                                                         pa.py_buffer(encoded * rows)])
+    if isinstance(values, bool | np.bool_) or not isinstance(values, int | np.integer):
+        raise TypeError(f"no Arrow column for a repeated {type(values).__name__}")
+    return pa.Array.from_buffers(pa.int64(), rows,
+                                 [None, pa.py_buffer(np.full(rows, values, np.int64))])
 
 
 def resolved_config(result: ArticleResult, fmt: str) -> dict:
@@ -98,11 +130,7 @@ def write_article(out, *, mode: str = "corrected", seed: int = 0, fmt: str = "pn
     timings["runs"] = time.perf_counter() - started
     folder = store.prepare_directory(out)
     started = time.perf_counter()
-    images = {name: _render(figure, fmt)
-              for name, figure in overview_figures(chosen[0].problem).items()}
-    for experiment in chosen:
-        figure = experiment_figure(experiment, trajectories[experiment.key])
-        images[FIGURE_NAMES[experiment.key]] = _render(figure, fmt)
+    images = _render_figures(chosen, trajectories, fmt)
     timings["figures"] = time.perf_counter() - started
     result = ArticleResult(mode, seed, chosen, trajectories)
     started = time.perf_counter()
@@ -126,8 +154,24 @@ def write_article(out, *, mode: str = "corrected", seed: int = 0, fmt: str = "pn
     return {"paths": written, "timings": timings, "result": result}
 
 
-def _render(figure, fmt: str) -> bytes:
+def _render_figures(chosen, trajectories, fmt: str) -> dict[str, bytes]:
+    """Every figure rendered once, by file stem, in the report's order.
+
+    Figures of one size are drawn one after the other into the same Figure (see
+    :func:`gdlab.plots.article._figure`), which is closed at the end.
+    """
+    problem = chosen[0].problem
+    images, single, pair = {}, None, None
     try:
-        return figure_bytes(figure, fmt)
+        single = gradient_step_figure(problem)
+        images["gradient-step"] = figure_bytes(single, fmt)
+        single = data_figure(problem, figure=single)
+        images["data"] = figure_bytes(single, fmt)
+        for experiment in chosen:
+            pair = experiment_figure(experiment, trajectories[experiment.key], figure=pair)
+            images[FIGURE_NAMES[experiment.key]] = figure_bytes(pair, fmt)
     finally:
-        plt.close(figure)
+        for figure in (single, pair):
+            if figure is not None:
+                plt.close(figure)
+    return images

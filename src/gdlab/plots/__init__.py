@@ -4,16 +4,53 @@ They never run an optimization and never call ``plt.show()``; pass ``ax=`` to dr
 your own figure. Importing them never selects a Matplotlib backend, so figures drawn
 without ``ax=`` show in a notebook; programs that only write files call
 :func:`use_file_backend`.
+
+The figures of sweeps and comparisons (:func:`plot_heatmap`, :func:`plot_bands`,
+:func:`plot_scatter`, :func:`plot_comparison`) read pandas tables and load on first use,
+so drawing a run or the article never imports pandas.
 """
 
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+
 from gdlab.plots._style import use_file_backend
-from gdlab.plots.compare import plot_comparison
 from gdlab.plots.curves import plot_loss_per_step, plot_param_per_step, plot_suboptimality
 from gdlab.plots.landscape import plot_data, plot_gradient_step
 from gdlab.plots.run import plot_run
-from gdlab.plots.samples import plot_scatter
 from gdlab.plots.schedules import plot_lr_find, plot_schedule
-from gdlab.plots.sweeps import plot_bands, plot_heatmap
+
+if _TYPE_CHECKING:  # what the lazy names below are, for type checkers and editors
+    from gdlab.plots.compare import plot_comparison
+    from gdlab.plots.samples import plot_scatter
+    from gdlab.plots.sweeps import plot_bands, plot_heatmap
+
+_LAZY = {
+    # public name: (module, attribute in it, or None for the module itself)
+    "plot_bands": ("gdlab.plots.sweeps", "plot_bands"),
+    "plot_comparison": ("gdlab.plots.compare", "plot_comparison"),
+    "plot_heatmap": ("gdlab.plots.sweeps", "plot_heatmap"),
+    "plot_scatter": ("gdlab.plots.samples", "plot_scatter"),
+    "compare": ("gdlab.plots.compare", None),
+    "samples": ("gdlab.plots.samples", None),
+    "sweeps": ("gdlab.plots.sweeps", None),
+}
+
+
+def __getattr__(name: str):
+    """Import a lazy name on first use (PEP 562) and keep it, so the next use is free."""
+    try:
+        module_name, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'gdlab.plots' has no attribute {name!r}") from None
+    module = _importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "plot_bands",
