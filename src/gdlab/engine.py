@@ -46,7 +46,16 @@ from gdlab.optimizers import optimizer as make_spec
 from gdlab.problems import Problem
 from gdlab.sampling import make_sampler
 from gdlab.schedules import Schedule
-from gdlab.simulation import CONVERGED, DIVERGED, OUTPUTS, RUNNING, decode_stop, simulate
+from gdlab.simulation import (
+    BLOCK,
+    CONVERGED,
+    DIVERGED,
+    OUTPUTS,
+    RUNNING,
+    decode_stop,
+    patch_records,
+    simulate,
+)
 from gdlab.trajectory import Status, Trajectory
 
 DTYPES = ("float64", "float32")
@@ -54,7 +63,7 @@ MAX_INTERNALS = 1000
 
 
 _STATIC = ("loss_fn", "full_fn", "build", "tree", "watch", "sampler", "num_steps",
-           "record_every", "watch_every", "outputs")
+           "record_every", "watch_every", "outputs", "block")
 
 
 @partial(jax.jit, static_argnames=_STATIC)
@@ -366,7 +375,8 @@ def prepare(problem: Problem, optimizer, settings=({},), *, seeds=None, num_step
                  build.watched(rows[0]), trees[0], watch_every)
 
 
-def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None):
+def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None,
+            block=BLOCK):
     """Run ``batch`` (or the given ``rows`` and ``seeds`` of it) in its compiled program.
 
     Args:
@@ -376,6 +386,9 @@ def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None
             structure): a sweep runs chunks of one prepared batch.
         target: a full-data loss; the summary's ``hit_step`` is the first record step at
             or below it (0: never).
+        block: steps per block of the compiled loop (:func:`gdlab.simulation.simulate`;
+            0: the exact program, every check at every step). Every value gives the
+            same bits; only the speed differs.
 
     Returns:
         ``(recorded, summary)`` as NumPy arrays with a leading axis over runs.
@@ -385,7 +398,7 @@ def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None
     leaves, seed_array = batch.leaves(rows, seeds)
     stats = {k: jnp.asarray(v, jdtype)
              for k, v in problem.full_statistics(batch.dtype).items()}
-    recorded, summary = _simulate_batch(
+    recorded, summary, replay = _simulate_batch(
         tuple(_as_data(array, jdtype) for array in problem.data),
         {k: _as_data(v, jdtype) for k, v in problem.constants.items()},
         stats,
@@ -405,8 +418,29 @@ def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None
         record_every=batch.record_every,
         watch_every=batch.watch_every,
         outputs=tuple(o for o in OUTPUTS if o in outputs),
+        block=block,
     )
-    recorded, summary = jax.device_get(recorded), jax.device_get(summary)
+    recorded, summary, replay = jax.device_get((recorded, summary, replay))
+    replayed = np.nonzero(np.asarray(replay["event"]) >= 0)[0]
+    if len(replayed):
+        recorded = jax.tree_util.tree_map(np.array, recorded)  # writable copies
+        patch_records(recorded, replay, batch.record_every, block)
+        # A flag says a check may stop the run in that block (a loss below minus the
+        # bound flags too); the replay decides. A replayed run that did not stop is
+        # run again by the exact program.
+        missed = [int(i) for i in replayed if summary["stop"][i] == 0]
+        if missed:
+            all_rows = batch.rows if rows is None else rows
+            all_seeds = batch.seeds if seeds is None else seeds
+            again_rec, again_sum = execute(batch, outputs, rows=[all_rows[i] for i in missed],
+                                           seeds=[all_seeds[i] for i in missed],
+                                           target=target, block=0)
+            again_rec.pop("step", None)
+            summary = jax.tree_util.tree_map(np.array, summary)
+            for to, values in ((recorded, again_rec), (summary, again_sum)):
+                targets = jax.tree_util.tree_leaves(to)
+                for leaf, new in zip(targets, jax.tree_util.tree_leaves(values), strict=True):
+                    leaf[missed] = new
     if recorded:  # the step numbers are the same for every run: made here, not recorded
         count = len(leaves[0]) if leaves else len(seed_array)
         steps = np.minimum(np.arange(1, -(-batch.num_steps // batch.record_every) + 1)

@@ -127,6 +127,18 @@ class Sampler:
         )
         return lax.dynamic_slice(state, (position * self.batch_size,), (self.batch_size,)), state
 
+    def rows(self, data, state, step, seed):
+        """The rows of ``data`` (a tuple of arrays) used at ``step``, and the new state.
+
+        In order (``"sequential"``) the batch is one contiguous slice, taken as a slice
+        rather than gathered by index: the same numbers, fewer operations per step.
+        """
+        if self.scheme == "sequential":
+            start = (jnp.asarray(step, jnp.int32) % self.batches_per_epoch) * self.batch_size
+            return tuple(lax.dynamic_slice_in_dim(a, start, self.batch_size) for a in data), state
+        batch, state = self.next(state, step, seed)
+        return tuple(a[batch] for a in data), state
+
 
 def make_sampler(
     scheme: str,

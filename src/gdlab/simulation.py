@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from gdlab import _xla  # noqa: F401  (before any computation: see its docstring)
 from gdlab.optimizers._base import value_at
 
 RUNNING, CONVERGED, DIVERGED = 0, 1, 2
@@ -37,10 +38,26 @@ NONFINITE = 2**30
 the run keeps the state before it): the stop code stays one int32 per run."""
 
 
+BLOCK = 32
+"""Steps per block of the blocked program (see :func:`simulate`); 0 runs every step with
+its checks (the exact program)."""
+
+
+def block_shape(record_every: int, block: int = BLOCK) -> tuple[int, int]:
+    """``(steps, records)`` of one block: ``records`` whole records of ``record_every``
+    steps when records are short (at least ``block`` steps), else 0 records and the
+    largest divisor of ``record_every`` up to ``block`` steps (a record is then a whole
+    number of blocks)."""
+    if record_every <= block:
+        records = max(1, block // record_every)
+        return record_every * records, records
+    return max(b for b in range(1, block + 1) if record_every % b == 0), 0
+
+
 def simulate(data, constants, stats, init_params, leaves, seed, divergence_factor, tol,
              target, *,
-              loss_fn, full_fn, build, tree, watch, sampler, num_steps, record_every,
-              watch_every, outputs):
+             loss_fn, full_fn, build, tree, watch, sampler, num_steps, record_every,
+             watch_every, outputs, block=BLOCK):
     """One trajectory, traced.
 
     ``leaves`` are the numbers of the hyperparameters (schedules included) and ``tree``
@@ -48,11 +65,12 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
     hyperparameters recorded at every record; ``loss_fn(params, batch, constants)`` is
     the problem's loss of a batch (a tuple of arrays, rows of ``data``; ``()`` without
     data); ``full_fn(params, data, constants, stats)`` gives the
-    full-data loss and gradient; ``watch_every`` how often (in steps) it is evaluated
+    full-data loss and gradient (also the step's loss and gradient when every step uses
+    all the data); ``watch_every`` how often (in steps) it is evaluated
     for the status and the summary; ``outputs`` names what is recorded (a subset of
     :data:`OUTPUTS`; empty for a summary only). Everything after ``*`` is static.
 
-    Every check that decides the status runs inside the update, at the same steps
+    Every check that decides the status is a check of each update, at the same steps
     whatever ``record_every`` is, so the status, the final state and the summary do
     not depend on how often a run records:
 
@@ -63,12 +81,28 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
       above the bound: diverged), the full-data gradient norm (at most ``grad_tol``:
       converged), the best loss and the first step at or below ``target``.
 
-    Returns ``(recorded, summary)``: the recorded arrays (leading axis: records) and the
-    final state: the stop code (see :func:`decode_stop`), the loss and gradient norm at
-    the start, the best watched full-data loss and its step, the first watched step
-    whose full-data loss is at most ``target``, and the final state: parameters,
-    full-data loss and gradient norm, and the last update's batch loss, batch gradient
-    norm, watched hyperparameters (and optimizer internals when recorded).
+    How it runs (the same bits either way). The exact program (``block=0``) makes these
+    checks at each step and freezes a stopped run's state with a select on every carried
+    array. The blocked program (default) runs blocks of :func:`block_shape` steps with
+    no select: a step only folds "something stopped here" into one flag (a comparison
+    of the batch loss, and of the watched loss and gradient norm), and the parameters
+    are checked for finiteness at the block's end. Before the first flagged block both
+    programs compute the same numbers; the state at the start of each run's first
+    flagged block is kept, and that block is replayed afterwards by the exact program,
+    which finds the stop step and the state to keep, as it would have. The steps that
+    do not fill a block (fewer than a block's records at the end, a last partial
+    record) run in the exact program.
+
+    Returns ``(recorded, summary, replay)``: the recorded arrays (leading axis:
+    records), the final state (the stop code (see :func:`decode_stop`), the loss and
+    gradient norm at the start, the best watched full-data loss and its step, the first
+    watched step whose full-data loss is at most ``target``, and the final state:
+    parameters, full-data loss and gradient norm, and the last update's batch loss,
+    batch gradient norm, watched hyperparameters (and optimizer internals when
+    recorded)), and what the caller needs to put the replayed block's records in place
+    (:func:`patch_records`): ``event`` (the first step of the replayed block, -1 for a
+    run with none), ``records`` (the block's records) and ``frozen`` (the record of the
+    final state, for every later record).
     """
     hparams = jax.tree_util.tree_unflatten(tree, leaves)
     opt = build(**hparams)
@@ -79,28 +113,54 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
     dtype = init_params.dtype
 
     def evaluate(params):
+        # Fenced off from what comes before and after: XLA then compiles the same
+        # kernels for it in every context (inside a fused step it may contract a
+        # multiply and an add into one rounding in one program and not in another,
+        # and the exact and blocked programs must agree to the bit).
+        params = lax.optimization_barrier(params)
         loss, grad = full_fn(params, data, constants, stats)
-        return loss, jnp.sqrt(jnp.sum(grad * grad))
+        return lax.optimization_barrier((loss, jnp.sqrt(jnp.sum(grad * grad))))
 
     init_loss, init_norm = evaluate(init_params)
     limit = jnp.where(init_loss > 0, divergence_factor * init_loss, jnp.inf)
+    # one comparison flags a batch loss that is not finite or beyond the bound (an
+    # unbounded-below loss may flag too: the replay then finds no stop, see the engine)
+    flag_limit = jnp.minimum(limit, jnp.finfo(dtype).max)
 
     def watched_at(count):
         return {name: jnp.asarray(value_at(settings[name], count), dtype) for name in watch}
 
-    def update(carry, position):
-        (params, opt_state, sample_state, stop, last_loss, last_norm, last_seen,
-         full_loss, full_norm, best_loss, best_step, hit_step) = carry
-        batch, new_sample_state = sampler.next(sample_state, position, seed)
-        rows = data if sampler.is_full_batch else tuple(array[batch] for array in data)
-        batch_loss, g = value_and_grad(params, rows, constants)
+    def advance(params, opt_state, sample_state, position):
+        """One update from step ``position``: its batch loss and gradient, the new state."""
+        if sampler.is_full_batch:  # every step sees all the data: the problem's full loss
+            rows = data
+            batch_loss, g = full_fn(params, data, constants, stats)
+            new_sample_state = sample_state
+        else:
+            rows, new_sample_state = sampler.rows(data, sample_state, position, seed)
+            batch_loss, g = value_and_grad(params, rows, constants)
         extra = {}
         if takes_value:  # e.g. reduce_on_plateau: the loss decides the next scale
             extra["value"] = batch_loss
         if takes_value_fn:  # line search, Newton: they evaluate the batch loss themselves
             extra["value_fn"] = partial(_bound_loss, loss_fn, batch=rows, constants=constants)
         updates, new_opt_state = opt.update(g, opt_state, params, **extra)
-        new_params = params + updates
+        return batch_loss, g, params + updates, new_opt_state, new_sample_state
+
+    def watch_step(step, params, full_loss, full_norm):
+        """``(due, loss, norm)`` after ``step``: evaluated when it is a watched step."""
+        if watch_every == 1:
+            return True, *evaluate(params)
+        # the step number is the same for every run: a real branch under vmap
+        due = (step % watch_every == 0) | (step == num_steps)
+        return due, *lax.cond(due, evaluate, lambda _: (full_loss, full_norm), params)
+
+    def update(carry, position):
+        """The exact step: every check, and a stopped run's state kept as it is."""
+        (params, opt_state, sample_state, stop, last_loss, last_norm, last_seen,
+         full_loss, full_norm, best_loss, best_step, hit_step) = carry
+        batch_loss, g, new_params, new_opt_state, new_sample_state = advance(
+            params, opt_state, sample_state, position)
         # Materialize the step's results once: without the barrier XLA's CPU fusion
         # recomputes the batch draw and the gradient inside every consumer below.
         batch_loss, new_params, new_opt_state = lax.optimization_barrier(
@@ -124,15 +184,8 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
             last_norm = jnp.where(take, jnp.sqrt(jnp.sum(g * g)), last_norm)
         if watch:
             last_seen = _tree_where(take, watched_at(position), last_seen)
-
-        if watch_every == 1:
-            watched = take
-            new_loss, new_norm = evaluate(params)
-        else:  # the step number is the same for every run: a real branch under vmap
-            due = (step % watch_every == 0) | (step == num_steps)
-            watched = take & due
-            new_loss, new_norm = lax.cond(due, evaluate, lambda _: (full_loss, full_norm),
-                                          params)
+        due, new_loss, new_norm = watch_step(step, params, full_loss, full_norm)
+        watched = take & due
         loss_blown = ~jnp.isfinite(new_loss) | (new_loss > limit)
         stop = jnp.where(watched & loss_blown, -step,
                          jnp.where(watched & (new_norm <= tol), step, stop))
@@ -147,16 +200,44 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
                  full_loss, full_norm, best_loss, best_step, hit_step)
         return carry, None
 
+    def fast_update(state, position):
+        """The blocked program's step: the same numbers, no select; ``flag`` is set when
+        a check of :func:`update` would stop the run here (or may: see ``flag_limit``)."""
+        carry, flag = state
+        (params, opt_state, sample_state, stop, last_loss, last_norm, last_seen,
+         full_loss, full_norm, best_loss, best_step, hit_step) = carry
+        batch_loss, g, params, opt_state, sample_state = advance(
+            params, opt_state, sample_state, position)
+        flag = flag | ~(jnp.abs(batch_loss) <= flag_limit)
+        last_loss = batch_loss
+        if "grad_norm" in outputs:
+            last_norm = jnp.sqrt(jnp.sum(g * g))
+        if watch:
+            last_seen = watched_at(position)
+        step = position + 1
+        due, new_loss, new_norm = watch_step(step, params, full_loss, full_norm)
+        loss_blown = ~jnp.isfinite(new_loss) | (new_loss > limit)
+        flag = flag | (due & (loss_blown | (new_norm <= tol)))
+        # after a flag these are not used (the replay recomputes them): no `~loss_blown`
+        better = due & (new_loss < best_loss)
+        best_step = jnp.where(better, step, best_step)
+        best_loss = jnp.where(better, new_loss, best_loss)
+        hit_step = jnp.where(due & (hit_step == 0) & (new_loss <= target), step, hit_step)
+        if watch_every == 1:
+            full_loss, full_norm = new_loss, new_norm
+        else:
+            full_loss = jnp.where(due, new_loss, full_loss)
+            full_norm = jnp.where(due, new_norm, full_norm)
+        carry = (params, opt_state, sample_state, stop, last_loss, last_norm, last_seen,
+                 full_loss, full_norm, best_loss, best_step, hit_step)
+        return (carry, flag), None
+
     # a record whose step is not a watched step evaluates the full loss for itself
     fresh = "loss" in outputs or "full_grad_norm" in outputs
     fresh = fresh and record_every % watch_every != 0
 
-    def record(carry, first):
-        if record_every == 1:  # no inner loop: one less while loop for XLA to compile
-            carry, _ = update(carry, first)
-        else:
-            carry, _ = lax.scan(update, carry,
-                                first + jnp.arange(record_every, dtype=jnp.int32))
+    def extract(carry):
+        """The record of a state."""
         params, opt_state, _, _, batch_loss, grad_norm, seen, full_loss, full_norm = carry[:9]
         if fresh:
             full_loss, full_norm = evaluate(params)
@@ -168,7 +249,43 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
                 out[name] = value
         if "internals" in outputs:
             out["internals"] = _internals(opt_state)
-        return carry, out
+        return out
+
+    def steps(step_fn, carry, first, count):
+        if count == 1:  # no inner loop: one less while loop for XLA to compile
+            return step_fn(carry, first)[0]
+        return lax.scan(step_fn, carry, first + jnp.arange(count, dtype=jnp.int32))[0]
+
+    def record(carry, first):
+        carry = steps(update, carry, first, record_every)
+        return carry, extract(carry)
+
+    def fast_record(state, first):
+        state = steps(fast_update, state, first, record_every)
+        return state, extract(state[0])
+
+    block_steps, block_records = block_shape(record_every, block) if block else (0, 0)
+
+    def fast_block(state, first):
+        carry, snap, event = state
+        if block_records:
+            (new, flag), records = lax.scan(
+                fast_record, (carry, False),
+                first + record_every * jnp.arange(block_records, dtype=jnp.int32))
+        else:
+            new, flag = steps(fast_update, (carry, False), first, block_steps)
+            records = None
+        flag = flag | ~jnp.all(jnp.isfinite(new[0]))
+        newly = flag & (event < 0)
+        snap = _tree_where(newly, carry, snap)
+        event = jnp.where(newly, first, event)
+        return (new, snap, event), records
+
+    def fast_record_of_blocks(state, first):
+        state = lax.scan(
+            fast_block, state,
+            first + block_steps * jnp.arange(record_every // block_steps, dtype=jnp.int32))[0]
+        return state, extract(state[0])
 
     nan = jnp.full((), jnp.nan, dtype)
     # ``stop``: 0 while running, then +step (converged) or -step (diverged): one array
@@ -177,8 +294,46 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
              {name: nan for name in watch}, init_loss, init_norm, init_loss, jnp.int32(0),
              jnp.int32(0))
     num_records = -(-num_steps // record_every)
-    firsts = jnp.arange(num_records, dtype=jnp.int32) * record_every
-    carry, recorded = lax.scan(record, carry, firsts)
+    whole_records = num_steps // record_every
+    parts = []
+    fast_records = 0  # records made by the blocked program
+    if block_steps:
+        if block_records:
+            num_blocks = whole_records // block_records
+            fast_records = num_blocks * block_records
+        else:
+            fast_records = whole_records
+    event = jnp.int32(-1)
+    if fast_records:
+        state = (carry, carry, event)
+        if block_records:
+            firsts = jnp.arange(num_blocks, dtype=jnp.int32) * block_steps
+            state, recorded = lax.scan(fast_block, state, firsts)
+            recorded = jax.tree_util.tree_map(
+                lambda a: a.reshape((fast_records,) + a.shape[2:]), recorded)
+        else:
+            firsts = jnp.arange(fast_records, dtype=jnp.int32) * record_every
+            state, recorded = lax.scan(fast_record_of_blocks, state, firsts)
+        carry, snap, event = state
+        parts.append(recorded)
+    if num_records > fast_records:
+        firsts = jnp.arange(fast_records, num_records, dtype=jnp.int32) * record_every
+        carry, recorded = lax.scan(record, carry, firsts)
+        parts.append(recorded)
+    recorded = jax.tree_util.tree_map(lambda *a: jnp.concatenate(a), *parts)
+
+    replay = {"event": event}
+    if fast_records:  # the exact program over each run's first flagged block
+        at = jnp.maximum(event, 0)
+        if block_records:
+            again, records = lax.scan(
+                record, snap, at + record_every * jnp.arange(block_records, dtype=jnp.int32))
+            replay["records"] = records
+        else:
+            again = steps(update, snap, at, block_steps)
+        replay["frozen"] = extract(again)
+        carry = _tree_where(event >= 0, again, carry)
+
     (params, opt_state, _, stop, last_loss, last_norm, seen, full_loss, full_norm, best_loss,
      best_step, hit_step) = carry
     # The last watched evaluation is at the final state (watching every step, or a run
@@ -197,7 +352,34 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
                    final_hyperparams=seen)
     if "internals" in outputs:
         summary["final_internals"] = _internals(opt_state)
-    return recorded, summary
+    return recorded, summary, replay
+
+
+def patch_records(recorded, replay, record_every: int, block: int = BLOCK):
+    """Put the replayed blocks' records of :func:`simulate`'s runs in place (NumPy, leading
+    axis: runs; changes ``recorded`` in place, which must be writable).
+
+    A run whose first flagged block starts at step ``p`` keeps its records before it;
+    the block's own records (when a block holds whole records) come from the replay,
+    and every later record is the record of the final state (a stopped run stays where
+    it stopped).
+    """
+    event = np.asarray(replay["event"])
+    runs = np.nonzero(event >= 0)[0]
+    if not len(runs) or not recorded:
+        return recorded
+    _, block_records = block_shape(record_every, block)
+    flat, _ = jax.tree_util.tree_flatten(recorded)
+    frozen = jax.tree_util.tree_flatten(replay["frozen"])[0]
+    inside = jax.tree_util.tree_flatten(replay["records"])[0] if block_records else None
+    for i in runs:
+        first = int(event[i]) // record_every
+        after = first + block_records
+        for k, array in enumerate(flat):
+            if block_records:
+                array[i, first:after] = inside[k][i]
+            array[i, after:] = frozen[k][i]
+    return recorded
 
 
 def decode_stop(stop):

@@ -1,0 +1,103 @@
+"""The blocked loop (gdlab.simulation, the default) against the exact per-step loop.
+
+The blocked program runs blocks of steps without the per-step selects of the exact one
+and replays each run's first flagged block in the exact program (see
+``gdlab.simulation.simulate``). Its results must be the exact program's, bit for bit:
+every recorded array and every summary value, for runs that run out their steps,
+diverge (with finite and non-finite states), converge, or only look like they diverge
+(a loss unbounded below: the fallback), whatever the block size and the record period.
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+import gdlab
+from gdlab.engine import execute, prepare
+from gdlab.simulation import block_shape
+
+
+def _same(a, b, where):
+    leaves_a, leaves_b = jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)
+    assert len(leaves_a) == len(leaves_b), where
+    for x, y in zip(leaves_a, leaves_b, strict=True):
+        x, y = np.asarray(x), np.asarray(y)
+        assert x.shape == y.shape, where
+        assert np.array_equal(x, y, equal_nan=True), (where, np.nonzero(
+            ~((x == y) | (np.isnan(x) & np.isnan(y)) if x.dtype.kind == "f" else x != y)))
+
+
+def _check(batch, blocks=(32, 5), **kwargs):
+    exact = execute(batch, block=0, **kwargs)
+    codes = np.asarray(exact[1]["stop"])
+    for block in blocks:
+        _same(exact, execute(batch, block=block, **kwargs), f"block={block}")
+    return codes
+
+
+def _article_lrs():
+    problem = gdlab.problem("article")
+    threshold = problem.max_stable_learning_rate()
+    return problem, [threshold * f for f in (0.02, 0.5, 0.99, 1.01, 1.5, 4.0, 60.0)]
+
+
+@pytest.mark.parametrize("sampling,batch_size", [("sequential", 1), ("replacement", 5),
+                                                 ("shuffle", 4), ("full", None)])
+@pytest.mark.parametrize("record_every", [1, 3, 40])
+def test_blocked_equals_exact_on_the_article_across_the_stability_threshold(
+        sampling, batch_size, record_every):
+    problem, lrs = _article_lrs()
+    batch = prepare(problem, gdlab.optimizer("momentum", learning_rate=1e-5, momentum=0.9),
+                    [{"learning_rate": lr} for lr in lrs], seeds=list(range(len(lrs))),
+                    num_steps=203, sampling=sampling, batch_size=batch_size,
+                    record_every=record_every)
+    codes = _check(batch)
+    # the grid covers runs that stop (diverge) and runs that do not
+    assert (codes < 0).any() and (codes == 0).any()
+
+
+@pytest.mark.parametrize("name,settings", [("sgd", {}), ("adam", {}),
+                                           ("nesterov", {"momentum": 0.9}),
+                                           ("rmsprop", {})])
+def test_blocked_equals_exact_with_convergence_watching_and_internals(name, settings):
+    problem = gdlab.problem("linear", n_samples=60, n_features=3, seed=1)
+    lrs = [1e-3, 1e-2, 0.1, 0.5, 2.0]
+    batch = prepare(problem, gdlab.optimizer(name, learning_rate=0.1, **settings),
+                    [{"learning_rate": lr} for lr in lrs], seeds=[3] * len(lrs),
+                    num_steps=150, sampling="replacement", batch_size=8, record_every=2,
+                    watch_every=7, grad_tol=1.0)
+    codes = _check(batch, target=0.5)
+    assert (codes > 0).any()  # some converged (stop > 0)
+
+
+def test_blocked_equals_exact_when_the_state_itself_becomes_infinite():
+    # x**4 from x = 3: a large step overflows the parameter in a few steps
+    problem = gdlab.problem("expression", expression="x**4", init=[3.0])
+    batch = prepare(problem, "sgd", [{"learning_rate": lr} for lr in (1e-3, 0.1, 10.0)],
+                    num_steps=100, record_every=1)
+    _check(batch, blocks=(32, 4, 1))
+
+
+def test_a_loss_unbounded_below_is_not_a_divergence_and_matches_exact():
+    # loss x from x = 1 with a huge step: |loss| passes the divergence bound while the
+    # loss goes down, so the blocked loop flags blocks the exact loop does not stop in
+    problem = gdlab.problem("expression", expression="x", init=[1.0])
+    batch = prepare(problem, "sgd", [{"learning_rate": 1e7}, {"learning_rate": 1e-3}],
+                    num_steps=90, record_every=4)
+    codes = _check(batch, blocks=(32, 8))
+    assert (codes == 0).all()
+
+
+@pytest.mark.parametrize("record_every,block,expected", [
+    (1, 32, (32, 32)), (3, 32, (30, 10)), (32, 32, (32, 1)), (40, 32, (20, 0)),
+    (97, 32, (1, 0)), (1000, 32, (25, 0)),
+])
+def test_block_shape_fills_whole_records_or_divides_a_record(record_every, block, expected):
+    steps, records = block_shape(record_every, block)
+    assert (steps, records) == expected
+    if records:
+        assert steps == records * record_every <= block
+    else:
+        assert record_every % steps == 0 and steps <= block
