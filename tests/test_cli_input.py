@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -25,6 +25,7 @@ from gdlab.optimizers import OPTIMIZERS
 from gdlab.optimizers._registry import setting_kinds
 from gdlab.problems import PROBLEMS
 from gdlab.schedules import SCHEDULES, one_cycle
+from tests.budget import examples
 
 runner = CliRunner()
 
@@ -297,7 +298,7 @@ def test_the_fuzz_knows_every_schedule():
     assert set(SCHEDULE_REQUIRED) == set(SCHEDULES)
 
 
-FUZZ = settings(max_examples=30, deadline=None, database=None,
+FUZZ = settings(max_examples=examples(10, 100), deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 
@@ -359,11 +360,16 @@ def run_arguments(draw):
 
 @FUZZ
 @given(arguments=run_arguments())
+# found by the fuzz (December 2026): a float32 run under a schedule stopped with a
+# traceback (lax.scan's carry came out float64); kept whatever the examples drawn
+@example(arguments=["run", "--optimizer", "sgd", "--learning-rate", "1e-5", "--steps", "3",
+                    "--problem", "article", "--schedule", "constant", "--batch-size", "2",
+                    "--dtype", "float32"])
 def test_fuzz_run(tmp_path, arguments):
     _check_fuzz_run(tmp_path, arguments)
 
 
-@settings(max_examples=12, deadline=None, database=None,
+@settings(max_examples=examples(6, 60), deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(seed=st.sampled_from(["-1", "4294967296", "abc", "", "1e3", "99999999999999999999",
                              "0"]),

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from gdlab.cli import app
+from tests.budget import examples
 
 runner = CliRunner()
 
@@ -123,13 +124,13 @@ def _check(text: bytes) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents)
 def test_fuzzed_sweep_files_end_in_a_result_or_one_line(document):
     _check(_document(document).encode())
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(st.binary(max_size=64))
 def test_fuzzed_bytes_end_in_one_line(data):
     _check(data)

@@ -11,6 +11,7 @@ import gdlab
 from gdlab import engine
 from gdlab.sampling import indices, make_sampler
 from tests import reference
+from tests.budget import examples
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +208,7 @@ def _least_squares(draw):
     return gdlab.linear_regression(X, y, fit_intercept=False, init=rng.normal(size=d) * 3)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(problem=_least_squares(), fraction=st.floats(0.05, 0.95))
 def test_below_the_threshold_the_error_contracts_at_least_as_theory_says(problem, fraction):
     # For full-batch GD on least squares, e_T = (I - lr H)^T e_0 with H symmetric, so
@@ -223,7 +224,7 @@ def test_below_the_threshold_the_error_contracts_at_least_as_theory_says(problem
     assert end <= rho**60 * start * (1 + 1e-9) + 1e-9 * (1 + np.linalg.norm(optimum))
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(problem=_least_squares(), fraction=st.floats(1.2, 3.0))
 def test_above_the_threshold_full_batch_gd_diverges(problem, fraction):
     lr = fraction * problem.max_stable_learning_rate()

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from gdlab import InvalidParameterError
 from gdlab.problems import Expression, parse_expression
 from gdlab.problems._expression import MAX_DEPTH, MAX_LENGTH, ExpressionPiece
+from tests.budget import examples
 
 # 120 terms: deeper than MAX_DEPTH if a left-to-right chain counted one level per term
 LONG_SUM = " + ".join(f"{i}*x{i}**2" for i in range(1, 121))
@@ -390,19 +391,19 @@ def check_outcome(text, seed, structurally_valid=False):
     float(value)  # finite or not, a number
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(), st.integers(0, 2**32 - 1))
 def test_fuzz_any_text(text, seed):
     check_outcome(text, seed)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.one_of(GRAMMAR, nearly_valid()), st.integers(0, 2**32 - 1))
 def test_fuzz_grammar(text, seed):
     check_outcome(text, seed)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(VALID, st.integers(0, 2**32 - 1))
 def test_fuzz_valid_grammar(text, seed):
     check_outcome(text, seed, structurally_valid=True)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 import gdlab
 from gdlab import InvalidParameterError
 from gdlab.problems import PROBLEMS, mse
+from tests.budget import examples
 
 
 def test_article_data_follows_its_description():
@@ -165,7 +166,7 @@ def test_a_column_whose_squares_overflow_is_refused_by_its_name(column, values):
         gdlab.linear_regression(np.ones((2, 1)), [1e300, 1.0], target_name="price")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(exponent=st.floats(100.0, 160.0), n=st.integers(1, 40), seed=st.integers(0, 99))
 def test_data_is_accepted_exactly_when_its_loss_and_hessian_are_finite(exponent, n, seed):
     """The oracle sums the squares in Python's arbitrary-precision integers (no overflow

@@ -22,6 +22,7 @@ from gdlab.cli import app
 from gdlab.optimizers import OPTIMIZERS
 from gdlab.optimizers._registry import setting_kinds
 from gdlab.schedules import SCHEDULES
+from tests.budget import examples
 
 runner = CliRunner()
 
@@ -208,13 +209,13 @@ def test_decimal_text_is_read_as_python_reads_it(text, expected):
     assert parse_setting("x", text, "float") == expected
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_any_finite_float_written_by_repr_reads_back_exactly(number):
     assert parse_float("x", repr(number)) == number
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(max_size=12))
 def test_fuzzed_text_is_a_value_or_the_one_line_error(text):
     """Against Python's own readers: a bool word maps as the table says, a float is what
@@ -242,7 +243,7 @@ def test_fuzzed_text_is_a_value_or_the_one_line_error(text):
         assert whole == int(text.strip()) and set(text.strip()) <= set("0123456789+-")
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(st.floats(0, 1e6, allow_nan=False), min_size=1, max_size=5))
 def test_lists_read_back_and_empty_items_are_refused(numbers):
     text = ",".join(repr(n) for n in numbers)
