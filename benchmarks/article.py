@@ -1,10 +1,12 @@
 """Benchmark: ``gdlab article`` end to end against the plain NumPy + matplotlib script.
 
 Each command runs as a fresh process, ``--repeats`` times, alternating gdlab and the
-plain script so both see the same machine load; medians are reported. gdlab is timed
-with its compilation cache cold (emptied before every run: the first use on a new
-machine) and warm (the cache left by the previous run). A separate in-process pass
-splits gdlab's time into import, compilation, running, figures and writing.
+plain script so both see the same machine load; medians are reported, of the wall-clock
+time and of the CPU time (user + system) of each process, which a shared, loaded machine
+disturbs less. gdlab is timed with its compilation cache cold (emptied before every run:
+the first use on a new machine) and warm (the cache left by the previous run). A
+separate in-process pass splits gdlab's time into import, compilation, running, figures
+and writing. The load average is recorded before and after.
 
 Run: ``.venv/bin/python benchmarks/article.py [--repeats 5]``; the results are written
 to ``benchmarks/results/article.json`` and summarized on stdout.
@@ -16,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -31,12 +34,11 @@ GDLAB = str(Path(sys.executable).parent / "gdlab")
 SPLIT = r"""
 import json, sys, tempfile, time
 t0 = time.perf_counter()
-import jax
-import matplotlib.pyplot
-import pandas
-import gdlab
+import gdlab.cli
 from gdlab.article import run_article
 from gdlab.article_files import write_article
+from gdlab.plots import use_file_backend
+use_file_backend()
 t1 = time.perf_counter()
 run_article(sys.argv[1])
 t2 = time.perf_counter()
@@ -58,10 +60,27 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def _timed(command, env) -> float:
+def _code_state() -> dict:
+    """The commit measured and whether ``src`` differs from it (None outside a checkout):
+    the compile and run times follow the engine, which others may be changing."""
+    try:
+        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], check=True,
+                                capture_output=True, text=True).stdout.strip()
+        changed = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "src"],
+                                 check=True, capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "src_has_uncommitted_changes": None}
+    return {"commit": commit, "src_has_uncommitted_changes": bool(changed)}
+
+
+def _timed(command, env) -> tuple[float, float]:
+    """Wall-clock and CPU (user + system) seconds of one run of ``command``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -71,18 +90,23 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="gdlab-bench-"))
     cache = work / "cache"
     env = {**os.environ, "GDLAB_CACHE_DIR": str(cache)}
+    load_before = os.getloadavg()
     times = {"plain": [], "gdlab_faithful_cold": [], "gdlab_faithful_warm": [],
              "gdlab_corrected_cold": [], "gdlab_corrected_warm": []}
+    cpu = {key: [] for key in times}
+
+    def record(key, command):
+        wall, used = _timed(command, env)
+        times[key].append(wall)
+        cpu[key].append(used)
+
     for _ in range(args.repeats):
-        times["plain"].append(_timed([sys.executable, str(HERE / "plain_article.py"),
-                                      str(work)], env))
+        record("plain", [sys.executable, str(HERE / "plain_article.py"), str(work)])
         for mode in ("faithful", "corrected"):
             flags = ["--faithful"] if mode == "faithful" else []
             shutil.rmtree(cache, ignore_errors=True)
-            times[f"gdlab_{mode}_cold"].append(
-                _timed([GDLAB, "article", *flags, "--out", str(work / mode)], env))
-            times[f"gdlab_{mode}_warm"].append(
-                _timed([GDLAB, "article", *flags, "--out", str(work / mode)], env))
+            record(f"gdlab_{mode}_cold", [GDLAB, "article", *flags, "--out", str(work / mode)])
+            record(f"gdlab_{mode}_warm", [GDLAB, "article", *flags, "--out", str(work / mode)])
     medians = {k: statistics.median(v) for k, v in times.items()}
     splits = {}
     for mode in ("faithful", "corrected"):
@@ -93,23 +117,34 @@ def main() -> None:
     plain = subprocess.run([sys.executable, str(HERE / "plain_article.py"), str(work)],
                            check=True, capture_output=True, text=True).stdout.strip()
     ratios = {k: medians[k] / medians["plain"] for k in medians if k != "plain"}
+    cpu_medians = {k: statistics.median(v) for k, v in cpu.items()}
+    cpu_ratios = {k: cpu_medians[k] / cpu_medians["plain"] for k in cpu_medians
+                  if k != "plain"}
     result = {
         "machine": {"platform": platform.platform(), "processor": platform.machine(),
                     "cpu_model": _cpu_model(), "cpus": os.cpu_count(),
                     "python": platform.python_version()},
         "date": time.strftime("%Y-%m-%d"),
+        "code": _code_state(),
         "repeats": args.repeats,
         "median_seconds": medians,
         "ratio_to_plain": ratios,
+        "median_cpu_seconds": cpu_medians,
+        "cpu_ratio_to_plain": cpu_ratios,
+        "load_average_1_5_15_min": {"before": list(load_before),
+                                    "after": list(os.getloadavg())},
         "all_seconds": times,
+        "all_cpu_seconds": cpu,
         "gdlab_split_seconds_in_process": splits,
         "plain_split": plain,
     }
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "article.json").write_text(json.dumps(result, indent=2) + "\n")
     for key, value in medians.items():
-        ratio = "" if key == "plain" else f"  ({ratios[key]:.2f}x plain)"
-        print(f"{key:24s} {value:6.2f} s{ratio}")
+        ratio = "" if key == "plain" else \
+            f"  ({ratios[key]:.2f}x plain; CPU {cpu_ratios[key]:.2f}x)"
+        print(f"{key:24s} {value:6.2f} s, CPU {cpu_medians[key]:6.2f} s{ratio}")
+    print("load average before/after:", result["load_average_1_5_15_min"])
     print("gdlab split:", json.dumps(splits))
     print("plain split:", plain)
     shutil.rmtree(work, ignore_errors=True)
