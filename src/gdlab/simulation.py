@@ -10,6 +10,7 @@ are in :func:`simulate`'s docstring and ``docs/engine.md``.
 from __future__ import annotations
 
 import inspect
+import math
 from functools import partial
 
 import jax
@@ -201,11 +202,11 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
         return carry, None
 
     def fast_update(state, position):
-        """The blocked program's step: the same numbers, no select; ``flag`` is set when
-        a check of :func:`update` would stop the run here (or may: see ``flag_limit``)."""
+        """The blocked program's step: the same numbers, no select, no watching; ``flag``
+        is set when the batch-loss check of :func:`update` would stop the run here (or
+        may: see ``flag_limit``)."""
         carry, flag = state
-        (params, opt_state, sample_state, stop, last_loss, last_norm, last_seen,
-         full_loss, full_norm, best_loss, best_step, hit_step) = carry
+        params, opt_state, sample_state, stop, last_loss, last_norm, last_seen = carry[:7]
         batch_loss, g, params, opt_state, sample_state = advance(
             params, opt_state, sample_state, position)
         flag = flag | ~(jnp.abs(batch_loss) <= flag_limit)
@@ -214,8 +215,20 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
             last_norm = jnp.sqrt(jnp.sum(g * g))
         if watch:
             last_seen = watched_at(position)
-        step = position + 1
-        due, new_loss, new_norm = watch_step(step, params, full_loss, full_norm)
+        carry = (params, opt_state, sample_state, stop, last_loss, last_norm, last_seen,
+                 *carry[7:])
+        return (carry, flag), None
+
+    def fast_watch(state, step):
+        """The watching of :func:`update` after ``step`` (a segment's end), without select:
+        ``flag`` is set when it would stop the run."""
+        carry, flag = state
+        params = carry[0]
+        full_loss, full_norm, best_loss, best_step, hit_step = carry[7:]
+        if watch_every == segment_steps:  # every segment ends at a watched step
+            due, (new_loss, new_norm) = True, evaluate(params)
+        else:
+            due, new_loss, new_norm = watch_step(step, params, full_loss, full_norm)
         loss_blown = ~jnp.isfinite(new_loss) | (new_loss > limit)
         flag = flag | (due & (loss_blown | (new_norm <= tol)))
         # after a flag these are not used (the replay recomputes them): no `~loss_blown`
@@ -223,14 +236,19 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
         best_step = jnp.where(better, step, best_step)
         best_loss = jnp.where(better, new_loss, best_loss)
         hit_step = jnp.where(due & (hit_step == 0) & (new_loss <= target), step, hit_step)
-        if watch_every == 1:
+        if due is True:
             full_loss, full_norm = new_loss, new_norm
         else:
             full_loss = jnp.where(due, new_loss, full_loss)
             full_norm = jnp.where(due, new_norm, full_norm)
-        carry = (params, opt_state, sample_state, stop, last_loss, last_norm, last_seen,
-                 full_loss, full_norm, best_loss, best_step, hit_step)
-        return (carry, flag), None
+        return (carry[:7] + (full_loss, full_norm, best_loss, best_step, hit_step), flag)
+
+    def fast_segment(state, first):
+        """``segment_steps`` updates with nothing but the step in the loop (few kernels:
+        XLA's CPU runtime runs a loop body of many small kernels on its thread pool, at
+        a microsecond a step), then the watching at the segment's end."""
+        state = steps(fast_update, state, first, segment_steps)
+        return fast_watch(state, first + segment_steps), None
 
     # a record whose step is not a watched step evaluates the full loss for itself
     fresh = "loss" in outputs or "full_grad_norm" in outputs
@@ -251,20 +269,27 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
             out["internals"] = _internals(opt_state)
         return out
 
-    def steps(step_fn, carry, first, count):
+    def steps(step_fn, carry, first, count, stride=1):
         if count == 1:  # no inner loop: one less while loop for XLA to compile
             return step_fn(carry, first)[0]
-        return lax.scan(step_fn, carry, first + jnp.arange(count, dtype=jnp.int32))[0]
+        # (unrolling made it slower: XLA's CPU runtime runs a body of many kernels on
+        # its thread pool, ~1 us a step for per-sample SGD, against ~15 ns a kernel when
+        # a body is small enough to run in order)
+        return lax.scan(step_fn, carry,
+                        first + stride * jnp.arange(count, dtype=jnp.int32))[0]
 
     def record(carry, first):
         carry = steps(update, carry, first, record_every)
         return carry, extract(carry)
 
-    def fast_record(state, first):
-        state = steps(fast_update, state, first, record_every)
-        return state, extract(state[0])
-
     block_steps, block_records = block_shape(record_every, block) if block else (0, 0)
+    # a segment ends at every record or block end and every watched step within them
+    segment_steps = math.gcd(record_every if block_records else block_steps, watch_every)
+
+    def fast_record(state, first):
+        state = steps(fast_segment, state, first, record_every // segment_steps,
+                      stride=segment_steps)
+        return state, extract(state[0])
 
     def fast_block(state, first):
         carry, snap, event = state
@@ -273,7 +298,8 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
                 fast_record, (carry, False),
                 first + record_every * jnp.arange(block_records, dtype=jnp.int32))
         else:
-            new, flag = steps(fast_update, (carry, False), first, block_steps)
+            new, flag = steps(fast_segment, (carry, False), first,
+                              block_steps // segment_steps, stride=segment_steps)
             records = None
         flag = flag | ~jnp.all(jnp.isfinite(new[0]))
         newly = flag & (event < 0)

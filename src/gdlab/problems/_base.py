@@ -105,6 +105,12 @@ class Problem(ABC):
         data = tuple(jnp.asarray(a) for a in self.data)
         return float(self.loss_fn(jnp.asarray(params, jnp.float64), data, constants))
 
+    def full_evaluation_cost(self) -> int:
+        """About how many numbers one evaluation of :attr:`full_value_and_grad` reads:
+        by default all the data (at least 1). The engine compares it with a step's
+        batch to decide how often to watch the full loss."""
+        return max(1, sum(int(np.size(a)) for a in self.data))
+
     def full_statistics(self, dtype: str = "float64") -> dict:
         """Arrays that let :attr:`full_value_and_grad` skip a pass over the data.
 

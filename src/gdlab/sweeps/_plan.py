@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gdlab._validation import InvalidParameterError, check_choice
-from gdlab.engine import Batch, default_watch_every, prepare
+from gdlab.engine import Batch, prepare
 from gdlab.optimizers import OPTIMIZERS, OptimizerSpec
 from gdlab.optimizers import optimizer as make_spec
 from gdlab.problems import Problem
@@ -290,7 +290,8 @@ def plan(problem: Problem, optimizer, space: Space, options: RunOptions,
             "population": run.get("population", options.population),
             # a summary-only sweep records once; its checks run at the watched steps
             "record_every": options.record_every or options.num_steps,
-            "watch_every": watch_every(problem, options),
+            # None: the engine's default for the group's batches (default_watch_every)
+            "watch_every": options.watch_every,
             "dtype": options.dtype,
             "divergence_factor": options.divergence_factor,
             "init_params": options.init_params,
@@ -332,16 +333,6 @@ def _check_run_values(name: str, values: np.ndarray, where: str) -> None:
                 check_choice(where, value, SCHEMES)
         else:
             exact_int(where, value, low=1)
-
-
-def watch_every(problem: Problem, options: RunOptions) -> int:
-    """How often a summary-only sweep evaluates the full-data loss (for ``best_loss`` and
-    ``steps_to_tol``): ``watch_every`` if given; every step when that is cheap (a
-    least-squares problem with a Gram matrix, or fewer than 1,000 numbers of data);
-    else about 100 times per run."""
-    if options.watch_every is not None:
-        return options.watch_every
-    return default_watch_every(problem, options.num_steps)
 
 
 def _numeric_row(spec: OptimizerSpec, numeric: dict) -> dict:
