@@ -25,6 +25,7 @@ runs (:func:`prepare`), runs them (:func:`execute`) and builds Trajectories.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -423,8 +424,13 @@ def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None
         block = BLOCK if runs * batch.num_steps >= BLOCKED_MIN_WORK else 0
     stats = {k: jnp.asarray(v, jdtype)
              for k, v in problem.full_statistics(batch.dtype).items()}
+    data = problem.data
+    if stats and batch.sampler.is_full_batch and not _evaluates_batches(batch):
+        # every step and every watch use the statistics: the program needs no rows
+        # (a copy of them would double the memory of a large problem)
+        data = tuple(np.asarray(array)[:0] for array in data)
     recorded, summary, replay = _simulate_batch(
-        tuple(_as_data(array, jdtype) for array in problem.data),
+        tuple(_as_data(array, jdtype) for array in data),
         {k: _as_data(v, jdtype) for k, v in problem.constants.items()},
         stats,
         jnp.asarray(batch.start, jdtype),
@@ -472,6 +478,13 @@ def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None
                            * batch.record_every, batch.num_steps)
         recorded["step"] = np.broadcast_to(steps, (count, len(steps)))
     return recorded, summary
+
+
+def _evaluates_batches(batch: Batch) -> bool:
+    """Whether the optimizer evaluates the batch loss itself (``value_fn``: line search,
+    Newton), which needs the rows."""
+    opt = batch.build(**batch.rows[0])  # a built optimizer's single row is {}
+    return "value_fn" in inspect.signature(opt.update).parameters
 
 
 def _as_data(array, jdtype):
