@@ -43,24 +43,22 @@ def _article_lrs():
     return problem, [threshold * f for f in (0.02, 0.5, 0.99, 1.01, 1.5, 4.0, 60.0)]
 
 
-@pytest.mark.parametrize("sampling,batch_size", [("sequential", 1), ("replacement", 5),
-                                                 ("shuffle", 4), ("full", None)])
-@pytest.mark.parametrize("record_every", [1, 3, 40])
+@pytest.mark.parametrize("sampling,batch_size,record_every,blocks", [
+    ("sequential", 1, 1, (32, 5)), ("replacement", 5, 3, (5,)), ("shuffle", 4, 40, (5,)),
+    ("full", None, 7, (5,))])
 def test_blocked_equals_exact_on_the_article_across_the_stability_threshold(
-        sampling, batch_size, record_every):
+        sampling, batch_size, record_every, blocks):
     problem, lrs = _article_lrs()
     batch = prepare(problem, gdlab.optimizer("momentum", learning_rate=1e-5, momentum=0.9),
                     [{"learning_rate": lr} for lr in lrs], seeds=list(range(len(lrs))),
                     num_steps=203, sampling=sampling, batch_size=batch_size,
                     record_every=record_every)
-    codes = _check(batch)
+    codes = _check(batch, blocks)
     # the grid covers runs that stop (diverge) and runs that do not
     assert (codes < 0).any() and (codes == 0).any()
 
 
-@pytest.mark.parametrize("name,settings", [("sgd", {}), ("adam", {}),
-                                           ("nesterov", {"momentum": 0.9}),
-                                           ("rmsprop", {})])
+@pytest.mark.parametrize("name,settings", [("adam", {}), ("nesterov", {"momentum": 0.9})])
 def test_blocked_equals_exact_with_convergence_watching_and_internals(name, settings):
     problem = gdlab.problem("linear", n_samples=60, n_features=3, seed=1)
     lrs = [1e-3, 1e-2, 0.1, 0.5, 2.0]
@@ -68,7 +66,7 @@ def test_blocked_equals_exact_with_convergence_watching_and_internals(name, sett
                     [{"learning_rate": lr} for lr in lrs], seeds=[3] * len(lrs),
                     num_steps=150, sampling="replacement", batch_size=8, record_every=2,
                     watch_every=7, grad_tol=1.0)
-    codes = _check(batch, target=0.5)
+    codes = _check(batch, blocks=(5,), target=0.5)
     assert (codes > 0).any()  # some converged (stop > 0)
 
 

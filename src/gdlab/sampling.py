@@ -7,12 +7,16 @@ program per sampling scheme and shape) with two pure functions, like an optimize
 Randomness. gdlab does not use JAX's threefry generator on this path: drawing a few
 indices per step with ``jax.random`` costs about 25 ns per index on a CPU and dominated
 small-problem runs. Instead every random index is a counter-based hash of
-``(seed, step, slot)``:
+``(seed, step, slot)``, one hash per index:
 
 .. math::
 
-    h = \mathrm{mix}\big(\mathrm{mix}(\mathrm{mix}(s + c_1) \oplus t) \oplus (k\,c_2)\big),
+    h = \mathrm{mix}\big(\mathrm{mix}(s + c_1) \oplus (tB + k)\big),
     \qquad i = \lfloor h\, m / 2^{32} \rfloor,
+
+(``t`` the step, ``B`` the batch size, ``k`` the slot: the draws of a seed are its key
+``mix(s + c_1)``, computed once per run, xor the index of the draw, mixed; the counter
+wraps after :math:`2^{32}` draws of a run),
 
 where ``mix`` is the 32-bit "lowbias32" finalizer (xor-shift, multiply, xor-shift,
 multiply, xor-shift; constants by C. Wellons, "Prospecting for hash functions", 2018)
@@ -51,6 +55,9 @@ SCHEMES = {
     "full": "all examples at every step (full-batch gradient descent)",
 }
 
+UNROLL_SLOTS = 8
+"""Batches of at most this many examples are gathered slot by slot (see Sampler.rows)."""
+
 _GOLDEN = 0x9E3779B9
 _SEED_OFFSET = 0x85EBCA6B
 
@@ -71,6 +78,14 @@ def hash_uint32(seed, step, slot):
     slot = jnp.asarray(slot).astype(jnp.uint32)
     stream = _mix(_mix(seed + jnp.uint32(_SEED_OFFSET)) ^ step)
     return _mix(stream ^ (slot * jnp.uint32(_GOLDEN)))
+
+
+def draw_hash(seed, counter):
+    """The 32-bit hash of draw number ``counter`` of ``seed``'s stream: one ``mix`` per
+    draw (the seed's key is loop-invariant: XLA computes it once per run). The W1 sweep
+    ran ~15% faster than with :func:`hash_uint32`'s three mixes."""
+    key = _mix(jnp.asarray(seed).astype(jnp.uint32) + jnp.uint32(_SEED_OFFSET))
+    return _mix(key ^ jnp.asarray(counter).astype(jnp.uint32))
 
 
 def uniform_index(hashes, population: int):
@@ -113,7 +128,8 @@ class Sampler:
         step = jnp.asarray(step, dtype=jnp.int32)
         slots = jnp.arange(self.batch_size, dtype=jnp.int32)
         if self.scheme == "replacement":
-            return uniform_index(hash_uint32(seed, step, slots), self.population), state
+            return uniform_index(draw_hash(seed, step * self.batch_size + slots),
+                                 self.population), state
         if self.scheme == "full":
             return jnp.arange(self.num_examples, dtype=jnp.int32), state
         position = step % self.batches_per_epoch
@@ -137,6 +153,11 @@ class Sampler:
             start = (jnp.asarray(step, jnp.int32) % self.batches_per_epoch) * self.batch_size
             return tuple(lax.dynamic_slice_in_dim(a, start, self.batch_size) for a in data), state
         batch, state = self.next(state, step, seed)
+        if self.batch_size <= UNROLL_SLOTS:
+            # one gather per slot: under vmap each is a gather of one row per run,
+            # which XLA's CPU backend runs about twice as fast as one (runs, B) gather
+            return tuple(jnp.stack([a[batch[k]] for k in range(self.batch_size)])
+                         for a in data), state
         return tuple(a[batch] for a in data), state
 
 

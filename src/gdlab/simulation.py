@@ -120,7 +120,8 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
         # and the exact and blocked programs must agree to the bit).
         params = lax.optimization_barrier(params)
         loss, grad = full_fn(params, data, constants, stats)
-        return lax.optimization_barrier((loss, jnp.sqrt(jnp.sum(grad * grad))))
+        return lax.optimization_barrier(
+            (loss.astype(dtype), jnp.sqrt(jnp.sum(grad * grad)).astype(dtype)))
 
     init_loss, init_norm = evaluate(init_params)
     limit = jnp.where(init_loss > 0, divergence_factor * init_loss, jnp.inf)
@@ -146,7 +147,12 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
         if takes_value_fn:  # line search, Newton: they evaluate the batch loss themselves
             extra["value_fn"] = partial(_bound_loss, loss_fn, batch=rows, constants=constants)
         updates, new_opt_state = opt.update(g, opt_state, params, **extra)
-        return batch_loss, g, params + updates, new_opt_state, new_sample_state
+        # a schedule's value is float64 under x64: keep a float32 run in float32 (the
+        # loop's carry must keep its types)
+        new_params = (params + updates).astype(params.dtype)
+        new_opt_state = jax.tree_util.tree_map(lambda new, old: new.astype(old.dtype),
+                                               new_opt_state, opt_state)
+        return batch_loss.astype(dtype), g, new_params, new_opt_state, new_sample_state
 
     def watch_step(step, params, full_loss, full_norm):
         """``(due, loss, norm)`` after ``step``: evaluated when it is a watched step."""
