@@ -190,7 +190,9 @@ def main(argv=None) -> None:
     record["peak_rss_gib_benchmark_process"] = (
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(record, indent=2) + "\n")
+    partial = args.out.with_name(args.out.name + ".partial")  # no half-written results
+    partial.write_text(json.dumps(record, indent=2) + "\n")
+    partial.replace(args.out)
     print(f"wrote {args.out}")
 
 

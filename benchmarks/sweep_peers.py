@@ -24,6 +24,11 @@ Implementations (``run_<name>(K, steps, seeds_offset=0, record=True) -> dict``):
   the traced per-setting scalars, ``jax.grad`` of the batch loss, ``jax.random.randint``
   from ``PRNGKey(seed)`` split every step, ``lax.scan`` over steps, ``jax.vmap`` over
   settings, ``jax.jit``, float64;
+* ``plain_jax``: the reference formulation issue 11 measures gdlab against: one
+  ``lax.scan`` over steps whose carry holds ``(K,)`` vectors (settings as the vector
+  axis, no ``vmap``), the 5 batch slots written as 5 gathers of shape ``(K,)``
+  accumulated in the loop body, one 32-bit lowbias32 hash per index, no bookkeeping
+  (no divergence checks, no full loss), float64;
 * ``numba`` / ``numba_parallel``: a hand-written ``@numba.njit`` kernel (fastmath off), the
   second with ``parallel=True`` and ``prange`` over settings; random indices come from a
   counter-based splitmix64 of (seed, step, slot) and a multiply-shift to [0, 150).
@@ -61,7 +66,8 @@ CHECK_LR = 10 ** -4.25
 CHECK_TOL = 0.05
 BIG_K = 100_000
 
-NAMES = ("python_loop", "numpy_vectorized", "torch", "optax_vmap", "numba", "numba_parallel")
+NAMES = ("python_loop", "numpy_vectorized", "torch", "optax_vmap", "plain_jax", "numba",
+         "numba_parallel")
 
 
 # ---------------------------------------------------------------------------- data, grid
@@ -252,6 +258,79 @@ def run_optax_vmap(K, steps, seeds_offset=0, record=True):
     final_w, hist = jax.block_until_ready(compiled(*args))
     seconds = time.perf_counter() - started
     w_hist, loss_hist = (np.asarray(hist[0]), np.asarray(hist[1])) if record else (None, None)
+    return _result(w_hist, loss_hist, np.asarray(final_w), seconds, compile_seconds)
+
+
+# ---------------------------------------------------------------------------- plain JAX
+
+def _plain_jax_compiled(K, steps, record):
+    key = ("plain_jax", K, steps, record)
+    if key in _JAX_CACHE:
+        return _JAX_CACHE[key]
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    x, y = (jnp.asarray(a) for a in data())
+
+    def mix(h):  # lowbias32
+        h = h ^ (h >> 16)
+        h = h * jnp.uint32(0x7FEB352D)
+        h = h ^ (h >> 15)
+        h = h * jnp.uint32(0x846CA68B)
+        return h ^ (h >> 16)
+
+    def run(lrs, betas, seeds):
+        keys = mix(seeds.astype(jnp.uint32) + jnp.uint32(0x85EBCA6B))
+
+        def step(carry, t):
+            w, b = carry
+            g = jnp.zeros_like(w)
+            loss = jnp.zeros_like(w)
+            for slot in range(BATCH):
+                counter = (t * BATCH + slot).astype(jnp.uint32)
+                h = mix(keys ^ counter)
+                i = ((h.astype(jnp.uint64) * jnp.uint64(N_POINTS)) >> jnp.uint64(32)).astype(
+                    jnp.int32)
+                xi = x[i]
+                r = w * xi - y[i]
+                g = g + r * xi
+                loss = loss + r * r
+            g = g * (2.0 / BATCH)
+            b = jnp.where(t == 0, g, betas * b + g)
+            w = w - lrs * b
+            return (w, b), ((w, loss / BATCH) if record else None)
+
+        start = (jnp.full_like(lrs, W0), jnp.zeros_like(lrs))
+        (w, _), hist = jax.lax.scan(step, start, jnp.arange(steps))
+        return w, hist
+
+    lrs, betas, seeds = settings(K)
+    args = (jnp.asarray(lrs), jnp.asarray(betas), jnp.asarray(seeds))
+    started = time.perf_counter()
+    compiled = jax.jit(run).lower(*args).compile()
+    compile_seconds = time.perf_counter() - started
+    jax.block_until_ready(compiled(*args))  # first call: warm-up, untimed
+    _JAX_CACHE[key] = (compiled, compile_seconds)
+    return _JAX_CACHE[key]
+
+
+def run_plain_jax(K, steps, seeds_offset=0, record=True):
+    """The plain-JAX reference (see the module docstring); histories as (K, steps)."""
+    import jax
+    import jax.numpy as jnp
+
+    compiled, compile_seconds = _plain_jax_compiled(K, steps, record)
+    lrs, betas, seeds = settings(K, seeds_offset)
+    args = jax.block_until_ready((jnp.asarray(lrs), jnp.asarray(betas), jnp.asarray(seeds)))
+    started = time.perf_counter()
+    final_w, hist = jax.block_until_ready(compiled(*args))
+    # NumPy (K, steps) arrays, as the other implementations return (the transpose is
+    # part of the work: gdlab returns its histories run-major too)
+    w_hist, loss_hist = ((np.ascontiguousarray(np.asarray(hist[0]).T),
+                          np.ascontiguousarray(np.asarray(hist[1]).T)) if record
+                         else (None, None))
+    seconds = time.perf_counter() - started
     return _result(w_hist, loss_hist, np.asarray(final_w), seconds, compile_seconds)
 
 
