@@ -257,11 +257,18 @@ def _sweep(record, summary) -> str:
            _table(["implementation"] + [f"K = {int(k):,}" for k in ks], rows), ""]
     head = "10000" if "10000" in results else ks[-1]
     row = results[head]
-    for peer, target in (("numpy_vectorized", 3.0), ("optax_vmap", 10.0)):
+    for peer, target in (("numpy_vectorized", 3.0), ("optax_vmap", 8.0)):
         if peer in row:
             ratio = row[peer]["ratio_to_gdlab"]
             summary.append(("W1", f"gdlab ≥ {target:g}x faster than `{peer}` at K = "
                                   f"{int(head):,}", _speedup(ratio), ratio >= target))
+    if "plain_jax" in row:  # issue 11: the engine within 1.2x, gdlab.sweep within 1.4x
+        plain = row["plain_jax"]["ns_per_setting_step"]
+        for name, bound in (("gdlab", 1.2), ("gdlab.sweep", 1.4)):
+            if name in row:
+                slower = row[name]["ns_per_setting_step"] / plain
+                summary.append(("W1", f"`{name}` within {bound:g}x of `plain_jax` at K = "
+                                      f"{int(head):,}", f"{slower:.2f}x", slower <= bound))
     million = record.get("million_summary_only")
     if million:
         out += [f"K = {million['runs']:,} settings, summary only: {million['seconds']:.1f} s "
