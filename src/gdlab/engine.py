@@ -390,10 +390,11 @@ def prepare(problem: Problem, optimizer, settings=({},), *, seeds=None, num_step
                  build.watched(rows[0]), trees[0], watch_every)
 
 
-BLOCKED_MIN_WORK = 2**20
+BLOCKED_MIN_WORK = 2**19
 """Runs x steps from which :func:`execute` uses the blocked loop: it compiles in about
 twice the time of the exact one (~2.4 s against ~1.2 s for an article run), which pays
-from about a million setting-steps (the exact loop costs ~0.1-1.5 us each)."""
+from about a million setting-steps (the exact loop costs ~0.1-1.5 us each; an epoch of
+10^6 per-sample steps must be blocked)."""
 
 
 def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None,
