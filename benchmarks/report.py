@@ -322,6 +322,12 @@ def _per_sample(record, summary) -> str:
             summary.append(("W2", f"gdlab ≥ {record['target']['min_speedup']:g}x faster than "
                                   f"SGDRegressor, {d}", _speedup(row["sklearn_over_gdlab"]),
                             row["target_met"]))
+        impl = row["implementations"]
+        if "gdlab_summary" in impl and "sklearn" in impl:  # recording only the end
+            ratio = impl["sklearn"]["median_s"] / impl["gdlab_summary"]["median_s"]
+            target = record["target"]["min_speedup"]
+            summary.append(("W2", f"the same, recording only the end (`gdlab_summary`), {d}",
+                            _speedup(ratio), ratio >= target))
     out += ["", f"Agreement: every final weight vector within rtol {record['rtol']:g} of "
             f"gdlab's ({record['agreement']}): {_met(record['all_agree'])}.", "",
             _machine_line(record), ""]
@@ -383,6 +389,7 @@ def _full_batch(record, summary) -> str:
 
 
 ARTICLE_TARGET = 1.5
+ARTICLE_TARGET_COLD = 2.5
 
 
 def _article(record, summary) -> str:
@@ -393,11 +400,12 @@ def _article(record, summary) -> str:
         if key == "plain":
             continue
         ratio = ratios[key]
-        met = ratio <= ARTICLE_TARGET if key.endswith("_cold") else None
+        # issue 11: within 1.5x with a warm compilation cache, 2.5x cold
+        bound = ARTICLE_TARGET_COLD if key.endswith("_cold") else ARTICLE_TARGET
+        met = ratio <= bound
         rows.append([f"`{key}`", _fmt(value), f"{ratio:.2f}", _met(met)])
-        if met is not None:
-            summary.append(("W4", f"`{key}` within {ARTICLE_TARGET:g}x of the plain script",
-                            f"{ratio:.2f}x", met))
+        summary.append(("W4", f"`{key}` within {bound:g}x of the plain script",
+                        f"{ratio:.2f}x", met))
     out = ["## W4: `gdlab article` end to end (`benchmarks/article.py`)", "",
            "Fresh processes, gdlab alternating with the plain script; *cold*: JAX's "
            "compilation cache emptied before the run (a new machine), *warm*: left from the "
