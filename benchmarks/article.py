@@ -29,6 +29,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import report  # noqa: E402  (the benchmarks' shared helpers)
+
 GDLAB = str(Path(sys.executable).parent / "gdlab")
 
 SPLIT = r"""
@@ -48,16 +52,6 @@ timings = write_article(tempfile.mkdtemp(), mode=sys.argv[1])["timings"]
 print(json.dumps({"import": t1 - t0, "compile": (t2 - t1) - (t3 - t2), "run": t3 - t2,
                   "figures": timings["figures"], "write": timings["write"]}))
 """
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _code_state() -> dict:
@@ -122,7 +116,7 @@ def main() -> None:
                   if k != "plain"}
     result = {
         "machine": {"platform": platform.platform(), "processor": platform.machine(),
-                    "cpu_model": _cpu_model(), "cpus": os.cpu_count(),
+                    "cpu_model": report.cpu_model(), "cpus": os.cpu_count(),
                     "python": platform.python_version()},
         "date": time.strftime("%Y-%m-%d"),
         "code": _code_state(),

@@ -281,15 +281,7 @@ def main(argv=None) -> None:
                   f"{m['peak_over_data']:.2f}x the data "
                   f"({m['data_bytes'] / 2**30:.2f} GiB); "
                   f"{m['added_over_data']:.2f}x added by the run", flush=True)
-    record["machine"]["load_average_at_end"] = list(report.load_average())
-    record["peak_rss_gib_benchmark_process"] = report.peak_rss_gib()
-    failures = [f"{dtype} {name}" for dtype, row in record["results"].items()
-                for name, value in row["implementations"].items() if not value["agrees"]]
-    record["all_agree"] = not failures
-    report.write_json(args.out, record)
-    print(f"wrote {args.out}")
-    if failures:
-        raise SystemExit("final weights disagree with gdlab's: " + ", ".join(failures))
+    report.finish_with_agreement(args.out, record)
 
 
 if __name__ == "__main__":

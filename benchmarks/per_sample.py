@@ -265,15 +265,7 @@ def main(argv=None) -> None:
                   f"x{value['ratio_to_gdlab']:>6.2f} of gdlab  compile "
                   f"{value['compile_s']:.2f} s  agrees {value['agrees']} "
                   f"({value['max_abs_diff_to_gdlab']:.1e})")
-    record["machine"]["load_average_at_end"] = list(report.load_average())
-    record["peak_rss_gib_benchmark_process"] = report.peak_rss_gib()
-    failures = [f"{d} {name}" for d, row in record["results"].items()
-                for name, value in row["implementations"].items() if not value["agrees"]]
-    record["all_agree"] = not failures
-    report.write_json(args.out, record)
-    print(f"wrote {args.out}")
-    if failures:
-        raise SystemExit("final weights disagree with gdlab's: " + ", ".join(failures))
+    report.finish_with_agreement(args.out, record)
 
 
 if __name__ == "__main__":

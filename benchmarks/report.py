@@ -98,6 +98,21 @@ def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
+def finish_with_agreement(path: Path, record: dict) -> None:
+    """The end of a benchmark whose implementations check their final weights against
+    gdlab's (W2, W3): the load and memory at the end, ``all_agree``, the JSON written;
+    exits non-zero naming the implementations that disagree."""
+    record["machine"]["load_average_at_end"] = list(load_average())
+    record["peak_rss_gib_benchmark_process"] = peak_rss_gib()
+    failures = [f"{key} {name}" for key, row in record["results"].items()
+                for name, value in row["implementations"].items() if not value["agrees"]]
+    record["all_agree"] = not failures
+    write_json(path, record)
+    print(f"wrote {path}")
+    if failures:
+        raise SystemExit("final weights disagree with gdlab's: " + ", ".join(failures))
+
+
 def write_json(path: Path, record: dict) -> None:
     """Write ``record`` to ``path`` through a temporary file in the same folder."""
     path = Path(path)

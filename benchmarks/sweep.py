@@ -41,6 +41,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import report  # noqa: E402
 import sweep_peers as peers  # noqa: E402
 
 import gdlab  # noqa: E402
@@ -190,9 +191,7 @@ def main(argv=None) -> None:
     record["peak_rss_gib_benchmark_process"] = (
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    partial = args.out.with_name(args.out.name + ".partial")  # no half-written results
-    partial.write_text(json.dumps(record, indent=2) + "\n")
-    partial.replace(args.out)
+    report.write_json(args.out, record)  # through a temporary file: never half-written
     print(f"wrote {args.out}")
 
 

@@ -9,7 +9,6 @@ pyarrow) and the LR finder load on first use: ``import gdlab`` then costs what r
 one optimizer needs, and ``gdlab article`` never loads pandas (about 0.45 s).
 """
 
-import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 import jax as _jax
@@ -17,6 +16,7 @@ import jax as _jax
 _jax.config.update("jax_enable_x64", True)
 
 from gdlab import datasets, schedules, theory  # noqa: E402
+from gdlab._lazy import lazy_names as _lazy_names  # noqa: E402
 from gdlab._validation import InvalidParameterError  # noqa: E402
 from gdlab.engine import distance, run, run_many  # noqa: E402
 from gdlab.optimizers import (  # noqa: E402
@@ -73,20 +73,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    """Import a lazy name on first use (PEP 562) and keep it, so the next use is free."""
-    try:
-        module_name, attribute = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'gdlab' has no attribute {name!r}") from None
-    module = _importlib.import_module(module_name)
-    value = module if attribute is None else getattr(module, attribute)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = _lazy_names("gdlab", _LAZY, globals())
 
 
 __version__ = "0.1.0"

@@ -10,9 +10,9 @@ The figures of sweeps and comparisons (:func:`plot_heatmap`, :func:`plot_bands`,
 so drawing a run or the article never imports pandas.
 """
 
-import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
+from gdlab._lazy import lazy_names as _lazy_names
 from gdlab.plots._style import use_file_backend
 from gdlab.plots.curves import plot_loss_per_step, plot_param_per_step, plot_suboptimality
 from gdlab.plots.landscape import plot_data, plot_gradient_step
@@ -36,20 +36,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    """Import a lazy name on first use (PEP 562) and keep it, so the next use is free."""
-    try:
-        module_name, attribute = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'gdlab.plots' has no attribute {name!r}") from None
-    module = _importlib.import_module(module_name)
-    value = module if attribute is None else getattr(module, attribute)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = _lazy_names("gdlab.plots", _LAZY, globals())
 
 
 __all__ = [
