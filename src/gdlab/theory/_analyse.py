@@ -114,7 +114,10 @@ class Theory:
     def curvature(self) -> str:
         """``"positive definite"`` (a strict local minimum), ``"singular"`` (flat
         directions, no negative one), ``"indefinite"`` (a saddle), ``"negative
-        semidefinite"`` (a maximum or a flat top)."""
+        semidefinite"`` (a maximum or a flat top), ``"zero"`` (flat to second order:
+        a degenerate point, such as the monkey saddle's)."""
+        if max(abs(self.lambda_min), abs(self.lambda_max)) <= np.finfo(np.float64).tiny:
+            return "zero"
         if self.lambda_min > self._zero:
             return "positive definite"
         if self.lambda_min >= -self._zero:
@@ -227,6 +230,9 @@ class Theory:
             return f"{self.condition_number:.4g}"
         if self.curvature == "singular":
             return "inf (a flat direction, λmin = 0: no linear rate)"
+        if self.curvature == "zero":
+            return ("undefined: the Hessian is zero (flat to second order: the quadratic "
+                    "theory says nothing here)")
         return (f"undefined: not a minimum (λmin = {self.lambda_min:.4g} < 0, every "
                 "learning rate leaves along it)")
 
@@ -276,8 +282,8 @@ class Theory:
         rows = [("validity", "", self.validity)]
         if self.loss_convention:
             rows.append(("loss convention", "", self.loss_convention))
-        rows += [("μ = λmin", "smallest Hessian eigenvalue", f"{self.lambda_min:.6g}"),
-                 ("L = λmax", "largest Hessian eigenvalue", f"{self.lambda_max:.6g}"),
+        rows += [("μ = λmin", "smallest Hessian eigenvalue", f"{self.lambda_min + 0.0:.6g}"),
+                 ("L = λmax", "largest Hessian eigenvalue", f"{self.lambda_max + 0.0:.6g}"),
                  ("κ", "L/μ", self._curvature_words)]
         limit = self.gd_max_stable_learning_rate
         rows.append(("GD stable learning rates", "0 < ηL < 2",
