@@ -23,16 +23,20 @@ if _TYPE_CHECKING:  # what the lazy names below are, for type checkers and edito
     from gdlab.plots.compare import plot_comparison
     from gdlab.plots.samples import plot_scatter
     from gdlab.plots.sweeps import plot_bands, plot_heatmap
+    from gdlab.plots.theory import plot_convergence, plot_rate_map
 
 _LAZY = {
     # public name: (module, attribute in it, or None for the module itself)
     "plot_bands": ("gdlab.plots.sweeps", "plot_bands"),
     "plot_comparison": ("gdlab.plots.compare", "plot_comparison"),
     "plot_heatmap": ("gdlab.plots.sweeps", "plot_heatmap"),
+    "plot_convergence": ("gdlab.plots.theory", "plot_convergence"),
+    "plot_rate_map": ("gdlab.plots.theory", "plot_rate_map"),
     "plot_scatter": ("gdlab.plots.samples", "plot_scatter"),
     "compare": ("gdlab.plots.compare", None),
     "samples": ("gdlab.plots.samples", None),
     "sweeps": ("gdlab.plots.sweeps", None),
+    "theory": ("gdlab.plots.theory", None),
 }
 
 
@@ -42,12 +46,14 @@ __getattr__, __dir__ = _lazy_names("gdlab.plots", _LAZY, globals())
 __all__ = [
     "plot_bands",
     "plot_comparison",
+    "plot_convergence",
     "plot_data",
     "plot_gradient_step",
     "plot_heatmap",
     "plot_lr_find",
     "plot_loss_per_step",
     "plot_param_per_step",
+    "plot_rate_map",
     "plot_run",
     "plot_scatter",
     "plot_schedule",
