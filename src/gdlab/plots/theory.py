@@ -30,6 +30,7 @@ RATE_CONTOURS = (0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
 
 RATE_CMAP = "magma_r"
 DIVERGENT_COLOR = "#bdbdbd"
+DIVERGENT_MARK = "#e41a1c"
 BOUNDARY_COLOR = "#08519c"
 DISTANCE_COLOR = "#1f77b4"
 EXCESS_COLOR = "#d95f02"
@@ -84,7 +85,7 @@ def plot_rate_map(
     :math:`\\rho \\ge 1` (no convergence). The dashed line is the stability boundary
     :math:`\\eta = 2(1+\\beta)/L`; the circle is gradient descent's optimum
     :math:`(2/(L+\\mu), 0)`, the star Polyak's. Measured rates are diamonds filled on the
-    same colour scale (their value is also in the legend when there are few).
+    same colour scale; a run that did not converge (measured rate >= 1) is a red cross.
 
     Args:
         rate_map: a :class:`~gdlab.theory.RateMap`.
@@ -127,10 +128,16 @@ def plot_rate_map(
                 color="white", markeredgecolor="black", linestyle="none", zorder=5,
                 label=f"Polyak's optimum: ρ = {polyak.rate:.4g}")
     points = _measured_points(measured or [])
-    if len(points):
-        ax.scatter(points[:, 0], points[:, 1], c=points[:, 2], norm=norm, cmap=cmap,
+    settled = points[np.isfinite(points[:, 2]) & (points[:, 2] < 1.0)]
+    if len(settled):
+        ax.scatter(settled[:, 0], settled[:, 1], c=settled[:, 2], norm=norm, cmap=cmap,
                    marker="D", s=46, edgecolors="black", linewidths=1.0, zorder=6,
-                   label=f"measured on runs ({len(points)})")
+                   label=f"measured on runs ({len(settled)}), same colour scale")
+    unsettled = points[~(np.isfinite(points[:, 2]) & (points[:, 2] < 1.0))]
+    if len(unsettled):
+        ax.scatter(unsettled[:, 0], unsettled[:, 1], marker="X", s=70, color=DIVERGENT_MARK,
+                   edgecolors="black", linewidths=0.8, zorder=7,
+                   label=f"measured runs that did not converge ({len(unsettled)})")
     ax.set_xlim(lr.min(), lr.max())
     ax.set_ylim(beta.min(), beta.max())
     ax.set_xlabel("learning rate η")
@@ -142,7 +149,7 @@ def plot_rate_map(
     if title is None:
         kappa = (rate_map.lambda_max / rate_map.lambda_min if rate_map.lambda_min > 0
                  else float("inf"))
-        scope = "exact" if rate_map.exact else "local"
+        scope = "exact" if rate_map.exact else f"local{_near(rate_map.label)}"
         title = f"Heavy-ball convergence rate ρ ({scope}, κ = {kappa:.4g})"
     ax.set_title(title)
     ax.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2,
@@ -154,6 +161,12 @@ def plot_rate_map(
         bar.set_ticklabels([f"{t:g}" for t in ticks])
         bar.set_label("rate ρ per step (distance), grey: ρ ≥ 1")
     return ax
+
+
+def _near(label: str) -> str:
+    """`` near (1, 1)`` from a local theory's validity text, else empty."""
+    head, sep, tail = label.partition("θ=")
+    return f" near {tail.split(' (')[0]}" if sep else ""
 
 
 def plot_convergence(

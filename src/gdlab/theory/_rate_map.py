@@ -182,6 +182,7 @@ class MeasuredRate:
         points: how many records it used.
         quantity: ``"distance"`` or ``"loss"``.
         learning_rate, momentum: the run's settings when known (for the rate map).
+        status: how the run ended (``"diverged"``...), when measured on a trajectory.
     """
 
     rate: float
@@ -191,6 +192,7 @@ class MeasuredRate:
     quantity: str = "distance"
     learning_rate: float | None = None
     momentum: float | None = None
+    status: str | None = None
 
 
 def measured_rate(values, steps=None, *, tail: float = 0.5, floor: float = 1e-10,
@@ -283,4 +285,5 @@ def measure_rate(trajectory, problem=None, *, minimizer=None, quantity: str = "d
     return MeasuredRate(found.rate, found.first_step, found.last_step, found.points,
                         found.quantity,
                         float(learning_rate) if isinstance(learning_rate, number) else None,
-                        float(momentum) if isinstance(momentum, number) else None)
+                        float(momentum) if isinstance(momentum, number) else None,
+                        getattr(getattr(trajectory, "status", None), "kind", None))
