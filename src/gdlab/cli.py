@@ -500,9 +500,11 @@ def _print_optimizers() -> None:
 
 from gdlab._cli_schedules import register  # noqa: E402
 from gdlab._cli_sweep import register as register_sweep  # noqa: E402
+from gdlab._cli_theory import register as register_theory  # noqa: E402
 
 register(app, _fail, _parse_settings, console)
 register_sweep(app, _fail, console)
+register_theory(app, _fail, console)
 
 
 def main() -> None:  # pragma: no cover - console entry point
