@@ -302,10 +302,14 @@ def _run(problem, optimizer, learning_rate, pairs, steps, batch_size, sampling, 
     if optimum is not None:
         rows += [("minimum loss", f"{chosen.minimum():.6g}"),
                  ("distance to the minimizer", f"{np.linalg.norm(final - optimum):.3g}")]
-    facts = theory.analyse(chosen, spec)
+    local_at = None  # off quadratics: the local theory at the known minimizer nearest the end
+    if optimum is not None and not chosen.is_quadratic and np.all(np.isfinite(final)):
+        known = np.asarray(chosen.minimizers() if hasattr(chosen, "minimizers") else [optimum])
+        local_at = known[int(np.argmin(np.linalg.norm(known - final, axis=1)))]
+    facts = theory.analyse(chosen, spec, at=local_at)
     if facts is not None:
         rows += facts.rows()
-    elif (reference := theory.analyse(chosen, "sgd")) is not None:
+    elif (reference := theory.analyse(chosen, "sgd", at=local_at)) is not None:
         # an optimizer the theory does not cover, on a quadratic: the problem's own scale
         # (what plain gradient descent tolerates, and the conditioning) is still worth a row
         rows += reference.rows(optimizer=False)
