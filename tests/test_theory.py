@@ -161,3 +161,153 @@ def test_a_singular_hessian_has_infinite_conditioning_and_no_polyak_setting():
     assert facts.condition_number == float("inf")
     assert facts.heavy_ball_optimal is None
     assert facts.gd_max_stable_learning_rate == pytest.approx(1.0)
+
+
+# --- Nesterov's bound, the local theory, the estimator ---------------------------------------
+
+
+def test_nesterovs_lower_bound_is_polyaks_rate_and_below_gradient_descent():
+    for kappa in (1.0, 4.0, 100.0, 1e4):
+        root = np.sqrt(kappa)
+        assert theory.nesterov_lower_bound_rate(kappa) == pytest.approx((root - 1) / (root + 1))
+        assert theory.nesterov_lower_bound_rate(kappa) <= (kappa - 1) / (kappa + 1) + 1e-15
+    assert theory.nesterov_lower_bound_rate(float("inf")) == 1.0
+    facts = theory.analyse(np.array([0.25, 1.0, 4.0]), "sgd")
+    assert facts.nesterov_lower_bound == pytest.approx(3 / 5)  # kappa 16: (4-1)/(4+1)
+    assert facts.nesterov_lower_bound == pytest.approx(facts.heavy_ball_optimal.rate)
+
+
+def _rosenbrock_hessian(x, y, b):
+    """∇²[(a-x)² + b(y-x²)²], differentiated by hand."""
+    return np.array([[2 - 4 * b * (y - x * x) + 8 * b * x * x, -4 * b * x],
+                     [-4 * b * x, 2 * b]])
+
+
+def _symmetric_2x2_eigenvalues(H):
+    mean, half = (H[0, 0] + H[1, 1]) / 2, (H[0, 0] - H[1, 1]) / 2
+    radius = np.hypot(half, H[0, 1])
+    return mean - radius, mean + radius
+
+
+@pytest.mark.parametrize("a, b", [(1.0, 100.0), (2.0, 10.0), (-1.0, 5.0)])
+def test_local_theory_at_rosenbrocks_minimizer_is_the_closed_form(a, b):
+    problem = gdlab.problem("rosenbrock", a=a, b=b)
+    facts = theory.analyse(problem, "momentum", local=True, learning_rate=1e-3, momentum=0.5)
+    H = _rosenbrock_hessian(a, a * a, b)
+    if (a, b) == (1.0, 100.0):
+        assert H.tolist() == [[802, -400], [-400, 200]]
+    low, high = _symmetric_2x2_eigenvalues(H)
+    assert facts.exact is False and facts.where == "minimizer"
+    assert facts.point == pytest.approx((a, a * a))
+    assert facts.eigenvalues == pytest.approx((low, high), rel=1e-12)
+    assert facts.is_minimum and facts.curvature == "positive definite"
+    kappa = high / low
+    assert facts.condition_number == pytest.approx(kappa, rel=1e-10)
+    assert facts.gd_max_stable_learning_rate == pytest.approx(2 / high, rel=1e-12)
+    assert facts.max_stable_learning_rate == pytest.approx(2 * 1.5 / high, rel=1e-12)
+    assert facts.gd_optimal_learning_rate == pytest.approx(2 / (low + high), rel=1e-12)
+    assert facts.gd_optimal_rate == pytest.approx((kappa - 1) / (kappa + 1), rel=1e-10)
+    root = np.sqrt(kappa)
+    assert facts.heavy_ball_optimal.rate == pytest.approx((root - 1) / (root + 1), rel=1e-10)
+    assert facts.nesterov_lower_bound == pytest.approx((root - 1) / (root + 1), rel=1e-10)
+    assert "holds only near θ=" in facts.validity
+    assert dict(facts.rows())["local theory (holds only near)"].startswith("θ=(")
+    # the problem is not quadratic: the exact theory still answers None
+    assert theory.analyse(problem, "sgd") is None
+
+
+def test_local_theory_says_when_a_point_is_not_a_minimum():
+    rosenbrock = gdlab.problem("rosenbrock")
+    facts = theory.analyse(rosenbrock, "sgd", at=(0.0, 1.0), learning_rate=1e-3)
+    low, high = _symmetric_2x2_eigenvalues(_rosenbrock_hessian(0.0, 1.0, 100.0))
+    assert facts.eigenvalues == pytest.approx((low, high)) and low < 0 < high
+    assert facts.where == "given point" and facts.curvature == "indefinite"
+    assert not facts.is_minimum and facts.condition_number == float("inf")
+    assert facts.gd_max_stable_learning_rate is None and facts.heavy_ball_optimal is None
+    assert facts.nesterov_lower_bound is None and facts.gd_optimal_learning_rate is None
+    assert facts.rate == pytest.approx(1 - 1e-3 * low)  # the descent direction grows
+    table = dict((q, v) for q, _, v in facts.table())
+    assert table["κ"].startswith("undefined: not a minimum")
+    assert table["GD stable learning rates"] == "none: not a minimum"
+    saddle = theory.analyse(gdlab.problem("saddle"), "sgd", local=True, learning_rate=0.1)
+    assert saddle.where == "stationary point" and saddle.eigenvalues == (-2.0, 2.0)
+    assert saddle.rate == pytest.approx(1.2)
+    flat = theory.analyse(gdlab.problem("monkey_saddle"), "sgd", local=True)
+    assert flat.curvature == "zero" and "Hessian is zero" in dict(
+        (q, v) for q, _, v in flat.table())["κ"]
+
+
+def test_local_theory_predicts_a_run_that_ends_at_the_minimum():
+    # heavy ball off Polyak's setting (distinct real roots: a clean linear tail), started
+    # near Rosenbrock's minimum: the fitted rate is the local theory's
+    problem = gdlab.problem("rosenbrock")
+    near = theory.analyse(problem, "momentum", local=True)
+    eta, beta = 0.8 * near.heavy_ball_optimal.learning_rate, near.heavy_ball_optimal.momentum
+    run = gdlab.run(problem, gdlab.optimizer("momentum", learning_rate=eta, momentum=beta),
+                    num_steps=1500, init_params=np.array([1.02, 1.03]))
+    measured = theory.measure_rate(run, problem)
+    predicted = near.rate_at(eta, beta)
+    assert measured.points >= 100
+    assert np.log(measured.rate) / np.log(predicted) == pytest.approx(1.0, abs=5e-3)
+    at_end = theory.analyse(problem, "momentum", at=run, momentum=beta)
+    assert at_end.where == "end of run"
+    assert at_end.eigenvalues == pytest.approx(near.eigenvalues, rel=1e-6)
+
+
+def test_a_quadratic_is_exact_wherever_it_is_asked_and_a_far_point_is_refused():
+    problem = gdlab.problem("quadratic", kappa=50.0)
+    everywhere = theory.analyse(problem, "sgd", at=(5.0, -3.0))
+    assert everywhere.exact and everywhere.point == (5.0, -3.0)
+    assert everywhere.eigenvalues == pytest.approx((0.02, 1.0))
+    with pytest.raises(gdlab.InvalidParameterError, match="'at'.*2 finite numbers"):
+        theory.analyse(problem, "sgd", at=(1.0, 2.0, 3.0))
+    with pytest.raises(gdlab.InvalidParameterError, match="no known minimizer"):
+        theory.analyse(gdlab.problem("expression", expression="x**2 + 3*y**2"), "sgd",
+                       local=True)
+
+
+def test_himmelblaus_other_minima_are_minimizers_too():
+    problem = gdlab.problem("himmelblau")
+    for point in problem.minimizers():
+        facts = theory.analyse(problem, "sgd", at=point)
+        assert facts.where == "minimizer" and facts.is_minimum
+
+
+def test_measured_rate_fits_the_tail_and_stops_at_the_floor():
+    steps = np.arange(400)
+    # a fast mode dies out; the tail is the slow one's rate, then a rounding floor
+    values = 5 * 0.9 ** steps + 3 * 0.5 ** steps
+    values = np.maximum(values, 5e-12 * values[0])
+    found = theory.measured_rate(values, steps)
+    assert found.rate == pytest.approx(0.9, rel=1e-9)
+    end = int(np.argmax(values <= 1e-10 * values[0]))
+    assert found.last_step == end - 1 and found.points == int(np.ceil(end / 2))
+    excess = 2 * 0.8 ** (2 * steps)
+    assert theory.measured_rate(excess, squared=True).rate == pytest.approx(0.8)
+    assert np.isnan(theory.measured_rate([1.0, 0.0, 0.0]).rate)
+    with pytest.raises(gdlab.InvalidParameterError, match="'tail'"):
+        theory.measured_rate(values, tail=0.0)
+
+
+def test_measure_rate_reads_the_run_and_refuses_without_a_minimizer():
+    problem = gdlab.problem("quadratic", kappa=10.0)
+    run = gdlab.run(problem, gdlab.optimizer("sgd", learning_rate=1.0), num_steps=300)
+    by_distance = theory.measure_rate(run, problem)
+    by_loss = theory.measure_rate(run, problem, quantity="loss")
+    assert by_distance.rate == pytest.approx(0.9, rel=1e-6)  # 1 - 1/kappa
+    assert by_loss.rate == pytest.approx(0.9, rel=1e-6)
+    assert (by_distance.learning_rate, by_distance.momentum) == (1.0, 0.0)
+    assert by_distance.status == "max_steps"
+    with pytest.raises(gdlab.InvalidParameterError, match="'minimizer'"):
+        theory.measure_rate(run, gdlab.problem("saddle"))
+    with pytest.raises(gdlab.InvalidParameterError, match="'quantity'"):
+        theory.measure_rate(run, problem, quantity="speed")
+
+
+def test_spectral_radius_is_the_scalar_heavy_ball_rate():
+    eigenvalues = np.array([-0.5, 0.2, 3.0])
+    for eta, beta in ((0.1, 0.0), (0.3, 0.5), (0.9, 0.95), (0.0, 0.3)):
+        assert float(theory.spectral_radius(eta, beta, eigenvalues)) == pytest.approx(
+            theory.heavy_ball_rate(eta, beta, eigenvalues), rel=1e-7)
+    with pytest.raises(gdlab.InvalidParameterError, match="'momentum'"):
+        theory.spectral_radius(0.1, -0.1, eigenvalues)
