@@ -147,9 +147,12 @@ class _progress_bar:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+        console = Console(stderr=True)
+        if not console.is_terminal:  # a log file gets no bar (and no stray blank line)
+            self.show = False
+            return None
         self.bar = Progress(f"rendering {self.name}", BarColumn(), MofNCompleteColumn(),
-                            TimeRemainingColumn(), console=Console(stderr=True),
-                            transient=True)
+                            TimeRemainingColumn(), console=console, transient=True)
         self.bar.start()
         task = self.bar.add_task("frames", total=self.total)
         return lambda: self.bar.advance(task)
@@ -162,6 +165,7 @@ class _progress_bar:
 
 __all__ = [
     "COLOURS",
+    "FORMATS",
     "Animation",
     "FramePlan",
     "Race",

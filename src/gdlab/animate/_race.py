@@ -41,8 +41,17 @@ def settings_label(trajectory) -> str:
              if p and not p.startswith("convention=")]
     first = [p for p in parts if p.startswith("learning_rate=")]
     rest = [p for p in parts if not p.startswith("learning_rate=")]
-    shown = [re.sub(r"^learning_rate=", "lr=", p) for p in first + rest]
+    shown = [_rounded(re.sub(r"^learning_rate=", "lr=", p)) for p in first + rest]
     return f"{name}({', '.join(shown)})" if shown else name
+
+
+def _rounded(setting: str) -> str:
+    """``key=value`` with a number shown to 3 significant digits (a legend, not a record)."""
+    key, _, value = setting.partition("=")
+    try:
+        return f"{key}={float(value):.3g}"
+    except ValueError:
+        return setting
 
 
 def _top_level(text: str) -> list[str]:
@@ -204,7 +213,6 @@ class Race:
 
     def update(self, step: int) -> list:
         """Set every moving artist to the state at ``step``; returns them."""
-        moving = []
         for i, path in enumerate(self.paths):
             n = self._shown(i, step)
             shown = path[:n]
@@ -221,14 +229,13 @@ class Race:
             else:
                 self.crosses[i].set_data([], [])
                 self.heads[i].set_data([head[0]], [head[1]])
-            moving += [self.lines[i], self.heads[i], self.crosses[i]]
         for i, (steps, values) in enumerate(self.loss_values):
             n = int(np.searchsorted(steps, step, side="right"))
             self.loss_lines[i].set_data(steps[:n], values[:n])
             self.loss_heads[i].set_data(steps[n - 1:n], values[n - 1:n])
-            moving += [self.loss_lines[i], self.loss_heads[i]]
-        self.counter.set_text(f"step {step:,} of {self.num_steps:,}")
-        return [*moving, self.counter]
+        # drawn in this order (blitting ignores zorder): every path under every head
+        return [*self.lines, *self.loss_lines, *self.heads, *self.crosses, *self.loss_heads,
+                self.counter]
 
     def _inside(self, points) -> np.ndarray:
         (x0, x1), (y0, y1) = self.bounds
@@ -247,7 +254,8 @@ class Race:
         """The (row, column) of the landscape point ``(x, y)`` in a rendered frame."""
         column, row_up = self.ax.transData.transform((x, y))
         height = self.canvas.get_width_height()[1]
-        return int(round(height - row_up - 0.5)), int(round(column - 0.5))
+        # display coordinates grow upwards from the bottom edge; pixel rows from the top
+        return int(np.floor(height - row_up)), int(np.floor(column))
 
     @property
     def frame_size(self) -> tuple[int, int]:
