@@ -395,6 +395,15 @@ def _write_run(folder, problem, trajectory, spec) -> None:
     with store.atomic_path(folder / "trajectory.png") as temporary:
         figure.savefig(temporary, dpi=110, format="png")
     plt.close(figure)
+    if problem.num_params == 2:  # the path on the contours of the loss
+        from gdlab.plots.paths import plot_paths
+
+        figure, ax = plt.subplots(figsize=(6.4, 5.2))
+        plot_paths(problem, [trajectory], ax=ax)
+        figure.tight_layout()
+        with store.atomic_path(folder / "path.png") as temporary:
+            figure.savefig(temporary, dpi=110, format="png")
+        plt.close(figure)
     store.write_json(folder / "config.json", {"command": "run", "problem": problem.name,
                                               "settings": trajectory.settings,
                                               "status": str(trajectory.status),
