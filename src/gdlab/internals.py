@@ -126,6 +126,30 @@ def optimizer_settings(trajectory, optimizer=None) -> dict:
     return settings
 
 
+def non_default_settings(trajectory, optimizer=None) -> dict:
+    """The settings of a run that differ from its optimizer's defaults (for the
+    convention it used), the learning rate always included: what a legend needs to tell
+    runs apart, e.g. ``{"learning_rate": 0.01, "momentum": 0.5}``."""
+    settings = optimizer_settings(trajectory, optimizer)
+    name = settings["name"]
+    blank = type("Blank", (), {"settings": {"optimizer": name, "describe":
+                                            f"{name}(convention={settings.get('convention')})"}})
+    defaults = optimizer_settings(blank)
+    # the convention itself against the registry's (the defaults above follow the run's)
+    defaults["convention"] = optimizer_settings(type("Blank", (), {"settings": {
+        "optimizer": name}})).get("convention")
+    differ = {}
+    for key, value in settings.items():
+        if key == "name":
+            continue
+        default = defaults.get(key)
+        same = (value == default if not isinstance(value, float | int) or isinstance(
+            default, bool) or default is None else np.isclose(value, default, rtol=1e-12))
+        if key == "learning_rate" or not same:
+            differ[key] = value
+    return differ
+
+
 def _hyper(trajectory, settings, key):
     """A hyperparameter per record, shape ``(T, 1)``: as recorded when it was scheduled,
     else the run's number."""

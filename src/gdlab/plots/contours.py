@@ -34,12 +34,27 @@ def landscape_levels(values, count: int = 20) -> np.ndarray:
     low, high = float(finite.min()), float(finite.max())
     if high <= low:
         return np.array([low])
-    excess = finite - low
-    typical = float(np.quantile(excess, 0.05))
-    if typical > 0 and (high - low) / typical > LOG_SPAN:
-        floor = max(float(np.quantile(excess[excess > 0], 0.005)), (high - low) * 1e-9)
+    floor = log_floor(finite)
+    if floor is not None:
         return low + np.geomspace(floor, high - low, count)
     return np.linspace(low, high, count + 2)[1:-1]
+
+
+def log_floor(values) -> float | None:
+    """For a wide range (see :data:`LOG_SPAN`), the smallest excess over the minimum that
+    log-spaced levels (and a log-scaled surface) resolve: the 0.5th percentile of the
+    positive excesses, at least 1e-9 of the range. ``None`` when the range is not wide:
+    then linear levels serve."""
+    finite = np.asarray(values, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return None
+    low, high = float(finite.min()), float(finite.max())
+    excess = finite - low
+    typical = float(np.quantile(excess, 0.05))
+    if high > low and typical > 0 and (high - low) / typical > LOG_SPAN:
+        return max(float(np.quantile(excess[excess > 0], 0.005)), (high - low) * 1e-9)
+    return None
 
 
 def draw_landscape(problem, ax=None, *, grid: Grid | None = None, bounds=None,
