@@ -15,13 +15,17 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from gdlab._lazy import lazy_names as _lazy_names
 from gdlab.plots._style import use_file_backend
 from gdlab.plots.curves import plot_loss_per_step, plot_param_per_step, plot_suboptimality
-from gdlab.plots.landscape import plot_data, plot_gradient_step
+from gdlab.plots.landscape import plot_data, plot_gradient_step, plot_tangent_steps
 from gdlab.plots.run import plot_run
 from gdlab.plots.schedules import plot_lr_find, plot_schedule
 
 if _TYPE_CHECKING:  # what the lazy names below are, for type checkers and editors
     from gdlab.plots.compare import plot_comparison
+    from gdlab.plots.internals import plot_effective_learning_rates
+    from gdlab.plots.paths import draw_arrows, plot_paths
+    from gdlab.plots.projection import plot_projection
     from gdlab.plots.samples import plot_scatter
+    from gdlab.plots.surface3d import plot_surface_3d
     from gdlab.plots.sweeps import plot_bands, plot_heatmap
     from gdlab.plots.theory import plot_convergence, plot_rate_map
 
@@ -33,6 +37,12 @@ _LAZY = {
     "plot_convergence": ("gdlab.plots.theory", "plot_convergence"),
     "plot_rate_map": ("gdlab.plots.theory", "plot_rate_map"),
     "plot_scatter": ("gdlab.plots.samples", "plot_scatter"),
+    # the landscape figures (issue 12): loaded on first use, like the sweep figures
+    "draw_arrows": ("gdlab.plots.paths", "draw_arrows"),
+    "plot_effective_learning_rates": ("gdlab.plots.internals", "plot_effective_learning_rates"),
+    "plot_paths": ("gdlab.plots.paths", "plot_paths"),
+    "plot_projection": ("gdlab.plots.projection", "plot_projection"),
+    "plot_surface_3d": ("gdlab.plots.surface3d", "plot_surface_3d"),
     "compare": ("gdlab.plots.compare", None),
     "samples": ("gdlab.plots.samples", None),
     "sweeps": ("gdlab.plots.sweeps", None),
@@ -48,15 +58,21 @@ __all__ = [
     "plot_comparison",
     "plot_convergence",
     "plot_data",
+    "draw_arrows",
+    "plot_effective_learning_rates",
     "plot_gradient_step",
     "plot_heatmap",
     "plot_lr_find",
     "plot_loss_per_step",
     "plot_param_per_step",
+    "plot_paths",
+    "plot_projection",
     "plot_rate_map",
     "plot_run",
     "plot_scatter",
     "plot_schedule",
     "plot_suboptimality",
+    "plot_surface_3d",
+    "plot_tangent_steps",
     "use_file_backend",
 ]
