@@ -181,8 +181,9 @@ def plot_convergence(
 ):
     """A run's distance to the minimizer and excess loss per step, with the theory's rate.
 
-    Both are drawn on a log axis from the start (step 0). The dotted lines are the
-    theory's prediction from the same start: :math:`\\|e_0\\|\\rho^t` for the distance,
+    Both are drawn on a log axis from the start (step 0). The black lines (dotted,
+    dash-dotted) are the theory's prediction from the same start:
+    :math:`\\|e_0\\|\\rho^t` for the distance,
     :math:`(f(\\theta_0) - f^*)\\rho^{2t}` for the excess loss (a quadratic form of the
     error). For gradient descent on a quadratic the distance line is a bound at every
     step; for heavy ball it is the asymptotic slope (early steps may lie above it).
@@ -219,15 +220,15 @@ def plot_convergence(
         ax.plot(steps, np.maximum(distance, tiny), color=DISTANCE_COLOR, linewidth=1.6,
                 label="distance to the minimizer ‖θ − θ*‖")
         if rate is not None:
-            ax.plot(steps, distance[0] * rate ** steps, color=DISTANCE_COLOR, linestyle=":",
-                    linewidth=1.4, label=f"theory ‖θ₀ − θ*‖ ρᵗ, ρ = {rate:.4g}")
+            ax.plot(steps, distance[0] * rate ** steps, color="black", linestyle=":",
+                    linewidth=1.3, zorder=3, label=f"theory ‖θ₀ − θ*‖ ρᵗ, ρ = {rate:.4g}")
     if best is not None:
         excess = np.concatenate([[trajectory.init_loss], np.asarray(trajectory.loss)]) - best
         ax.plot(steps, np.maximum(excess, tiny), color=EXCESS_COLOR, linewidth=1.6,
                 label="loss − minimum")
         if rate is not None:
-            ax.plot(steps, excess[0] * rate ** (2 * steps), color=EXCESS_COLOR,
-                    linestyle=":", linewidth=1.4, label="theory (f₀ − f*) ρ²ᵗ")
+            ax.plot(steps, excess[0] * rate ** (2 * steps), color="black", linestyle="-.",
+                    linewidth=1.0, zorder=3, label="theory (f₀ − f*) ρ²ᵗ")
     ax.set_yscale("log")
     finite = [line.get_ydata() for line in ax.get_lines()]
     values = np.concatenate([np.asarray(v, dtype=np.float64) for v in finite])
