@@ -28,7 +28,11 @@ MAX_MEASURE_STEPS = 20_000
 capped)."""
 
 
-def register(app, fail, console) -> None:
+def register(app, fail, console, build_problem) -> None:
+    """Add ``gdlab theory`` to ``app``; ``build_problem(name, pairs, seed)`` is the CLI's
+    own problem builder (``--problem-set`` read as the builder's types), passed in so that
+    this module does not import :mod:`gdlab.cli`, which imports it."""
+
     @app.command()
     def theory(
         problem: Annotated[str, typer.Option(help="Problem name (see `gdlab list problems`).")]
@@ -59,9 +63,9 @@ def register(app, fail, console) -> None:
         from gdlab import InvalidParameterError
 
         try:
-            facts, built, measured = _theory(problem, problem_set or [], kappa,
-                                             optimizer.value, learning_rate, momentum, at,
-                                             seed, out)
+            facts, built, measured = _theory(build_problem, problem, problem_set or [],
+                                             kappa, optimizer.value, learning_rate,
+                                             momentum, at, seed, out)
         except InvalidParameterError as error:
             fail(error)
         _print(console, facts, built, measured)
@@ -70,11 +74,11 @@ def register(app, fail, console) -> None:
                 console.print(f"wrote {path}")
 
 
-def _theory(problem, pairs, kappa, optimizer, learning_rate, momentum, at, seed, out):
+def _theory(build_problem, problem, pairs, kappa, optimizer, learning_rate, momentum, at,
+            seed, out):
     from gdlab import InvalidParameterError, store
     from gdlab import theory as theory_module
     from gdlab._validation import MAX_SEED, check_float, check_int
-    from gdlab.cli import _build_problem
 
     seed = check_int("seed", seed, low=0, high=MAX_SEED)
     if out is not None:
@@ -99,7 +103,7 @@ def _theory(problem, pairs, kappa, optimizer, learning_rate, momentum, at, seed,
             raise InvalidParameterError("--kappa", "given once (not also as --problem-set "
                                         "kappa=...)", kappa)
         pairs.append(f"kappa={kappa}")
-    built = _build_problem(problem, pairs, seed)
+    built = build_problem(problem, pairs, seed)
     point = None if at is None else _parse_point(at, built)
     try:
         facts = theory_module.analyse(built, optimizer, at=point, local=True, **settings)
