@@ -517,7 +517,7 @@ from gdlab._cli_theory import register as register_theory  # noqa: E402
 
 register(app, _fail, _parse_settings, console)
 register_sweep(app, _fail, console)
-register_theory(app, _fail, console)
+register_theory(app, _fail, console, _build_problem)
 
 
 def main() -> None:  # pragma: no cover - console entry point
