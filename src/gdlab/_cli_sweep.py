@@ -70,7 +70,16 @@ def register(app, fail, console) -> None:
         sampling: Annotated[str | None, typer.Option(help="Batch sampling scheme.")] = None,
         batch_size: Annotated[int | None, typer.Option(help="Examples per step.")] = None,
         out: Annotated[str | None, typer.Option(
-            help="Write compare.parquet and compare.png (the evaluation curves) here.")] = None,
+            help="Write compare.parquet and compare.png (the evaluation curves) here, and "
+            "paths.png (the paths on the landscape) for a 2-parameter problem.")] = None,
+        start: Annotated[str | None, typer.Option(
+            help="Start every optimizer here: X,Y (one number per parameter of the problem; "
+            "default the problem's start).")] = None,
+        animate: Annotated[str | None, typer.Option(
+            help="Write the optimizers racing on the landscape (tuned settings, one "
+            "evaluation seed) to this .gif or .mp4 file; a 2-parameter problem.")] = None,
+        progress: Annotated[bool, typer.Option(
+            help="Show a progress bar while the animation renders.")] = True,
     ) -> None:
         """Compare optimizers fairly: the same tuning budget each, then fresh seeds."""
         from gdlab import InvalidParameterError
@@ -88,14 +97,23 @@ def register(app, fail, console) -> None:
                 raise InvalidParameterError("--lr-range", "LOW,HIGH, e.g. 1e-6,1",
                                             lr_range) from None
             names = [n.strip() for n in optimizers.split(",") if n.strip()]
+            built = PROBLEMS[problem][0]()
+            options = {} if start is None else {"init_params": parse_start(start, built)}
+            if animate is not None:
+                check_animation(animate, built)
             # checked now, created once the comparison has run: a refusal leaves nothing
             folder = prepare_directory(out, "--out", create=False) if out is not None else None
-            result = run_compare(PROBLEMS[problem][0](), names, tune=tune, budget=budget,
+            result = run_compare(built, names, tune=tune, budget=budget,
                                  tuning_seeds=tuning_seeds, lr_range=bounds, seeds=seeds,
-                                 num_steps=steps, sampling=sampling, batch_size=batch_size)
+                                 num_steps=steps, sampling=sampling, batch_size=batch_size,
+                                 **options)
         except InvalidParameterError as error:
             fail(error)
         print_comparison(console, result, tune, budget, steps, seeds)
+        landscape = built.num_params == 2 and (animate is not None or folder is not None)
+        paths = result.trajectories() if landscape else None
+        if paths is not None:
+            console.print(race_seed_note(result), soft_wrap=True)
         if folder is not None:
             folder = prepare_directory(folder, "--out")
             path = write_parquet(folder / "compare.parquet", result.table)
@@ -103,6 +121,78 @@ def register(app, fail, console) -> None:
             figure = save_figure(lambda: _plots().plot_comparison(result),
                                  folder / "compare.png")
             console.print(f"wrote {figure}")
+            if paths is not None:
+                console.print(f"wrote {write_paths_figure(built, paths, folder / 'paths.png')}")
+        if animate is not None:
+            from gdlab.animate import animate_paths
+
+            written = animate_paths(built, list(paths.values()), animate, progress=progress)
+            plan = written.plan
+            console.print(f"wrote {written.path} ({len(plan.steps)} images of steps 0-"
+                          f"{plan.num_steps}, {plan.duration:g} s at {plan.fps:g} fps, "
+                          f"{written.frame_size[0]}x{written.frame_size[1]}, "
+                          f"{written.num_bytes / 1024:.0f} KiB)", soft_wrap=True)
+
+
+def parse_start(text: str, problem):
+    """``--start X,Y``: one finite number per parameter of ``problem``."""
+    import math
+
+    from gdlab import InvalidParameterError
+
+    names = getattr(problem, "param_names", ()) or ()
+    count = problem.num_params
+    allowed = (f"{count} finite numbers separated by commas (the problem's parameters"
+               f"{': ' + ', '.join(names) if len(names) == count else ''})")
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise InvalidParameterError("--start", allowed, text) from None
+    if len(values) != count or not all(math.isfinite(v) for v in values):
+        raise InvalidParameterError("--start", allowed, text)
+    return values
+
+
+def check_animation(path: str, problem) -> None:
+    """``--animate FILE``: a .gif or .mp4 in an existing folder, of a 2-parameter problem."""
+    from gdlab import InvalidParameterError
+    from gdlab.animate import FORMATS
+
+    file = Path(path)
+    if file.suffix.lower() not in FORMATS:
+        raise InvalidParameterError("--animate", "a file name ending in .gif or .mp4", path)
+    if problem.num_params != 2:
+        raise InvalidParameterError(
+            "--animate", "an animation of a problem with 2 parameters (the race is drawn on "
+            f"its landscape); {problem.name} has {problem.num_params}", path)
+    if not file.parent.is_dir():
+        raise InvalidParameterError("--animate", "a file in an existing folder", path)
+
+
+def race_seed_note(result) -> str:
+    """Which evaluation seed the paths show, and whether the seeds differ."""
+    finals = [r.summary.sort_values("seed").final_loss.to_numpy()
+              for r in result.evaluation.values()]
+    seeds = len(finals[0])
+    if all(len(set(f.tolist())) == 1 for f in finals):
+        return (f"paths: seed 0; all {seeds} evaluation seeds run the same path here (no "
+                "batches drawn at random)")
+    return (f"paths: evaluation seed 0 of {seeds} (the seeds draw different batches, so "
+            "their paths differ)")
+
+
+def write_paths_figure(problem, trajectories, destination: Path) -> Path:
+    """The paths on the landscape with the loss per step (the race's last frame) as PNG."""
+    from PIL import Image
+
+    from gdlab.animate import Race
+    from gdlab.store import atomic_path
+
+    race = Race(problem, list(trajectories.values()), size=(8.0, 4.5), dpi=110)
+    image = Image.fromarray(race.render(race.num_steps))
+    with atomic_path(destination) as temporary:
+        image.save(temporary, format="PNG")
+    return destination
 
 
 _OPTIONS = {"workers": "--workers", "scheduler": "--scheduler", "resume": "--resume"}

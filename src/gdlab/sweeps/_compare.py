@@ -17,7 +17,7 @@ too narrow to know the best setting).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -44,11 +44,40 @@ class Comparison:
         tuning: each optimizer's tuning sweep (None without tuning).
         evaluation: each optimizer's evaluation sweep (the full-data loss recorded about
             100 times per run).
+        specs: each optimizer as it was evaluated (the chosen settings), in the order
+            given.
+        runs: what every evaluation run shared: the problem, ``num_steps`` and the run
+            options (``sampling``, ``batch_size``, ``init_params``...).
     """
 
     table: pd.DataFrame
     tuning: dict[str, SweepResult | None]
     evaluation: dict[str, SweepResult]
+    specs: dict[str, OptimizerSpec] = field(default_factory=dict)
+    runs: dict = field(default_factory=dict)
+
+    def trajectories(self, seed: int | None = None, record_every: int = 1) -> dict:
+        """Each optimizer's evaluation run on one seed, recorded every ``record_every``
+        steps (the evaluation sweeps keep only the loss), for path figures and races.
+
+        Args:
+            seed: an evaluation seed (default the first, 0). On a problem without data,
+                or with full batches, every seed runs the same path.
+            record_every: record every this many steps.
+
+        Returns:
+            ``{name: Trajectory}`` in the order the optimizers were given.
+        """
+        from gdlab.engine import run
+
+        seeds = sorted({int(s) for r in self.evaluation.values() for s in r.summary.seed})
+        seed = seeds[0] if seed is None else seed
+        if seed not in seeds:
+            raise InvalidParameterError("seed", f"one of the evaluation seeds {seeds}", seed)
+        problem = self.runs["problem"]
+        options = {k: v for k, v in self.runs.items() if k in _RUN_OPTIONS}
+        return {name: run(problem, spec, seed=seed, record_every=record_every, **options)
+                for name, spec in self.specs.items()}
 
     def plot(self, column: str = "loss", **options):
         """Each optimizer's median and band over the evaluation seeds; see
@@ -56,6 +85,11 @@ class Comparison:
         from gdlab.plots.compare import plot_comparison
 
         return plot_comparison(self, column, **options)
+
+
+_RUN_OPTIONS = ("num_steps", "sampling", "batch_size", "population", "watch_every", "dtype",
+                "divergence_factor", "init_params")
+"""The evaluation's options that :func:`gdlab.run` takes too."""
 
 
 def compare(
@@ -115,7 +149,7 @@ def compare(
             raise InvalidParameterError("grids", f"keys among the optimizers {names}", name)
     default_grid = {"learning_rate": np.geomspace(low, high, points).tolist()}
     shared = dict(num_steps=num_steps, **run_options)
-    tuning, evaluation, rows = {}, {}, []
+    tuning, evaluation, rows, tuned_specs = {}, {}, [], {}
     for spec in specs:
         grid = grids.get(spec.name, default_grid)
         chosen, result, edge = {}, None, False
@@ -135,6 +169,7 @@ def compare(
         tuned = make_spec(spec.name, **{**dict(spec.static), **spec.hyperparams, **chosen})
         evaluated = _evaluate(problem, tuned, seeds, shared)
         tuning[spec.name], evaluation[spec.name] = result, evaluated
+        tuned_specs[spec.name] = tuned
         values = evaluated.summary
         final = ranking_value(values.status, values[by], by)
         steps = ranking_steps(values.steps_to_tol)
@@ -153,7 +188,8 @@ def compare(
             "seeds": seeds,
         })
     table = pd.DataFrame(rows).sort_values(f"median_{by}", kind="stable")
-    return Comparison(table.reset_index(drop=True), tuning, evaluation)
+    return Comparison(table.reset_index(drop=True), tuning, evaluation, tuned_specs,
+                      {"problem": problem, **shared})
 
 
 def _evaluate(problem, spec, seeds, shared) -> SweepResult:
