@@ -22,7 +22,9 @@ Tolerances (rates compared as logarithms, digits per step, relative to |log ρ|)
 
 Near kappa = 1 the rates are small and the run reaches the 1e-10 floor within a few
 dozen steps, so the fitted tail is short (8-20 steps) and faster modes have not died out
-in it: there every tolerance above is 3e-2 (the thorough profile found 1.6e-2 on the
+in it: there every tolerance above is 3e-2, and where the fit would use fewer than 8
+steps, the 1e-10 floor must be reached within [0.5, 1.5] times the steps the predicted rate
+needs (give or take two) (the thorough profile found 1.6e-2 on the
 corrected heavy ball at 17 points and 5.2e-3 off the optimum at 8 points).
 
 Divergence margins: a learning rate 1% above the bound (2/L, or 2(1+β)/L) grows by at
@@ -82,6 +84,13 @@ def _tolerance(measured, long_tail):
     return long_tail if measured.points >= 20 else max(long_tail, 3e-2)
 
 
+def _reaches_the_floor_as_predicted(measured, rate):
+    """Too few steps above the floor for a fit (a rate near 0): the floor is reached
+    within [0.5, 1.5] times the steps the rate predicts, give or take two."""
+    predicted = theory.steps_to_reduce(rate, 1 / FLOOR)
+    assert 0.5 * predicted - 2 <= measured.last_step + 1 <= 1.5 * predicted + 2
+
+
 def _log_ratio(measured, predicted):
     return np.log(measured) / np.log(predicted) - 1.0
 
@@ -116,8 +125,8 @@ def test_measured_rates_at_the_optimal_settings_equal_the_theory(drawn):
     measured = theory.measure_rate(gd, problem)
     if measured.points >= 8:
         assert abs(_log_ratio(measured.rate, gd_rate)) <= _tolerance(measured, 1e-2)
-    else:  # so fast that the floor comes within a few steps: as the theory says
-        assert theory.steps_to_reduce(gd_rate, 1 / FLOOR) <= 12
+    else:  # so fast that the floor comes within a few steps
+        _reaches_the_floor_as_predicted(measured, gd_rate)
 
     measured = theory.measure_rate(hb, problem)
     if measured.points >= 8:
@@ -127,7 +136,7 @@ def test_measured_rates_at_the_optimal_settings_equal_the_theory(drawn):
         assert abs(corrected) <= _tolerance(measured, 3e-2)
         assert -0.10 <= _log_ratio(measured.rate, polyak.rate) <= 0.0
     else:
-        assert theory.steps_to_reduce(polyak.rate, 1 / FLOOR) <= 12
+        _reaches_the_floor_as_predicted(measured, polyak.rate)
 
     predicted = theory.spectral_radius(off, polyak.momentum, spectrum)
     assert predicted == pytest.approx(facts.rate_at(off, polyak.momentum), rel=1e-9)
@@ -135,7 +144,7 @@ def test_measured_rates_at_the_optimal_settings_equal_the_theory(drawn):
     if measured.points >= 8:
         assert abs(_log_ratio(measured.rate, predicted)) <= _tolerance(measured, 5e-3)
     else:
-        assert theory.steps_to_reduce(predicted, 1 / FLOOR) <= 12
+        _reaches_the_floor_as_predicted(measured, predicted)
 
 
 @PROPERTY

@@ -83,7 +83,7 @@ def _theory(build_problem, problem, pairs, kappa, optimizer, learning_rate, mome
     seed = check_int("seed", seed, low=0, high=MAX_SEED)
     if out is not None:
         store.prepare_directory(out, "--out", create=False)
-    settings = {}
+    settings = {"learning_rate": None}  # no rate at the registry's default unless asked
     if learning_rate is not None:
         settings["learning_rate"] = check_float("learning_rate", learning_rate, low=0.0)
     if momentum is not None:
@@ -154,6 +154,8 @@ def _measure(problem, facts) -> list:
 
 
 def _print(console, facts, problem, measured=()) -> None:
+    import math
+
     from rich.table import Table
 
     if facts is None:  # only an optimizer outside the theory would get here
@@ -176,8 +178,10 @@ def _print(console, facts, problem, measured=()) -> None:
         runs.add_column(column, justify="right")
     for found in measured:
         predicted = facts.rate_at(found.learning_rate, found.momentum)
-        runs.add_row(f"{found.learning_rate:.6g}", f"{found.momentum:.6g}",
-                     f"{found.rate:.6g}", f"{predicted:.6g}",
+        shown = (f"{found.rate:.6g}" if math.isfinite(found.rate) else
+                 f"floor at step {found.last_step + 1}")
+        runs.add_row(f"{found.learning_rate:.6g}", f"{found.momentum:.6g}", shown,
+                     f"{predicted:.6g}",
                      f"{found.first_step}-{found.last_step}", str(found.status))
     console.print(runs)
     if not facts.exact:
@@ -187,6 +191,8 @@ def _print(console, facts, problem, measured=()) -> None:
 
 
 def _write(out, facts, problem, measured) -> list:
+    import math
+
     import matplotlib.pyplot as plt
 
     from gdlab import store
@@ -209,6 +215,7 @@ def _write(out, facts, problem, measured) -> list:
               "point": None if facts is None else facts.point,
               "eigenvalues": None if facts is None else list(facts.eigenvalues),
               "rows": [] if facts is None else [list(row) for row in facts.table()],
-              "measured": [m.__dict__ for m in measured], "versions": store.versions()}
+              "measured": [{**m.__dict__, "rate": m.rate if math.isfinite(m.rate) else None}
+                           for m in measured], "versions": store.versions()}
     written.append(store.write_json(folder / "theory.json", record))
     return written
