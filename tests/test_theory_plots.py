@@ -88,3 +88,17 @@ def test_convergence_off_a_quadratic_uses_the_local_rate_and_nothing_when_none_a
     assert not any(label.startswith("theory") for label in labels)
     with pytest.raises(gdlab.InvalidParameterError, match="'minimizer'"):
         plot_convergence(run, gdlab.problem("saddle"))
+
+
+def test_convergence_measures_to_the_minimum_the_run_reached():
+    problem = gdlab.problem("himmelblau", init=(-3.5, -3.0))
+    run = gdlab.run(problem, gdlab.optimizer("sgd", learning_rate=0.005), num_steps=40)
+    reached = problem.minimizers()[2]  # (-3.779310, -3.283186), not the first, (3, 2)
+    assert np.linalg.norm(run.final_params - reached) < 1e-3
+    ax = plot_convergence(run, problem)
+    local = theory.analyse(problem, "sgd", at=reached, learning_rate=0.005).rate
+    assert local != pytest.approx(theory.analyse(problem, "sgd", local=True,
+                                                 learning_rate=0.005).rate)
+    assert any(f"ρ = {local:.4g}" in line.get_label() for line in ax.get_lines())
+    distance = ax.get_lines()[0].get_ydata()
+    assert distance[-1] == pytest.approx(np.linalg.norm(run.final_params - reached))

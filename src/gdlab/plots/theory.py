@@ -195,7 +195,8 @@ def plot_convergence(
             :func:`gdlab.theory.analyse` answers for the run's optimizer and settings
             (the local theory at the minimizer for a problem that is not quadratic), none
             drawn when it answers ``None`` or the run was not full-batch.
-        minimizer: the point to measure the distance to (default the problem's).
+        minimizer: the point to measure the distance to (default the problem's known
+            minimizer nearest the run's end: Himmelblau has four).
         minimum: the minimum loss (default the problem's).
         ax: where to draw.
         title: the Axes title.
@@ -204,7 +205,8 @@ def plot_convergence(
         The Axes.
     """
     ax = axes(ax)
-    target = problem.minimizer() if minimizer is None else np.asarray(minimizer, float)
+    target = _nearest_minimizer(problem, trajectory) if minimizer is None else \
+        np.asarray(minimizer, dtype=np.float64)
     best = problem.minimum() if minimum is None else float(minimum)
     if target is None and best is None:
         raise InvalidParameterError("minimizer", "a known minimizer or minimum (the problem "
@@ -212,7 +214,7 @@ def plot_convergence(
     steps = np.concatenate([[0], np.asarray(trajectory.step)]).astype(np.float64)
     tiny = np.finfo(np.float64).tiny
     if rate is None:
-        rate = _predicted_rate(trajectory, problem)
+        rate = _predicted_rate(trajectory, problem, target)
     if target is not None:
         points = np.vstack([np.asarray(trajectory.init_params)[None, :],
                             np.asarray(trajectory.params)])
@@ -255,7 +257,21 @@ def _run_label(trajectory, problem) -> str:
     return f"{words[0]} {', '.join(words[1:])} on {problem.name}".replace("  ", " ")
 
 
-def _predicted_rate(trajectory, problem) -> float | None:
+def _nearest_minimizer(problem, trajectory):
+    """The known minimizer nearest the run's end (the first when the end is not finite),
+    or ``None``."""
+    ask = getattr(problem, "minimizers", None)
+    known = ask() if ask is not None else problem.minimizer()
+    if known is None or np.size(known) == 0:
+        return None
+    known = np.asarray(known, dtype=np.float64).reshape(-1, problem.num_params)
+    end = np.asarray(trajectory.final_params, dtype=np.float64)
+    if not np.all(np.isfinite(end)):
+        return known[0]
+    return known[int(np.argmin(np.linalg.norm(known - end, axis=1)))]
+
+
+def _predicted_rate(trajectory, problem, point=None) -> float | None:
     """The theory's rate at the run's own settings (local at the minimizer off
     quadratics), or ``None``."""
     from gdlab import theory
@@ -269,7 +285,7 @@ def _predicted_rate(trajectory, problem) -> float | None:
     keys = ("learning_rate", "momentum", "nesterov", "dampening")
     chosen = {k: settings[k] for k in keys if k in settings}
     try:
-        facts = theory.analyse(problem, name, local=True, **chosen)
+        facts = theory.analyse(problem, name, local=True, at=point, **chosen)
     except InvalidParameterError:  # no point to take the Hessian at
         return None
     return None if facts is None else facts.rate
