@@ -128,6 +128,7 @@ def test_the_gif_reads_back_with_the_planned_frames_and_final_positions(tmp_path
     assert delays == [50] * 11 + [1550]
     race = Race(rosenbrock, short_runs, **SMALL)
     race.update(race.num_steps)
+    assert race.counter.get_text() == "step 500 of 500"
     for i, t in enumerate(short_runs):  # the heads drawn last are the final positions
         x, y = race.heads[i].get_data()
         assert (x[0], y[0]) == tuple(t.final_params)
@@ -165,7 +166,7 @@ def test_the_default_rosenbrock_race_is_a_gif_under_2_mb(tmp_path, rosenbrock, d
     written = animate_paths(rosenbrock, default_runs, path)
     assert written.num_bytes == path.stat().st_size < 2 * 2**20
     with Image.open(path) as gif:
-        assert gif.n_frames == 100 and gif.size == (640, 360)
+        assert gif.n_frames == 100 and gif.size == (800, 450)
 
 
 def test_a_diverged_run_stops_at_its_last_point_in_the_picture_with_a_cross(rosenbrock,

@@ -27,8 +27,8 @@ from gdlab.animate._race import COLOURS, MARKER_COLOURS, Race, settings_label
 
 FORMATS = {".gif": "gif", ".mp4": "mp4"}
 
-SIZES = {"gif": ((8.0, 4.5), 80), "mp4": ((8.0, 4.5), 120)}
-"""Default figure size (inches) and dpi by format: a 640 x 360 GIF (small enough for a
+SIZES = {"gif": ((8.0, 4.5), 100), "mp4": ((8.0, 4.5), 120)}
+"""Default figure size (inches) and dpi by format: an 800 x 450 GIF (small enough for a
 README page), a 960 x 540 MP4."""
 
 
@@ -84,7 +84,7 @@ def animate_paths(problem, trajectories, path, labels=None, *, fps=None, duratio
         resolution: landscape grid points per axis.
         loss_panel: draw the loss per step beside the landscape.
         size: figure size in inches (default 8 x 4.5).
-        dpi: pixels per inch (default 80 for GIF, 120 for MP4).
+        dpi: pixels per inch (default 100 for GIF, 120 for MP4).
         title: the landscape's title (default the problem's name).
 
     Returns:

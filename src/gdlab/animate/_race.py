@@ -27,6 +27,8 @@ from gdlab.plots.contours import draw_landscape
 COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000",
            "#F0E442")
 """Okabe and Ito's colour-blind-safe palette (blue, orange, green, purple...), one per path."""
+ROUND_OFF = 1e-15
+"""The loss panel's floor, relative to the largest excess loss it shows."""
 MARKER_COLOURS = (START_COLOR, TRUE_COLOR)
 """The start's and the minima's colours."""
 
@@ -181,8 +183,9 @@ class Race:
         every = np.concatenate([v for _, v in values]) if values else np.zeros(1)
         positive = every.size and np.all(every > 0)
         if minimum is not None and every.size and np.all(every >= 0) and np.any(every > 0):
-            # a run that reached the minimum exactly would leave the log axis: floor it
-            floor = np.min(every[every > 0]) / 10
+            # a run at the minimum (to round-off) would leave the log axis or stretch it
+            # to 1e-30: below 1e-15 of the largest excess, a run is drawn on that floor
+            floor = max(float(np.min(every[every > 0])) / 10, ROUND_OFF * float(every.max()))
             values = [(s, np.maximum(v, floor)) for s, v in values]
             positive = True
         ax.set_yscale("log" if positive else "linear")
@@ -233,6 +236,7 @@ class Race:
             n = int(np.searchsorted(steps, step, side="right"))
             self.loss_lines[i].set_data(steps[:n], values[:n])
             self.loss_heads[i].set_data(steps[n - 1:n], values[n - 1:n])
+        self.counter.set_text(f"step {step:,} of {self.num_steps:,}")
         # drawn in this order (blitting ignores zorder): every path under every head
         return [*self.lines, *self.loss_lines, *self.heads, *self.crosses, *self.loss_heads,
                 self.counter]
