@@ -102,3 +102,12 @@ def test_convergence_measures_to_the_minimum_the_run_reached():
     assert any(f"ρ = {local:.4g}" in line.get_label() for line in ax.get_lines())
     distance = ax.get_lines()[0].get_ydata()
     assert distance[-1] == pytest.approx(np.linalg.norm(run.final_params - reached))
+
+
+def test_rate_map_of_a_saddle_draws_no_boundary_and_says_why():
+    facts = theory.analyse(gdlab.problem("saddle"), "sgd", local=True)
+    grid = theory.rate_map(facts, num=31)
+    assert np.all(grid.rates >= 1.0 - 1e-12)  # λ = -2: a root above 1 at every η > 0
+    ax = plot_rate_map(grid, colorbar=False)
+    assert not any(line.get_label().startswith("stability") for line in ax.get_lines())
+    assert "not a minimum" in ax.get_title() and "no setting converges" in ax.get_title()

@@ -83,7 +83,8 @@ def plot_rate_map(
     The colour is the rate :math:`\\rho(\\eta, \\beta)` (the spectral radius of the heavy-ball
     iteration, :func:`gdlab.theory.rate_map`) on a scale even in "nines"; grey where
     :math:`\\rho \\ge 1` (no convergence). The dashed line is the stability boundary
-    :math:`\\eta = 2(1+\\beta)/L`; the circle is gradient descent's optimum
+    :math:`\\eta = 2(1+\\beta)/L` (not drawn where an eigenvalue is negative: there no
+    setting converges); the circle is gradient descent's optimum
     :math:`(2/(L+\\mu), 0)`, the star Polyak's. Measured rates are diamonds filled on the
     same colour scale; a run that did not converge (measured rate >= 1) is a red cross.
 
@@ -114,9 +115,11 @@ def plot_rate_map(
         lines = ax.contour(lr, beta, rates, levels=levels, colors="white", linewidths=0.7,
                            alpha=0.85)
         ax.clabel(lines, fmt=lambda v: f"{v:g}", fontsize=7, inline=True)
-    edge_beta, edge_lr = rate_map.boundary(np.linspace(beta.min(), beta.max(), 200))
-    ax.plot(edge_lr, edge_beta, color=BOUNDARY_COLOR, linestyle="--", linewidth=1.6,
-            label="stability boundary η = 2(1+β)/L")
+    descends = rate_map.lambda_min >= 0.0  # else no setting converges: no boundary
+    if descends:
+        edge_beta, edge_lr = rate_map.boundary(np.linspace(beta.min(), beta.max(), 200))
+        ax.plot(edge_lr, edge_beta, color=BOUNDARY_COLOR, linestyle="--", linewidth=1.6,
+                label="stability boundary η = 2(1+β)/L")
     best = rate_map.gd_optimal
     if best is not None:
         ax.plot([best[0]], [0.0], marker="o", markersize=9, color="white",
@@ -151,9 +154,13 @@ def plot_rate_map(
                  else float("inf"))
         scope = "exact" if rate_map.exact else f"local{_near(rate_map.label)}"
         title = f"Heavy-ball convergence rate ρ ({scope}, κ = {kappa:.4g})"
+        if not descends:
+            title = (f"Heavy-ball convergence rate ρ ({scope}): not a minimum, "
+                     f"λmin = {rate_map.lambda_min:.3g} < 0, no setting converges")
     ax.set_title(title)
-    ax.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2,
-              frameon=False)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2,
+                  frameon=False)
     if colorbar:
         bar = ax.figure.colorbar(mesh, ax=ax, pad=0.02)
         ticks = [0.0, 0.5, 0.9, 0.99, 0.999, 0.9999][: NINES + 2]
