@@ -185,7 +185,10 @@ def test_a_diverged_run_stops_at_its_last_point_in_the_picture_with_a_cross(rose
     race.update(0)
     assert len(race.crosses[0].get_data()[0]) == 0  # not before it diverged
     labels = [t.get_text() for t in race.figure.legends[0].get_texts()]
-    assert labels[0].endswith("(diverged)") and not labels[1].endswith("(diverged)")
+    assert labels[0].endswith(f"(diverged at step {runs[0].status.step})")
+    assert "diverged" not in labels[1]
+    low, high = race.loss_ax.get_ylim()  # framed on the run that did not diverge
+    assert low <= runs[1].final_loss and high < 10 * runs[1].init_loss < runs[0].loss.max()
 
 
 def test_labels_show_the_settings_learning_rate_first_without_conventions():

@@ -113,7 +113,7 @@ def register(app, fail, console) -> None:
         landscape = built.num_params == 2 and (animate is not None or folder is not None)
         paths = result.trajectories() if landscape else None
         if paths is not None:
-            console.print(race_seed_note(result), soft_wrap=True)
+            console.print(race_seed_note(result), soft_wrap=True, highlight=False)
         if folder is not None:
             folder = prepare_directory(folder, "--out")
             path = write_parquet(folder / "compare.parquet", result.table)
@@ -131,7 +131,8 @@ def register(app, fail, console) -> None:
             console.print(f"wrote {written.path} ({len(plan.steps)} images of steps 0-"
                           f"{plan.num_steps}, {plan.duration:g} s at {plan.fps:g} fps, "
                           f"{written.frame_size[0]}x{written.frame_size[1]}, "
-                          f"{written.num_bytes / 1024:.0f} KiB)", soft_wrap=True)
+                          f"{written.num_bytes / 1024:.0f} KiB)", soft_wrap=True,
+                          highlight=False)
 
 
 def parse_start(text: str, problem):
@@ -174,6 +175,8 @@ def race_seed_note(result) -> str:
     finals = [r.summary.sort_values("seed").final_loss.to_numpy()
               for r in result.evaluation.values()]
     seeds = len(finals[0])
+    if seeds == 1:
+        return "paths: seed 0, the only evaluation seed"
     if all(len(set(f.tolist())) == 1 for f in finals):
         return (f"paths: seed 0; all {seeds} evaluation seeds run the same path here (no "
                 "batches drawn at random)")

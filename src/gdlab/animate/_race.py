@@ -161,8 +161,8 @@ class Race:
             self._draw_loss_panel(colours)
         handles = [Line2D([], [], color=c, lw=1.6, marker="o", ms=6, mec="white")
                    for c in colours]
-        texts = [label + (" (diverged)" if d else "")
-                 for label, d in zip(labels, self.diverged, strict=True)]
+        texts = [label + (f" (diverged at step {t.status.step})" if d else "")
+                 for label, d, t in zip(labels, self.diverged, trajectories, strict=True)]
         own, own_labels = self.ax.get_legend_handles_labels()
         self.figure.legend(handles + own, texts + own_labels, loc="lower center",
                            ncols=2, fontsize=8, frameon=False, bbox_to_anchor=(0.5, 0.0),
@@ -180,19 +180,22 @@ class Race:
             steps = np.concatenate([[0], np.asarray(t.step, dtype=np.int64)])
             keep = np.isfinite(loss)
             values.append((steps[keep], loss[keep] - (minimum or 0.0)))
-        every = np.concatenate([v for _, v in values]) if values else np.zeros(1)
-        positive = every.size and np.all(every > 0)
-        if minimum is not None and every.size and np.all(every >= 0) and np.any(every > 0):
+        # the limits hold the runs that did not diverge (a diverged one leaves at the top)
+        framed = [v for (_, v), d in zip(values, self.diverged, strict=True) if not d and v.size]
+        framed = np.concatenate(framed or [v for _, v in values]) if values else np.zeros(0)
+        every = np.concatenate([v for _, v in values]) if values else np.zeros(0)
+        positive = bool(every.size) and bool(np.all(every > 0))
+        if minimum is not None and np.all(every >= 0) and np.any(framed > 0):
             # a run at the minimum (to round-off) would leave the log axis or stretch it
             # to 1e-30: below 1e-15 of the largest excess, a run is drawn on that floor
-            floor = max(float(np.min(every[every > 0])) / 10, ROUND_OFF * float(every.max()))
+            floor = max(float(np.min(framed[framed > 0])) / 10,
+                        ROUND_OFF * float(framed.max()))
             values = [(s, np.maximum(v, floor)) for s, v in values]
-            positive = True
+            framed, positive = np.maximum(framed, floor), True
         ax.set_yscale("log" if positive else "linear")
         ax.set_xlim(0, max(self.num_steps, 1))
-        if every.size:
-            low, high = float(np.min([v.min() for _, v in values])), float(
-                np.max([v.max() for _, v in values]))
+        if framed.size:
+            low, high = float(framed.min()), float(framed.max())
             if positive:
                 ax.set_ylim(low / 2, high * 2)
             else:
