@@ -25,6 +25,11 @@ if _TYPE_CHECKING:  # what the lazy names below are, for type checkers and edito
     from gdlab.plots.paths import draw_arrows, plot_paths
     from gdlab.plots.projection import plot_projection
     from gdlab.plots.samples import plot_scatter
+    from gdlab.plots.sharpness import (
+        plot_edge_of_stability,
+        plot_sharpness,
+        plot_sharpness_loss,
+    )
     from gdlab.plots.surface3d import plot_surface_3d
     from gdlab.plots.sweeps import plot_bands, plot_heatmap
     from gdlab.plots.theory import plot_convergence, plot_rate_map
@@ -43,8 +48,12 @@ _LAZY = {
     "plot_paths": ("gdlab.plots.paths", "plot_paths"),
     "plot_projection": ("gdlab.plots.projection", "plot_projection"),
     "plot_surface_3d": ("gdlab.plots.surface3d", "plot_surface_3d"),
+    "plot_edge_of_stability": ("gdlab.plots.sharpness", "plot_edge_of_stability"),
+    "plot_sharpness": ("gdlab.plots.sharpness", "plot_sharpness"),
+    "plot_sharpness_loss": ("gdlab.plots.sharpness", "plot_sharpness_loss"),
     "compare": ("gdlab.plots.compare", None),
     "samples": ("gdlab.plots.samples", None),
+    "sharpness": ("gdlab.plots.sharpness", None),
     "sweeps": ("gdlab.plots.sweeps", None),
     "theory": ("gdlab.plots.theory", None),
 }
@@ -59,6 +68,7 @@ __all__ = [
     "plot_convergence",
     "plot_data",
     "draw_arrows",
+    "plot_edge_of_stability",
     "plot_effective_learning_rates",
     "plot_gradient_step",
     "plot_heatmap",
@@ -71,6 +81,8 @@ __all__ = [
     "plot_run",
     "plot_scatter",
     "plot_schedule",
+    "plot_sharpness",
+    "plot_sharpness_loss",
     "plot_suboptimality",
     "plot_surface_3d",
     "plot_tangent_steps",
