@@ -91,8 +91,9 @@ def draw_landscape(problem, ax=None, *, grid: Grid | None = None, bounds=None,
         top = np.nanmax(values)
         shade = np.append(levels, max(top, levels[-1]) + abs(levels[-1]) * 1e-9 + 1e-12)
         fills = [colours(v) for v in np.linspace(0.02, 0.4, len(shade))]
-        ax.contourf(grid.x, grid.y, values, levels=shade, colors=fills[1:], alpha=0.45,
-                    extend="min").cmap.set_under(fills[0])
+        # with extend="min" the first colour is the one below the lowest level
+        ax.contourf(grid.x, grid.y, values, levels=shade, colors=fills, alpha=0.45,
+                    extend="min")
     ax.contour(grid.x, grid.y, values, levels=levels, colors=lines, linewidths=0.7)
     ax.gdlab_levels = levels
     if minima:
