@@ -185,17 +185,10 @@ def race_seed_note(result) -> str:
 
 
 def write_paths_figure(problem, trajectories, destination: Path) -> Path:
-    """The paths on the landscape with the loss per step (the race's last frame) as PNG."""
-    from PIL import Image
-
-    from gdlab.animate import Race
-    from gdlab.store import atomic_path
-
-    race = Race(problem, list(trajectories.values()), size=(8.0, 4.5), dpi=110)
-    image = Image.fromarray(race.render(race.num_steps))
-    with atomic_path(destination) as temporary:
-        image.save(temporary, format="PNG")
-    return destination
+    """The paths on the landscape (:func:`gdlab.plots.plot_paths`) as PNG."""
+    return save_figure(lambda: _plots().plot_paths(problem, list(trajectories.values()),
+                                                   legend="outside"), destination,
+                       tight=True)
 
 
 _OPTIONS = {"workers": "--workers", "scheduler": "--scheduler", "resume": "--resume"}
@@ -298,8 +291,9 @@ def write_figures(result, out: Path) -> list[Path]:
     return written
 
 
-def save_figure(draw, destination: Path) -> Path:
-    """Draw (``draw() -> Axes``) with the file backend and write a PNG atomically."""
+def save_figure(draw, destination: Path, tight: bool = False) -> Path:
+    """Draw (``draw() -> Axes``) with the file backend and write a PNG atomically
+    (``tight``: cropped to what was drawn, e.g. a legend outside the Axes)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -309,7 +303,8 @@ def save_figure(draw, destination: Path) -> Path:
 
     figure = draw().figure
     with atomic_path(destination) as temporary:
-        figure.savefig(temporary, format="png", dpi=110)
+        figure.savefig(temporary, format="png", dpi=110,
+                       bbox_inches="tight" if tight else None)
     plt.close(figure)
     return destination
 

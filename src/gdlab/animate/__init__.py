@@ -85,7 +85,7 @@ def animate_paths(problem, trajectories, path, labels=None, *, fps=None, duratio
         loss_panel: draw the loss per step beside the landscape.
         size: figure size in inches (default 8 x 4.5).
         dpi: pixels per inch (default 100 for GIF, 120 for MP4).
-        title: the landscape's title (default the problem's name).
+        title: the landscape's title (default the problem's name and the start).
 
     Returns:
         An :class:`Animation` (the path, the plan followed, the frame size, the bytes).

@@ -82,7 +82,7 @@ class Race:
         loss_panel: draw the loss per step beside the landscape (log axis where positive).
         size: figure size in inches ``(width, height)``.
         dpi: pixels per inch.
-        title: a title over the landscape (default the problem's name).
+        title: a title over the landscape (default the problem's name and the start).
 
     Attributes:
         figure, ax, loss_ax: the Figure and its Axes (``loss_ax`` None without the panel).
@@ -93,7 +93,7 @@ class Race:
 
     def __init__(self, problem, trajectories, labels=None, *, bounds=None,
                  resolution: int = 200, loss_panel: bool = True, size=(8.0, 4.5),
-                 dpi: float = 80, title: str | None = None):
+                 dpi: float = 100, title: str | None = None):
         if problem.num_params != 2:
             raise InvalidParameterError(
                 "problem", "a problem with 2 parameters to animate on its landscape",
@@ -139,8 +139,11 @@ class Race:
             self.figure.subplots_adjust(left=0.1, right=0.97, top=0.91, bottom=0.26)
             self.loss_ax = None
         draw_landscape(problem, self.ax, grid=grid)
-        self.ax.set_title(problem.name if title is None else title, fontsize=10)
         starts = np.unique(np.array([p[0] for p in self.paths]), axis=0)
+        if title is None:
+            title = problem.name + (f" from ({starts[0, 0]:.3g}, {starts[0, 1]:.3g})"
+                                    if len(starts) == 1 else "")
+        self.ax.set_title(title, fontsize=10)
         self.ax.scatter(starts[:, 0], starts[:, 1], marker="o", s=60, facecolor="white",
                         edgecolor=START_COLOR, linewidth=2, zorder=6, label="start")
 
