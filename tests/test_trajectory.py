@@ -40,3 +40,17 @@ def test_to_frame_starts_at_the_starting_point(large):
 def test_run_refuses_an_unknown_keyword_by_its_name(large):
     with pytest.raises(TypeError, match="record_evry"):
         gdlab.run(large, "sgd", record_evry=2)
+
+
+def test_settings_hold_the_static_structure_that_changes_the_method():
+    """nesterov=True and the convention change the iteration, so a Trajectory's settings
+    must say them (they were only inside the describe string)."""
+    import gdlab
+
+    problem = gdlab.problem("rosenbrock")
+    plain = gdlab.run(problem, gdlab.optimizer("momentum", learning_rate=1e-3), num_steps=3)
+    ahead = gdlab.run(problem, gdlab.optimizer("momentum", learning_rate=1e-3, nesterov=True,
+                                               convention="keras"), num_steps=3)
+    assert plain.settings.get("nesterov", False) is False and ahead.settings["nesterov"] is True
+    assert (plain.settings["convention"], ahead.settings["convention"]) == ("pytorch", "keras")
+    assert not np.array_equal(plain.params, ahead.params)

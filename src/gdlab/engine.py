@@ -302,6 +302,9 @@ class Batch:
             init_grad_norm=float(summary["init_grad_norm"][i]),
             status=status,
             settings={"optimizer": self.label, "describe": described,
+                      # static structure (convention, nesterov=True...) as well as values
+                      **({k: v for k, v in spec.static if isinstance(v, str | bool | int)}
+                         if isinstance(spec, OptimizerSpec) else {}),
                       **{k: (v if isinstance(v, int | float) else repr(v))
                          for k, v in self.rows[i].items()},
                       "seed": self.seeds[i],
