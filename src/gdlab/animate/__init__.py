@@ -93,10 +93,10 @@ def animate_paths(problem, trajectories, path, labels=None, *, fps=None, duratio
     Examples:
         >>> import gdlab, tempfile, pathlib
         >>> problem = gdlab.problem("rosenbrock")
-        >>> runs = [gdlab.run(problem, gdlab.optimizer(n, learning_rate=1e-3), num_steps=40)
-        ...         for n in ("sgd", "adam")]
+        >>> runs = [gdlab.run(problem, gdlab.optimizer("adam", learning_rate=0.1),
+        ...                   num_steps=40)]
         >>> out = pathlib.Path(tempfile.mkdtemp()) / "race.gif"
-        >>> written = animate_paths(problem, runs, out, frames=10, size=(4, 2.5))
+        >>> written = animate_paths(problem, runs, out, frames=10, size=(4, 2.5), dpi=50)
         >>> len(written.plan.steps), out.read_bytes()[:6]
         (10, b'GIF89a')
     """
