@@ -23,10 +23,10 @@ holds for the preconditioned sharpness against :math:`(2+2\beta_1)/((1-\beta_1)\
 Examples:
     >>> import gdlab
     >>> from gdlab import sharpness as sh
-    >>> bowl = gdlab.quadratic(kappa=4.0, dim=2)
+    >>> bowl = gdlab.quadratic(kappa=10.0, dim=3)   # eigenvalues 1, 0.316, 0.1
     >>> estimate = sh.sharpness(bowl, bowl.init_params)
-    >>> round(estimate.value, 12), estimate.iterations
-    (1.0, 2)
+    >>> round(estimate.value, 12), estimate.iterations, estimate.converged
+    (1.0, 3, True)
 
 References:
     J. M. Cohen, S. Kaur, Y. Li, J. Z. Kolter, A. Talwalkar, "Gradient Descent on Neural
