@@ -182,5 +182,5 @@ def plot_edge_of_stability(traces, fig=None, *, title: str | None = None, labels
     fig.suptitle(title)
     if caption:
         width = fig.get_size_inches()[0] if hasattr(fig, "get_size_inches") else 8.0
-        fig.supxlabel(textwrap.fill(caption, int(width * 16)), fontsize=7.5, color="0.35")
+        fig.supxlabel(textwrap.fill(caption, int(width * 17)), fontsize=7.5, color="0.35")
     return fig
