@@ -53,7 +53,8 @@ def _loss_label(problem, name: str) -> str:
     return f"loss L({name}) ({_SHORT_LOSS_NAMES.get(words, words)})"
 
 
-def _draw_tangent_steps(ax, problem, steps, *, colors, tangent_labels, step_labels):
+def _draw_tangent_steps(ax, problem, steps, *, colors, tangent_labels, step_labels,
+                        tangent_length: float = 0.45, symmetric: bool = True):
     """The loss curve of a one-parameter problem, and for each ``(w, w_next)`` of
     ``steps`` the tangent at ``w`` (colour ``colors[k][0]``) and the step from ``w`` to
     ``w_next`` (colour ``colors[k][1]``): an arrow along the axis and the new point on
@@ -69,6 +70,10 @@ def _draw_tangent_steps(ax, problem, steps, *, colors, tangent_labels, step_labe
     centre = optimum if optimum is not None else float(np.mean(points))
     span = max(float(np.max(np.abs(points - centre))), 1e-12) * 1.3
     grid = np.linspace(centre - span, centre + span, 200)
+    if not symmetric:  # just the points and the minimum, with a margin
+        low, high = min(points.min(), centre), max(points.max(), centre)
+        span = max(high - low, 1e-12)
+        grid = np.linspace(low - 0.12 * span, high + 0.12 * span, 200)
     losses = losses_at(problem, grid[:, None])
     starts = np.array([w for w, _ in steps], dtype=np.float64)[:, None]
     ends = np.array([w_next for _, w_next in steps], dtype=np.float64)[:, None]
@@ -81,13 +86,14 @@ def _draw_tangent_steps(ax, problem, steps, *, colors, tangent_labels, step_labe
     for (w, w_next), loss_w, loss_next, slope, (tangent_color, step_color), tangent, step \
             in zip(steps, at_start, at_end, slopes, colors, tangent_labels, step_labels,
                    strict=True):
-        near = np.linspace(w - span * 0.45, w + span * 0.45, 2)
+        near = np.linspace(w - span * tangent_length, w + span * tangent_length, 2)
         ax.plot(near, loss_w + slope * (near - w), color=tangent_color, linewidth=1.5,
                 label=tangent.format(w=w, slope=slope, name=name))
         ax.scatter([w], [loss_w], color=tangent_color, zorder=3)
         ax.annotate("", xy=(w_next, floor), xytext=(w, floor),
                     arrowprops={"arrowstyle": "->", "color": step_color, "linewidth": 2})
-        ax.plot([], [], color=step_color, linewidth=2, label=step)
+        if step:
+            ax.plot([], [], color=step_color, linewidth=2, label=step)
         ax.scatter([w_next], [loss_next], color=step_color, zorder=3)
         ax.vlines([w_next], floor, loss_next, color=step_color, linestyle=":")
     if optimum is not None:
@@ -169,13 +175,15 @@ def plot_tangent_steps(trajectory, problem, at=(1, 2, 5), *, ax=None,
                 f"(1 to {int(steps[-1])}, consecutive records)", k)
         pairs.append((float(path[before[0]]), float(path[after[0]])))
     ax = axes(ax)
-    colours = palette(len(pairs) + 1)[:len(pairs)]
+    colours = ([START_COLOR, FIT_COLOR, "#9467bd", "#8c564b", "#e377c2"][:len(pairs)]
+               if len(pairs) <= 5
+               else palette(len(pairs)))
     _draw_tangent_steps(
-        ax, problem, pairs, colors=[(c, c) for c in colours],
-        tangent_labels=[f"update {k}: tangent at {{name}}={{w:.4g}} (slope {{slope:.3g}})"
-                        for k in at],
-        step_labels=[f"update {k}: step {b - a:+.3g}" for k, (a, b) in zip(at, pairs,
-                                                                          strict=True)])
+        ax, problem, pairs, colors=[(c, c) for c in colours], tangent_length=0.2,
+        symmetric=False,
+        tangent_labels=[f"update {k}: tangent at {{name}}={{w:.4g}} (slope {{slope:.3g}}), "
+                        f"step {b - a:+.3g}" for k, (a, b) in zip(at, pairs, strict=True)],
+        step_labels=[None] * len(pairs))
     ax.set_title(title or trajectory.settings.get("describe", ""), fontsize="medium")
     ax.legend(fontsize="small", loc="best")
     return ax

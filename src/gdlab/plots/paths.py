@@ -172,7 +172,7 @@ def draw_arrows(ax, trajectory, problem, *, kinds=ARROW_KINDS, every=None, scale
 def plot_paths(problem, trajectories, labels=None, *, ax=None, bounds=None, grid=None,
                resolution: int = 200, levels=None, arrows=(), arrow_every=None,
                arrow_scale=None, colors=None, legend: str | None = "best",
-               title: str | None = None):
+               arrow_runs=(0,), final_loss: bool = False, title: str | None = None):
     """The paths of several runs on the contours of a two-parameter loss.
 
     Args:
@@ -187,13 +187,15 @@ def plot_paths(problem, trajectories, labels=None, *, ax=None, bounds=None, grid
         resolution: grid points along each axis when the grid is computed here.
         levels: contour levels or their count (see
             :func:`~gdlab.plots.contours.landscape_levels`).
-        arrows: any of ``"gradient"``, ``"momentum"``, drawn along every path (see
-            :func:`draw_arrows`).
+        arrows: any of ``"gradient"``, ``"momentum"``, drawn along the paths of
+            ``arrow_runs`` (see :func:`draw_arrows`).
         arrow_every: an arrow at every ``arrow_every``-th point.
         arrow_scale: the arrows' scale (a number or a mapping kind -> number).
+        arrow_runs: the indices of the runs that get arrows (default the first).
         colors: a colour per run (default viridis).
         legend: a Matplotlib legend location, ``"outside"`` (right of the Axes) or
             ``None`` for none.
+        final_loss: append each run's final loss to its legend entry.
         title: the Axes title (default the problem and the start).
 
     Returns:
@@ -222,9 +224,14 @@ def plot_paths(problem, trajectories, labels=None, *, ax=None, bounds=None, grid
     for k, (run, path) in enumerate(zip(runs, paths, strict=True)):
         kept, cut = clip_to_box(path, box)
         label = (labels[k] if labels is not None else run_label(run)) + _ending(run, cut)
+        if final_loss and run.status.kind != "diverged":
+            label += f": loss {run.final_loss:.2g}"
         many = len(kept) > 80
-        ax.plot(kept[:, 0], kept[:, 1], color=colors[k], linewidth=1.6 if many else 1.3,
-                marker=None if many else "o", markersize=2.5, label=label, zorder=4)
+        # earlier runs wider, so a path that follows another one still shows beneath it
+        width = (1.3 if not many else 1.6) + 1.6 * (len(runs) - 1 - k) / max(len(runs) - 1, 1)
+        ax.plot(kept[:, 0], kept[:, 1], color=colors[k], linewidth=width,
+                marker=None if many else "o", markersize=2.5, label=label, zorder=4,
+                solid_capstyle="round")
         (crosses if run.status.kind == "diverged" or cut else ends).append(
             (kept[-1], colors[k]))
     for group, marker, gid in ((ends, "o", "gdlab-end"), (crosses, "X", "gdlab-diverged")):
@@ -237,8 +244,8 @@ def plot_paths(problem, trajectories, labels=None, *, ax=None, bounds=None, grid
     ax.scatter(starts[:, 0], starts[:, 1], marker="s", s=55, color=START_COLOR,
                edgecolor="black", linewidth=0.6, zorder=8, gid="gdlab-start",
                label="start" if len(starts) == 1 else "starts")
-    for run in runs if arrows else ():
-        draw_arrows(ax, run, problem, kinds=arrows, every=arrow_every, scale=arrow_scale,
+    for k in arrow_runs if arrows else ():
+        draw_arrows(ax, runs[k], problem, kinds=arrows, every=arrow_every, scale=arrow_scale,
                     bounds=box)
     if title is None:
         start = ", ".join(f"{v:.3g}" for v in starts[0])

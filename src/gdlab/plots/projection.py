@@ -89,8 +89,9 @@ def plot_projection(problem, trajectories, labels=None, *, directions: str = "pc
     ax.set_xlabel(ax.get_xlabel(), fontsize="small")
     ax.set_ylabel(ax.get_ylabel(), fontsize="small")
     if title is None:
+        off = f"{plane.off_plane:.1%}" if plane.off_plane < 0.999 else "over 99.9%"
         title = (f"{problem.name}, {problem.num_params} parameters: "
-                 f"{plane.off_plane:.1%} of the paths' variance off the plane")
+                 f"{off} of the paths' variance off the plane")
     ax.set_title(title, fontsize="medium")
     if legend == "outside":
         ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
