@@ -100,7 +100,7 @@ def draw_landscape(problem, ax=None, *, grid: Grid | None = None, bounds=None,
         found = known_minimizers(problem)
         if len(found):
             ax.scatter(found[:, 0], found[:, 1], marker="*", s=160, color=TRUE_COLOR,
-                       edgecolor="white", linewidth=0.8, zorder=5,
+                       edgecolor="white", linewidth=0.8, zorder=9,  # over paths' ends
                        label="minimum" if len(found) == 1 else "minima")
     names = getattr(problem, "param_names", None) or ("θ1", "θ2")
     ax.set_xlabel(names[0])
