@@ -45,15 +45,17 @@ from gdlab.sharpness._demo import (
 from gdlab.sharpness._hessian import (
     DEFAULT_MAX_ITER,
     DEFAULT_RTOL,
-    THRESHOLD_OPTIMIZERS,
     SharpnessEstimate,
-    Threshold,
-    adam_preconditioner,
     hessian_vector_product,
     sharpness,
-    stability_threshold,
 )
 from gdlab.sharpness._lanczos import EigenEstimate, lanczos_top, start_vector
+from gdlab.sharpness._thresholds import (
+    THRESHOLD_OPTIMIZERS,
+    Threshold,
+    adam_preconditioner,
+    stability_threshold,
+)
 from gdlab.sharpness._trace import SharpnessTrace, run_with_internals, sharpness_along
 
 __all__ = [

@@ -21,14 +21,12 @@ from gdlab.optimizers import optimizer as make_spec
 from gdlab.sharpness._hessian import (
     DEFAULT_MAX_ITER,
     DEFAULT_RTOL,
-    Threshold,
     _problem_arrays,
-    adam_preconditioner,
     check_solver,
     estimate_fn,
-    stability_threshold,
 )
 from gdlab.sharpness._lanczos import start_vector
+from gdlab.sharpness._thresholds import Threshold, adam_preconditioner, stability_threshold
 
 DEFAULT_CHUNK = 16
 """Records whose estimates run side by side (vmapped); chunks run one after another."""
