@@ -134,6 +134,11 @@ def plot_surface_3d(problem, trajectories=(), labels=None, *, ax=None, bounds=No
     ax.set_zlabel(words if floor is None else f"log10({words}{shift} + {floor:.2g})",
                   labelpad=8)
     ax.view_init(elev=elev, azim=azim)
+    ax.set_box_aspect((1.0, 1.0, 0.6), zoom=1.05)  # a flatter box fills the figure
+    from matplotlib.ticker import MaxNLocator
+
+    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):  # mplot3d crowds its tick labels
+        axis.set_major_locator(MaxNLocator(5))
     ax.set_title(title if title is not None else f"{problem.name}: loss surface",
                  fontsize="medium")
     if runs:
