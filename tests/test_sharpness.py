@@ -227,6 +227,9 @@ def test_bad_input_names_the_parameter():
         sh.stability_threshold(gdlab.optimizer("rmsprop"))
     with pytest.raises(gdlab.InvalidParameterError, match="'count'"):
         sh.adam_preconditioner(np.ones(2), 0)
+    run = gdlab.run(problem, gdlab.optimizer("sgd", learning_rate=0.1), num_steps=3)
+    with pytest.raises(gdlab.InvalidParameterError, match="'optimizer'.*recorded 0.1"):
+        sh.sharpness_along(problem, run, optimizer="sgd")  # the registry's default rate
 
 
 def test_edge_of_stability_on_the_digits_mlp():

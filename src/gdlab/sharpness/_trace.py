@@ -139,6 +139,8 @@ def sharpness_along(problem, trajectory, *, optimizer=None, every: int = 1, seed
     max_iter, rtol, seed = check_solver(problem, max_iter, rtol, seed)
     spec = make_spec(optimizer) if isinstance(optimizer, str) else optimizer
     threshold = None if spec is None else stability_threshold(spec)
+    if threshold is not None:
+        _check_same_rate(spec, trajectory)
     steps = np.asarray(trajectory.step)
     params = np.asarray(trajectory.params, dtype=np.float64)
     keep = np.nonzero(steps % every == 0)[0]
@@ -183,6 +185,19 @@ def sharpness_along(problem, trajectory, *, optimizer=None, every: int = 1, seed
         loss=np.concatenate([[trajectory.init_loss], np.asarray(trajectory.loss)]),
         threshold=threshold, label=label,
         loss_name=str(getattr(problem, "loss_name", "loss")))
+
+
+def _check_same_rate(spec: OptimizerSpec, trajectory) -> None:
+    """A threshold of another learning rate than the run's would be silently wrong (a
+    registry name alone carries the default rate)."""
+    recorded = np.asarray(trajectory.learning_rate, dtype=np.float64)
+    recorded = recorded[np.isfinite(recorded)]
+    rate = float(spec.learning_rate)
+    if recorded.size and not np.allclose(recorded, rate, rtol=1e-6, atol=0.0):
+        raise InvalidParameterError(
+            "optimizer", f"the run's optimizer, with its learning rate (the run recorded "
+            f"{recorded[0]:g}{'' if np.ptp(recorded) == 0 else ' and others'})",
+            spec.describe())
 
 
 def _adam_settings(spec: OptimizerSpec) -> dict:
