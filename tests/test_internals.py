@@ -221,3 +221,27 @@ def test_a_run_without_recorded_state_is_refused(keras_adam):
 def test_settings_that_differ_from_the_defaults(keras_adam):
     assert non_default_settings(keras_adam) == {"learning_rate": 0.2, "b2": 0.99,
                                                 "convention": "keras"}
+
+
+@pytest.mark.parametrize("name, settings, direction", [
+    ("radam", {"learning_rate": 0.1}, "m_hat"),
+    ("adamax", {"learning_rate": 0.1, "convention": "keras"}, "m_hat"),
+    ("yogi", {"learning_rate": 0.1}, "m_hat"),
+    ("adabelief", {"learning_rate": 0.1}, "m_hat"),
+    ("rmsprop", {"learning_rate": 0.05, "convention": "optax", "centered": True,
+                 "bias_correction": True}, "g"),
+    ("adagrad", {"learning_rate": 0.5, "convention": "optax"}, "g"),
+])
+def test_the_rate_times_the_direction_is_the_step_taken(bowl, name, settings, direction):
+    # θ_t - θ_(t-1) = -η_t d_t: d_t = m_t/(1 - b1^t) from the recorded first moment, or
+    # the gradient A(θ_(t-1) - c) at the point the update started from
+    problem, grad = bowl
+    run = gdlab.run(problem, gdlab.optimizer(name, **settings), num_steps=STEPS)
+    path = np.vstack([problem.init_params, run.params])
+    if direction == "g":
+        d = np.array([grad(theta) for theta in path[:-1]])
+    else:
+        d = run.internals["m"] / (1 - 0.9 ** run.step[:, None])
+    rates = effective_learning_rates(run).values
+    np.testing.assert_allclose(-rates * d, np.diff(path, axis=0), rtol=1e-9, atol=1e-15)
+    assert np.all(rates > 0)
