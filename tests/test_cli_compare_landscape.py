@@ -126,3 +126,24 @@ def test_a_start_is_accepted_exactly_when_it_has_two_finite_numbers(values):
         assert not good and error.parameter == "--start"
     else:
         assert good and parsed == values
+
+
+def test_problem_settings_reach_the_compared_problem(tmp_path):
+    """--problem-set b=20 compares on Rosenbrock with b = 20: the stored final loss of a
+    one-step gradient-descent run equals the loss after one step computed by hand."""
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["compare", "--problem", "rosenbrock", "--problem-set",
+                                 "b=20", "--optimizers", "sgd", "--no-tune", "--steps", "1",
+                                 "--seeds", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_parquet(out / "compare.parquet")
+    assert table["settings"].iloc[0] == "sgd(learning_rate=0.01)"  # the registry default
+    rate = 0.01
+    x, y = -1.2, 1.0  # Rosenbrock's start; f = (1 - x)^2 + b (y - x^2)^2 with b = 20
+    gx, gy = -2 * (1 - x) - 4 * 20 * x * (y - x**2), 2 * 20 * (y - x**2)
+    x, y = x - rate * gx, y - rate * gy
+    assert table["median_final_loss"].iloc[0] == pytest.approx((1 - x) ** 2 + 20 * (y - x**2) ** 2,
+                                                        rel=1e-12)
+    refused = runner.invoke(app, ["compare", "--problem", "rosenbrock", "--problem-set",
+                                  "c=20", "--optimizers", "sgd", "--no-tune"])
+    assert refused.exit_code == 2 and "--problem-set c" in refused.output

@@ -70,6 +70,10 @@ _LAZY = {
     "lr_finder": ("gdlab.lr_finder", None),
     "status": ("gdlab.status", None),
     "store": ("gdlab.store", None),
+    # issue 12's core modules, loaded on first use (they compile nothing at import)
+    "sharpness": ("gdlab.sharpness", None),
+    "landscape": ("gdlab.landscape", None),
+    "internals": ("gdlab.internals", None),
 }
 
 

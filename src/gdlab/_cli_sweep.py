@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 
 
-def register(app, fail, console) -> None:
+def register(app, fail, console, build_problem=None) -> None:
+    """Add ``gdlab sweep`` and ``gdlab compare`` to ``app``; ``build_problem(name, pairs,
+    seed)`` is the CLI's problem builder (``--problem-set`` pairs read as their types)."""
     @app.command()
     def sweep(
         config: Annotated[Path, typer.Option(help="The sweep file (TOML); see docs/sweeps.md.")],
@@ -59,6 +61,9 @@ def register(app, fail, console) -> None:
             help="Comma-separated optimizer names, e.g. sgd,momentum,adam.")],
         problem: Annotated[str, typer.Option(help="A problem name (gdlab list problems).")] = (
             "article"),
+        problem_set: Annotated[list[str] | None, typer.Option(
+            help="Problem setting KEY=VALUE (repeatable), e.g. b=50 for rosenbrock "
+            "(see gdlab list problems).")] = None,
         tune: Annotated[bool, typer.Option(
             help="Tune each optimizer's learning rate with the same budget first.")] = True,
         budget: Annotated[int, typer.Option(help="Tuning runs per optimizer.")] = 16,
@@ -97,7 +102,10 @@ def register(app, fail, console) -> None:
                 raise InvalidParameterError("--lr-range", "LOW,HIGH, e.g. 1e-6,1",
                                             lr_range) from None
             names = [n.strip() for n in optimizers.split(",") if n.strip()]
-            built = PROBLEMS[problem][0]()
+            if problem_set and build_problem is not None:
+                built = build_problem(problem, list(problem_set), 0)
+            else:
+                built = PROBLEMS[problem][0]()
             options = {} if start is None else {"init_params": parse_start(start, built)}
             if animate is not None:
                 check_animation(animate, built)

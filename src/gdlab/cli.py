@@ -215,7 +215,8 @@ def run(
         "rosenbrock, kappa=100 for quadratic, init=0.5,0.5 (see `gdlab list problems`).")]
         = None,
     out: Annotated[str | None, typer.Option(
-        help="Folder for trajectory.parquet, trajectory.png and config.json.")] = None,
+        help="Folder for trajectory.parquet, trajectory.png, config.json and, on a "
+             "2-parameter problem, path.png.")] = None,
 ) -> None:
     """Run one optimizer on one problem and print a summary."""
     from gdlab import InvalidParameterError
@@ -516,7 +517,7 @@ from gdlab._cli_sweep import register as register_sweep  # noqa: E402
 from gdlab._cli_theory import register as register_theory  # noqa: E402
 
 register(app, _fail, _parse_settings, console)
-register_sweep(app, _fail, console)
+register_sweep(app, _fail, console, _build_problem)
 register_theory(app, _fail, console, _build_problem)
 
 

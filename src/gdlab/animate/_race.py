@@ -21,12 +21,11 @@ from matplotlib.lines import Line2D
 
 from gdlab._validation import InvalidParameterError
 from gdlab.landscape import loss_grid, path_bounds
-from gdlab.plots._style import START_COLOR, TRUE_COLOR
+from gdlab.plots._style import RUN_COLORS, START_COLOR, TRUE_COLOR
 from gdlab.plots.contours import draw_landscape
 
-COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000",
-           "#F0E442")
-"""Okabe and Ito's colour-blind-safe palette (blue, orange, green, purple...), one per path."""
+COLOURS = RUN_COLORS
+"""One colour per path, the palette of the static path figures (:mod:`gdlab.plots._style`)."""
 ROUND_OFF = 1e-15
 """The loss panel's floor, relative to the largest excess loss it shows."""
 MARKER_COLOURS = (START_COLOR, TRUE_COLOR)

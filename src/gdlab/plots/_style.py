@@ -15,6 +15,13 @@ TRUE_COLOR = "#d62728"
 START_COLOR = "#ff7f0e"
 FIT_COLOR = "#2ca02c"
 
+RUN_COLORS = ("#0072B2", "#009E73", "#CC79A7", "#56B4E9", "#000000", "#8c564b", "#7f7f7f",
+              "#bcbd22")
+"""One colour per run in path figures and animations, the same run for run in both:
+Okabe and Ito's colour-blind-safe blue, bluish green, reddish purple, sky blue and black
+(their orange and vermillion are left out: the start marker is orange, minima are red),
+then brown, grey and olive."""
+
 
 def use_file_backend() -> None:
     """Select Agg, the backend that renders to files without a display.

@@ -22,7 +22,7 @@ import numpy as np
 from gdlab._validation import InvalidParameterError
 from gdlab.internals import momentum_displacements, non_default_settings
 from gdlab.landscape import clip_to_box, full_path, gradients_at, loss_grid, path_bounds
-from gdlab.plots._style import START_COLOR, axes, palette
+from gdlab.plots._style import RUN_COLORS, START_COLOR, axes, palette
 from gdlab.plots.contours import draw_landscape
 
 ARROW_KINDS = ("gradient", "momentum")
@@ -30,11 +30,6 @@ ARROW_COLORS = {"gradient": "#d62728", "momentum": "#1f77b4"}
 ARROW_SHARE = 0.07
 """The longest arrow of each kind, as a share of the box's diagonal, when the scale is
 automatic."""
-
-
-RUN_COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
-              "#7f7f7f")
-"""Distinct colours for the runs of one figure (the start is orange, minima red)."""
 
 
 def run_colors(count: int) -> list:
