@@ -18,10 +18,16 @@ demo: $(STAMP)
 	mkdir -p docs/images
 	cp results/article/*.png docs/images/
 
+# pytest in TEST_WORKERS processes (pytest-xdist), each taking whole test modules, so the
+# tests that count compilations or share a module's fixtures stay in one process: on two
+# cores the suite is mostly single-threaded compiling, and two workers took it from
+# ~16 to ~13 min. TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks docs
 	$(BIN)/lint-imports --no-cache --no-logo
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Benchmarks (docs/benchmarks.md). `make bench` installs the benchmark-only peers, runs
 # the four workloads one after the other (never in parallel: they time the machine),

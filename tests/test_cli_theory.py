@@ -25,7 +25,16 @@ def _values(output: str) -> dict[str, str]:
 
 
 def _invoke(args):
-    return runner.invoke(app, args, env={"COLUMNS": "240"})
+    # the CLI's Console read COLUMNS when gdlab.cli was first imported, by whichever test
+    # module came first in this process: set its width itself for these tables
+    from gdlab import cli
+
+    before = cli.console.width
+    cli.console.width = 240
+    try:
+        return runner.invoke(app, args, env={"COLUMNS": "240"})
+    finally:
+        cli.console.width = before
 
 
 @pytest.mark.parametrize("form", [["--kappa", "100"], ["--problem-set", "kappa=100"]])

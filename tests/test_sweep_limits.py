@@ -272,7 +272,9 @@ def test_local_workers_die_with_a_sigkilled_parent(tmp_path):
     finally:
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait()
-    gone, alive = psutil.wait_procs(children, timeout=10)
+    # the kernel kills them at once (PR_SET_PDEATHSIG); the wait only allows for a machine
+    # so loaded (two test workers and more) that a dying process takes seconds to exit
+    gone, alive = psutil.wait_procs(children, timeout=30)
     survivors = [p.pid for p in alive if p.status() != psutil.STATUS_ZOMBIE]
     for survivor in alive:  # leave nothing behind even when the test fails
         survivor.kill()
