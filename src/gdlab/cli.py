@@ -512,6 +512,7 @@ def _print_optimizers() -> None:
         console.print(f"  [dim]{reference}[/dim]", highlight=False)
 
 
+from gdlab._cli_explore import register as register_explore  # noqa: E402
 from gdlab._cli_schedules import register  # noqa: E402
 from gdlab._cli_sweep import register as register_sweep  # noqa: E402
 from gdlab._cli_theory import register as register_theory  # noqa: E402
@@ -519,6 +520,7 @@ from gdlab._cli_theory import register as register_theory  # noqa: E402
 register(app, _fail, _parse_settings, console)
 register_sweep(app, _fail, console, _build_problem)
 register_theory(app, _fail, console, _build_problem)
+register_explore(app, _fail, console)
 
 
 def main() -> None:  # pragma: no cover - console entry point
