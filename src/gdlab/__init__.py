@@ -74,6 +74,8 @@ _LAZY = {
     "sharpness": ("gdlab.sharpness", None),
     "landscape": ("gdlab.landscape", None),
     "internals": ("gdlab.internals", None),
+    # the explorer (issue 13): Panel loads only when it is asked for
+    "explore": ("gdlab.explorer", "explore"),
 }
 
 
