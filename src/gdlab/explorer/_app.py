@@ -1,0 +1,274 @@
+"""The explorer page: controls, views and the wiring between them.
+
+One :class:`Explorer` per page (per browser session, or per ``gdlab.explore()`` call):
+it holds a :class:`~gdlab.explorer._state.State`, and every control makes a new one and
+calls :meth:`Explorer.apply`, which runs the optimizers (compiled once per structure, see
+:mod:`._compute`) and updates the Bokeh sources in place. A value that cannot run (a bad
+expression, a refused setting) shows a message and leaves the last good state shown.
+Play, pause, step and reset only move the current step through the computed runs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import panel as pn
+import param
+
+from gdlab._validation import InvalidParameterError
+from gdlab.explorer import _compute, _exports
+from gdlab.explorer._controls import Controls, css
+from gdlab.explorer._curves_view import CurvesView, internals_text, theory_text
+from gdlab.explorer._landscape_view import LandscapeView
+from gdlab.explorer._state import State, default_convention, parse_query, slot, to_query
+
+URL_KEYS = ("problem", "expression", "kappa", "steps", "start", "seed", "batch", "sampling",
+            *(f"{key}{k}" for k in range(1, 5) for key in ("opt", "lr", "conv", "mom")))
+PLAY_PERIOD_MS = 60
+
+
+class _Query(param.Parameterized):
+    """The URL's query, mirrored for ``pn.state.location.sync`` (strings, "" = default)."""
+
+    locals().update({key: param.String(default="") for key in URL_KEYS})
+
+
+class Explorer:
+    """One page of the explorer."""
+
+    def __init__(self, query: dict | None = None):
+        state, messages = parse_query(query)
+        self.state = State()
+        self.problem = None
+        self.runs = []
+        self.step = 0
+        self.updating = False
+        self._callback = None
+        self.query = _Query()
+        self.controls = Controls()
+        self.landscape = LandscapeView()
+        self.curves = CurvesView()
+        self.status = pn.pane.Str("", css_classes=css("status"), sizing_mode="stretch_width")
+        self.message = pn.pane.Markdown("", css_classes=css("message"),
+                                        styles={"color": "#b00020"})
+        self.internals = pn.pane.Markdown("", css_classes=css("internals"), width=560)
+        self.theory = pn.pane.Markdown("", css_classes=css("theory"), width=560)
+        self.conventions = pn.pane.Markdown("", css_classes=css("conventions"))
+        self.landscape.figure.on_event("tap", lambda event: self.set_start(event.x, event.y))
+        self.downloads = self._downloads()
+        if not self.apply(state, messages=messages):
+            self.apply(State(), messages=messages)
+        self._wire()
+        self.layout = self._layout()
+
+    # -- state changes ---------------------------------------------------------------
+    def apply(self, state: State, *, messages=()) -> bool:
+        """Run ``state`` and show it; on a refused value show why and keep the old one.
+
+        Returns:
+            Whether ``state`` is now shown.
+        """
+        structure = (state.problem, state.problem_settings(), state.seed)
+        old = (self.state.problem, self.state.problem_settings(), self.state.seed)
+        try:
+            problem = _compute.build_problem(state)
+            runs = _compute.run_slots(problem, state)
+        except InvalidParameterError as error:
+            self._show_controls()
+            self.message.object = "\n\n".join([*messages, f"Not applied: {error}"])
+            return False
+        new_structure = self.problem is None or structure != old or problem is not self.problem
+        self.state, self.problem, self.runs = state, problem, runs
+        self.step = min(self.step, self.last_step) if not new_structure else self.last_step
+        self.landscape.update(problem, state, runs, self.step, new_structure=new_structure)
+        self.curves.update(problem, runs)
+        self.curves.set_step(self.step)
+        errors = [r.error for r in runs if r.error]
+        self.message.object = "\n\n".join([*messages, *errors])
+        self._show_text()
+        self._show_controls()
+        self._write_query()
+        return True
+
+    @property
+    def last_step(self) -> int:
+        paths = [len(r.path) - 1 for r in self.runs if r.trajectory is not None]
+        return max(paths, default=0)
+
+    def set_start(self, x: float, y: float) -> bool:
+        """The tap handler: start every optimizer at the data point ``(x, y)`` of the
+        landscape (the plane's point for problems of more than two parameters)."""
+        if x is None or y is None or not (math.isfinite(x) and math.isfinite(y)):
+            return False
+        point = self.landscape.point_at(x, y)
+        if point is None:
+            return False
+        return self.apply(replace(self.state, start=point))
+
+    def set_step(self, step: int) -> None:
+        """Show the runs at ``step`` (no recomputation)."""
+        self.step = max(0, min(int(step), self.last_step))
+        self.landscape.set_step(self.runs, self.step)
+        self.curves.set_step(self.step)
+        self.internals.object = internals_text(self.problem, self.runs, self.step)
+        self._set_current_widget()
+
+    # -- showing ---------------------------------------------------------------------
+    def status_text(self) -> str:
+        return "\n".join(_compute.status_line(self.problem, r) for r in self.runs)
+
+    def _show_text(self):
+        self.status.object = self.status_text() or "no optimizer selected"
+        self.internals.object = internals_text(self.problem, self.runs, self.step)
+        self.theory.object = theory_text(self.problem, self.runs)
+
+    def _set_current_widget(self):
+        was, self.updating = self.updating, True
+        try:
+            self.controls.current.end = max(self.last_step, 1)
+            self.controls.current.value = self.step
+        finally:
+            self.updating = was
+
+    def _show_controls(self):
+        was, self.updating = self.updating, True
+        try:
+            self.controls.show(self.state, self.problem)
+        finally:
+            self.updating = was
+        self._set_current_widget()
+
+    def _write_query(self):
+        values = {key: "" for key in URL_KEYS}
+        values.update(to_query(self.state))
+        self.query.param.update(**values)
+
+    # -- wiring ----------------------------------------------------------------------
+    def _on(self, widget, change, name="value"):
+        def react(event):
+            if self.updating:
+                return
+            try:
+                new = change(event.new)
+            except (TypeError, ValueError) as error:
+                self.message.object = f"Not applied: {error}"
+                return
+            if new is not None:
+                self.apply(new)
+
+        widget.param.watch(react, name)
+
+    def _wire(self):
+        c, s = self.controls, lambda: self.state
+        self._on(c.problem, lambda v: replace(s(), problem=v, start=None))
+        self._on(c.expression, lambda v: replace(s(), expression=v, start=None))
+        self._on(c.kappa, lambda v: replace(s(), kappa=float(v)) if v and v >= 1 else None)
+        self._on(c.steps, lambda v: replace(s(), steps=int(v)) if v else None)
+        self._on(c.seed, lambda v: replace(s(), seed=int(v or 0)))
+        self._on(c.batch, lambda v: replace(s(), batch=int(v) if v else None))
+        self._on(c.sampling, lambda v: replace(s(), sampling=v or ""))
+        for controls in c.slots:
+            k = controls.k
+            self._on(controls.optimizer, lambda v, k=k: replace(
+                s(), slots=tuple(slot(v, old.learning_rate) if j == k else old
+                                 for j, old in enumerate(s().slots, start=1))))
+            self._on(controls.lr, lambda v, k=k: s().with_slot(k, learning_rate=10.0 ** v))
+            self._on(controls.convention, lambda v, k=k: s().with_slot(
+                k, convention=v or default_convention(s().slots[k - 1].name)))
+            self._on(controls.momentum, lambda v, k=k: s().with_slot(k, momentum=float(v)))
+        c.current.param.watch(lambda e: None if self.updating else self.set_step(e.new),
+                              "value")
+        c.play.on_click(lambda _: self.play())
+        c.pause.on_click(lambda _: self.pause())
+        c.step.on_click(lambda _: self.set_step(self.step + 1))
+        c.reset.on_click(lambda _: (self.pause(), self.set_step(0)))
+
+    def play(self):
+        """Animate the current step from where it is to the end (a periodic callback)."""
+        if self._callback is not None:
+            return
+        if self.step >= self.last_step:
+            self.set_step(0)
+
+        def advance():
+            if self.step >= self.last_step:
+                self.pause()
+                return
+            stride = max(1, self.last_step // 200)
+            self.set_step(self.step + stride)
+
+        self._callback = pn.state.add_periodic_callback(advance, period=PLAY_PERIOD_MS)
+
+    def pause(self):
+        if self._callback is not None:
+            self._callback.stop()
+            self._callback = None
+
+    def _downloads(self):
+        def download(kind, build, filename, label):
+            def callback():
+                import io
+
+                try:
+                    data = build()
+                except Exception as error:  # noqa: BLE001 - shown, the page keeps running
+                    self.message.object = f"Export {kind} failed: {error}"
+                    data = b""
+                return io.BytesIO(data if isinstance(data, bytes) else data.encode())
+
+            return pn.widgets.FileDownload(callback=callback, filename=filename, label=label,
+                                           css_classes=css(f"export-{kind}"), width=120,
+                                           button_type="light")
+
+        return [
+            download("png", lambda: _exports.png_bytes(self.problem, self.runs),
+                     "gdlab-landscape.png", "PNG"),
+            download("csv", lambda: _exports.csv_text(self.runs), "gdlab-runs.csv", "CSV"),
+            download("gif", lambda: _exports.gif_bytes(self.problem, self.runs),
+                     "gdlab-race.gif", "GIF"),
+            download("toml", lambda: _exports.toml_text(self.problem, self.state),
+                     "gdlab-explorer.toml", "TOML"),
+        ]
+
+    def _layout(self):
+        c = self.controls
+        problem_row = pn.Row(c.problem, c.expression, c.kappa, c.steps, c.seed, c.batch,
+                             c.sampling)
+        optimizers = pn.Column(*[s.layout for s in c.slots])
+        player = pn.Row(c.play, c.pause, c.step, c.reset, c.current)
+        exports = pn.Row(pn.pane.Markdown("**Export**"), *self.downloads)
+        views = pn.Row(pn.Column(pn.pane.Bokeh(self.landscape.figure), player),
+                       pn.Column(pn.pane.Bokeh(self.curves.loss),
+                                 pn.pane.Bokeh(self.curves.distance)))
+        tabs = pn.Tabs(("internals", self.internals), ("theory", self.theory),
+                       ("conventions", self.conventions), dynamic=False)
+        return pn.Column(pn.pane.Markdown("## gdlab explorer"), problem_row, optimizers,
+                         self.message, views, self.status, tabs, exports,
+                         css_classes=["gdlab-explorer"])
+
+
+def build_app(query: dict | None = None):
+    """The explorer page, a Panel viewable (one per browser session).
+
+    Args:
+        query: the state as URL query keys (``{"problem": "beale", "lr1": "0.01"}``); by
+            default, in a served session, the page's own URL query, which then stays in
+            sync with the page.
+
+    Returns:
+        The page (a ``pn.Column``), with the :class:`Explorer` at ``page.explorer``.
+    """
+    served = query is None and pn.state.curdoc is not None and pn.state.location is not None
+    if query is None:
+        args = getattr(pn.state, "session_args", None) or {}
+        query = {k: v for k, v in args.items() if k in URL_KEYS}
+    explorer = Explorer(query)
+    page = explorer.layout
+    page.explorer = explorer
+    if served:
+        try:
+            pn.state.location.sync(explorer.query, {key: key for key in URL_KEYS})
+        except Exception:  # noqa: BLE001 - no location (a notebook): the page still works
+            pass
+    return page

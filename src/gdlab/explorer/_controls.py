@@ -1,0 +1,110 @@
+"""The explorer's widgets, built from the registries (problem names, optimizer names,
+their conventions and momentum settings), each with its CSS class ``gdlab-<name>`` (what
+the browser tests select on). Ranges are the page's limits (:mod:`._state`); a value's
+validity is the factories' to judge, so no second copy of their ranges lives here."""
+
+from __future__ import annotations
+
+import math
+
+import panel as pn
+from bokeh.models import CustomJSTickFormatter
+
+from gdlab.explorer._state import (
+    LR_RANGE,
+    MAX_BATCH,
+    MAX_KAPPA,
+    MAX_OPTIMIZERS,
+    MAX_SEED,
+    MAX_STEPS,
+    PROBLEM_NAMES,
+    State,
+    has_momentum,
+)
+from gdlab.optimizers import OPTIMIZERS
+from gdlab.sampling import SCHEMES
+
+_LOG_FORMAT = CustomJSTickFormatter(code="return Math.pow(10, tick).toPrecision(3)")
+
+
+def css(name: str) -> list[str]:
+    return [f"gdlab-{name}"]
+
+
+class SlotControls:
+    """The widgets of optimizer slot ``k``: name, log learning rate, convention, momentum."""
+
+    def __init__(self, k: int):
+        self.k = k
+        self.optimizer = pn.widgets.Select(name=f"optimizer {k}",
+                                           options=["", *OPTIMIZERS], css_classes=css(
+                                               f"optimizer-{k}"), width=150)
+        low, high = (math.log10(v) for v in LR_RANGE)
+        self.lr = pn.widgets.FloatSlider(name=f"learning rate {k}", start=low, end=high,
+                                         step=0.01, value=-2.0, format=_LOG_FORMAT,
+                                         css_classes=css(f"lr-{k}"), width=200)
+        self.convention = pn.widgets.Select(name="convention", options=[""],
+                                            css_classes=css(f"convention-{k}"), width=110)
+        self.momentum = pn.widgets.FloatSlider(name="momentum", start=0.0, end=0.999,
+                                               step=0.001, value=0.9,
+                                               css_classes=css(f"momentum-{k}"), width=160)
+        self.layout = pn.Row(self.optimizer, self.lr, self.convention, self.momentum)
+
+    def show(self, slot) -> None:
+        """Set the widgets to ``slot`` (without their callbacks reacting: the caller holds
+        the explorer's ``updating`` flag)."""
+        self.optimizer.value = slot.name
+        self.lr.value = round(math.log10(slot.learning_rate), 6)
+        conventions = list(OPTIMIZERS[slot.name].conventions) if slot.name else []
+        self.convention.options = conventions or [""]
+        self.convention.value = slot.convention if slot.convention in conventions else (
+            conventions[0] if conventions else "")
+        self.convention.disabled = not conventions
+        self.momentum.visible = has_momentum(slot.name)
+        if slot.momentum is not None:
+            self.momentum.value = float(slot.momentum)
+        self.lr.disabled = not slot.name
+
+
+class Controls:
+    """Every control of the page."""
+
+    def __init__(self):
+        self.problem = pn.widgets.Select(name="problem", options=list(PROBLEM_NAMES),
+                                         css_classes=css("problem"), width=170)
+        self.expression = pn.widgets.TextInput(name="expression (x, y)",
+                                               css_classes=css("expression"), width=220)
+        self.kappa = pn.widgets.FloatInput(name="condition number κ", start=1.0,
+                                           end=MAX_KAPPA, css_classes=css("kappa"), width=130)
+        self.steps = pn.widgets.IntInput(name="steps", start=1, end=MAX_STEPS,
+                                         css_classes=css("steps"), width=100)
+        self.seed = pn.widgets.IntInput(name="seed", start=0, end=MAX_SEED,
+                                        css_classes=css("seed"), width=90)
+        self.batch = pn.widgets.IntInput(name="batch size (0: full)", start=0, end=MAX_BATCH,
+                                         css_classes=css("batch"), width=120)
+        self.sampling = pn.widgets.Select(name="sampling", options=["", *SCHEMES],
+                                          css_classes=css("sampling"), width=120)
+        self.slots = [SlotControls(k) for k in range(1, MAX_OPTIMIZERS + 1)]
+        self.play = pn.widgets.Button(name="▶ play", css_classes=css("play"), width=80)
+        self.pause = pn.widgets.Button(name="⏸ pause", css_classes=css("pause"), width=80)
+        self.step = pn.widgets.Button(name="step +1", css_classes=css("step"), width=80)
+        self.reset = pn.widgets.Button(name="⏮ reset", css_classes=css("reset"), width=80)
+        self.current = pn.widgets.IntSlider(name="current step", start=0, end=1, value=0,
+                                            css_classes=css("current"), width=300)
+
+    def show(self, state: State, problem) -> None:
+        """Set every widget to ``state`` (data widgets only where the problem has data)."""
+        self.problem.value = state.problem
+        self.expression.value = state.expression
+        self.expression.visible = state.problem == "expression"
+        self.kappa.value = float(state.kappa)
+        self.kappa.visible = state.problem == "quadratic"
+        self.steps.value = int(state.steps)
+        self.seed.value = int(state.seed)
+        self.batch.value = int(state.batch or 0)
+        self.sampling.value = state.sampling
+        has_data = problem is not None and problem.num_examples > 0
+        for widget in (self.seed, self.batch, self.sampling):
+            widget.visible = has_data
+        for controls, slot in zip(self.slots, state.slots, strict=True):
+            controls.show(slot)

@@ -1,0 +1,284 @@
+"""The landscape view: one Bokeh figure whose sources are updated in place.
+
+Three modes share the figure's renderers (a problem change never re-creates it):
+
+- two parameters: the loss grid as an image (log colours where its range is wide, the
+  rule of :func:`gdlab.plots.contours.log_floor`) with contour lines at
+  :func:`gdlab.plots.contours.landscape_levels`, the paths, the start, the minima, and
+  at the current step the arrows of :math:`-\\nabla L` and of the momentum buffer;
+- one parameter: the loss curve :math:`L(w)`, each run's points on it and, at the
+  current step, the tangent line and the step (the article's first figure, live);
+- more: the plane through the paths (:func:`gdlab.landscape.path_plane`), its grid and
+  the paths projected on it.
+
+A tap sets the start: the data coordinates in the first two modes, the plane's point
+:math:`o + a u + b v` in the third.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from bokeh.models import Arrow, ColumnDataSource, LinearColorMapper, NormalHead
+from bokeh.palettes import Viridis256
+from bokeh.plotting import figure
+from matplotlib.colors import to_hex
+
+from gdlab import landscape
+from gdlab.explorer._compute import grid_for, start_of
+from gdlab.internals import momentum_displacements
+from gdlab.plots.contours import landscape_levels, log_floor
+from gdlab.plots.paths import run_colors
+
+COLORS = [to_hex(color) for color in run_colors(4)]
+"""The runs' colours: the palette of gdlab's path figures and animations."""
+ARROW_SHARE = 0.12
+"""The longest arrow's length as a share of the box's diagonal."""
+PLANE_RESOLUTION = 50
+
+
+def _empty(*keys) -> dict:
+    return {key: [] for key in keys}
+
+
+class LandscapeView:
+    """The figure and its sources; :meth:`update` redraws for new runs."""
+
+    def __init__(self):
+        self.figure = figure(name="gdlab-landscape", css_classes=["gdlab-landscape"],
+                             width=560, height=480, tools="pan,wheel_zoom,box_zoom,reset",
+                             title="landscape: click to set the start")
+        self.figure.toolbar.logo = None
+        self.mapper = LinearColorMapper(palette=Viridis256)
+        self.image = ColumnDataSource(_empty("image", "x", "y", "dw", "dh"))
+        self.figure.image(image="image", x="x", y="y", dw="dw", dh="dh",
+                          source=self.image, color_mapper=self.mapper, level="image")
+        self.contours = ColumnDataSource(_empty("xs", "ys"))
+        self.figure.multi_line("xs", "ys", source=self.contours, color="white",
+                               alpha=0.45, line_width=1)
+        self.curve = ColumnDataSource(_empty("x", "y"))
+        self.figure.line("x", "y", source=self.curve, color="black", line_width=2)
+        self.paths, self.points = [], []
+        for color in COLORS:
+            path = ColumnDataSource(_empty("x", "y"))
+            self.figure.line("x", "y", source=path, color=color, line_width=2)
+            self.figure.scatter("x", "y", source=path, color=color, size=3)
+            self.paths.append(path)
+        self.current = ColumnDataSource(_empty("x", "y", "color"))
+        self.figure.scatter("x", "y", source=self.current, color="color", size=11,
+                            line_color="black")
+        self.tangents = ColumnDataSource(_empty("xs", "ys", "color"))
+        self.figure.multi_line("xs", "ys", source=self.tangents, color="color",
+                               line_dash="dashed", line_width=2)
+        self.start = ColumnDataSource(_empty("x", "y"))
+        self.figure.scatter("x", "y", source=self.start, marker="circle", size=12,
+                            color="#E69F00", line_color="black", legend_label="start")
+        self.minima = ColumnDataSource(_empty("x", "y"))
+        self.figure.scatter("x", "y", source=self.minima, marker="star", size=16,
+                            color="#D55E00", line_color="black", legend_label="minimum")
+        self.figure.legend.location = "top_right"
+        self.figure.legend.background_fill_alpha = 0.6
+        self.gradient_arrows = ColumnDataSource(_empty("x0", "y0", "x1", "y1"))
+        self.momentum_arrows = ColumnDataSource(_empty("x0", "y0", "x1", "y1"))
+        for source, color in ((self.gradient_arrows, "#D55E00"),
+                              (self.momentum_arrows, "#222222")):
+            self.figure.add_layout(Arrow(
+                end=NormalHead(size=9, fill_color=color, line_color=color),
+                x_start="x0", y_start="y0", x_end="x1", y_end="y1", source=source,
+                line_color=color, line_width=2))
+        self.mode = None
+        self.plane = None
+        self.problem = None
+        self.bounds = None
+
+    # -- what a tap means ------------------------------------------------------------
+    def point_at(self, x: float, y: float) -> tuple | None:
+        """The start a tap at data coordinates ``(x, y)`` asks for (``None``: outside)."""
+        if self.mode == "2d":
+            return (float(x), float(y))
+        if self.mode == "1d":
+            return (float(x),)
+        if self.mode == "plane" and self.plane is not None:
+            return tuple(float(v) for v in self.plane.points(x, y))
+        return None
+
+    # -- drawing ----------------------------------------------------------------------
+    def update(self, problem, state, runs, step: int, *, new_structure: bool):
+        """Redraw for ``runs`` with the current step ``step`` (an index into the paths)."""
+        d = problem.num_params
+        self.problem = problem
+        self.mode = "2d" if d == 2 else "1d" if d == 1 else "plane"
+        paths = [r.path if r.trajectory is not None else None for r in runs]
+        present = [p for p in paths if p is not None]
+        start = start_of(problem, state)
+        if self.mode == "2d":
+            self._draw_2d(problem, present, start, new_structure)
+            drawn = paths
+        elif self.mode == "1d":
+            drawn = self._draw_1d(problem, present, start, paths)
+        else:
+            drawn = self._draw_plane(problem, present, start, paths)
+        by_slot = {r.k: (r, p) for r, p in zip(runs, drawn, strict=True)}
+        for k, source in enumerate(self.paths, start=1):
+            _, path = by_slot.get(k, (None, None))
+            source.data = ({"x": path[:, 0], "y": path[:, 1]} if path is not None
+                           else _empty("x", "y"))
+        self.set_step(runs, step)
+
+    def set_step(self, runs, step: int):
+        """Move the current-step markers, tangents and arrows to ``step`` (no recompute)."""
+        current = _empty("x", "y", "color")
+        tangents = _empty("xs", "ys", "color")
+        grads, moms = _empty("x0", "y0", "x1", "y1"), _empty("x0", "y0", "x1", "y1")
+        source = {k: s.data for k, s in enumerate(self.paths, start=1)}
+        vectors = []
+        for r in runs:
+            data = source.get(r.k)
+            if r.trajectory is None or data is None or not len(data["x"]):
+                continue
+            i = min(step, len(data["x"]) - 1)
+            color = COLORS[r.k - 1]
+            current["x"].append(float(data["x"][i]))
+            current["y"].append(float(data["y"][i]))
+            current["color"].append(color)
+            if self.mode == "1d":
+                self._tangent(r, i, color, tangents)
+            elif self.mode == "2d":
+                vectors.append((r, i))
+        self.current.data = current
+        self.tangents.data = tangents
+        if vectors:
+            self._arrows(vectors, grads, moms)
+        self.gradient_arrows.data = grads
+        self.momentum_arrows.data = moms
+
+    def _arrows(self, vectors, grads, moms):
+        points = np.array([r.path[i] for r, i in vectors])
+        gradient = -landscape.gradients_at(self.problem, points)
+        momentum = []
+        for r, i in vectors:
+            try:
+                displacement, _ = momentum_displacements(r.trajectory, r.spec)
+                momentum.append(displacement[i - 1] if i >= 1 else np.zeros(2))
+            except Exception:  # noqa: BLE001 - an optimizer without a buffer draws none
+                momentum.append(np.full(2, np.nan))
+        momentum = np.array(momentum)
+        (x0, x1), (y0, y1) = self.bounds
+        room = ARROW_SHARE * float(np.hypot(x1 - x0, y1 - y0))
+        for target, vec in ((grads, gradient), (moms, momentum)):
+            finite = np.isfinite(vec).all(axis=1)
+            longest = float(np.max(np.linalg.norm(vec[finite], axis=1), initial=0.0))
+            if longest <= 0:
+                continue
+            scaled = vec * (room / longest)
+            for p, v, ok in zip(points, scaled, finite, strict=True):
+                if ok and np.linalg.norm(v) > 0:
+                    target["x0"].append(p[0])
+                    target["y0"].append(p[1])
+                    target["x1"].append(p[0] + v[0])
+                    target["y1"].append(p[1] + v[1])
+
+    def _tangent(self, r, i, color, tangents):
+        path = r.path
+        w = float(path[i, 0])
+        value = float(landscape.losses_at(self.problem, path[i:i + 1])[0])
+        slope = float(landscape.gradients_at(self.problem, path[i:i + 1])[0, 0])
+        (x0, x1), _ = self.bounds
+        half = 0.15 * (x1 - x0)
+        xs = [w - half, w + half]
+        tangents["xs"].append(xs)
+        tangents["ys"].append([value + slope * (x - w) for x in xs])
+        tangents["color"].append(color)
+
+    def _set_box(self, bounds, *, y=True):
+        self.bounds = bounds
+        (x0, x1), (y0, y1) = bounds
+        self.figure.x_range.start, self.figure.x_range.end = x0, x1
+        if y:
+            self.figure.y_range.start, self.figure.y_range.end = y0, y1
+
+    def _draw_image(self, grid, floor_values=True):
+        values = np.where(np.isfinite(grid.values), grid.values, np.nan)
+        floor = log_floor(values)
+        low = float(np.nanmin(values))
+        shown = np.log10(values - low + floor) if floor is not None else values
+        self.mapper.low, self.mapper.high = float(np.nanmin(shown)), float(np.nanmax(shown))
+        (x0, x1), (y0, y1) = grid.bounds
+        self.image.data = {"image": [shown], "x": [x0], "y": [y0], "dw": [x1 - x0],
+                           "dh": [y1 - y0]}
+        try:
+            from bokeh.plotting.contour import contour_data
+
+            levels = landscape_levels(values, 14)
+            data = contour_data(grid.x, grid.y, np.nan_to_num(values, nan=np.nanmax(values)),
+                                levels, want_fill=False, want_line=True)
+            self.contours.data = {"xs": list(data.line_data.xs), "ys": list(data.line_data.ys)}
+        except Exception:  # noqa: BLE001 - contours are decoration; the image stays
+            self.contours.data = _empty("xs", "ys")
+        self.figure.xaxis.axis_label = self.problem.param_names[0] if self.mode == "2d" \
+            else "a"
+
+    def _draw_2d(self, problem, paths, start, new_structure):
+        bounds = landscape.path_bounds(problem, paths)
+        if new_structure or bounds != self.bounds:
+            self._set_box(bounds)
+            self._draw_image(grid_for(problem, bounds))
+        self.figure.xaxis.axis_label, self.figure.yaxis.axis_label = problem.param_names[:2]
+        self.curve.data = _empty("x", "y")
+        self.start.data = {"x": [start[0]], "y": [start[1]]}
+        minima = landscape.known_minimizers(problem)
+        self.minima.data = {"x": list(minima[:, 0]), "y": list(minima[:, 1])}
+
+    def _draw_1d(self, problem, paths, start, all_paths):
+        stacked = np.concatenate(paths + [start[None]]) if paths else start[None]
+        minima = landscape.known_minimizers(problem).reshape(-1)
+        values = np.concatenate([stacked[:, 0][np.isfinite(stacked[:, 0])], minima])
+        low, high = float(values.min()), float(values.max())
+        if minima.size:  # the start's mirror image through the minimum: it sits mid-figure
+            low, high = min(low, 2 * minima[0] - start[0]), max(high, 2 * minima[0] - start[0])
+        span = max(high - low, 1e-6)
+        low, high = low - 0.08 * span, high + 0.08 * span
+        ws = np.linspace(low, high, 400)
+        losses = landscape.losses_at(problem, ws[:, None])
+        self.image.data = _empty("image", "x", "y", "dw", "dh")
+        self.contours.data = _empty("xs", "ys")
+        self.curve.data = {"x": ws, "y": losses}
+        finite = losses[np.isfinite(losses)]
+        top = float(finite.max()) if finite.size else 1.0
+        bottom = float(finite.min()) if finite.size else 0.0
+        pad = 0.05 * max(top - bottom, 1e-12)
+        self._set_box(((low, high), (bottom - pad, top + pad)))
+        self.figure.xaxis.axis_label = problem.param_names[0]
+        self.figure.yaxis.axis_label = getattr(problem, "loss_name", "loss")
+        self.start.data = {"x": [start[0]],
+                           "y": [float(landscape.losses_at(problem, start[None])[0])]}
+        self.minima.data = {"x": list(minima),
+                            "y": list(landscape.losses_at(problem, minima[:, None]))
+                            if minima.size else []}
+        drawn = []
+        for path in all_paths:
+            if path is None:
+                drawn.append(None)
+                continue
+            keep = np.clip(path[:, 0], low - 10 * span, high + 10 * span)
+            drawn.append(np.stack([keep, landscape.losses_at(problem, keep[:, None])], axis=1))
+        return drawn
+
+    def _draw_plane(self, problem, paths, start, all_paths):
+        self.plane = plane = landscape.path_plane(problem, paths or [start[None]])
+        coordinates = [plane.coordinates(p) for p in paths] or [plane.coordinates(start[None])]
+        bounds = landscape.plane_bounds(np.concatenate(coordinates))
+        self._set_box(bounds)
+        grid = landscape.plane_grid(problem, plane, bounds, resolution=PLANE_RESOLUTION)
+        self._draw_image(grid)
+        labels = plane.axis_labels()
+        self.figure.xaxis.axis_label, self.figure.yaxis.axis_label = labels
+        self.curve.data = _empty("x", "y")
+        a, b = plane.coordinates(start[None])[0]
+        self.start.data = {"x": [a], "y": [b]}
+        minimizer = problem.minimizer()
+        if minimizer is not None:
+            m = plane.coordinates(np.asarray(minimizer)[None])[0]
+            self.minima.data = {"x": [m[0]], "y": [m[1]]}
+        else:
+            self.minima.data = _empty("x", "y")
+        return [None if p is None else plane.coordinates(p) for p in all_paths]

@@ -1,0 +1,264 @@
+"""The explorer's state: what one page shows, read from and written to its URL query.
+
+The whole state of a page is a flat mapping of short keys (``problem``, ``steps``,
+``start``, ``opt1``..``opt4``, ``lr1``..``lr4``, ``conv1``..``conv4``, ``mom1``..``mom4``,
+``seed``, ``batch``, ``sampling``, ``expression``, ``kappa``), so a copied link
+reproduces the view. :func:`parse_query` never raises: a bad value becomes a message
+and the default stays; :func:`to_query` writes the state back (defaults left out).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from gdlab.optimizers import OPTIMIZERS
+from gdlab.optimizers._registry import setting_kinds
+from gdlab.problems import REGISTRY
+from gdlab.sampling import SCHEMES
+
+MAX_STEPS = 5000
+"""The most updates a page may ask for (one page must not exhaust the machine)."""
+MAX_OPTIMIZERS = 4
+"""Optimizer slots on a page."""
+GRID_RESOLUTION = 120
+"""Points per axis of the landscape's loss grid (120 x 120 = 14,400 evaluations)."""
+MAX_EXPRESSION = 200
+"""The longest formula the page accepts, in characters."""
+LR_RANGE = (1e-6, 10.0)
+"""The learning-rate slider's ends (log scale); any factory refuses lr <= 0 itself."""
+MAX_KAPPA = 1e6
+MAX_BATCH = 10_000
+MAX_SEED = 2**31 - 1
+
+EXCLUDED_PROBLEMS = ("mlp",)
+"""Registered problems the page does not offer: the default MLP has 2,410 parameters
+and 1,347 examples; 5,000 full-batch steps of it would hold a page for seconds."""
+PROBLEM_NAMES = tuple(name for name in REGISTRY if name not in EXCLUDED_PROBLEMS)
+
+DEFAULT_EXPRESSION = "x**2 + 10*y**2"
+DEFAULT_SLOTS = (("sgd", 1e-3), ("momentum", 1e-3), ("adam", 0.05), ("", 1e-2))
+
+
+def has_momentum(name: str) -> bool:
+    """Whether optimizer ``name`` declares a numeric ``momentum`` setting (read from its
+    factory's annotations, not a list of names)."""
+    return bool(name) and setting_kinds(name).get("momentum", (None,))[0] == "float"
+
+
+def default_momentum(name: str) -> float:
+    """The registry's default momentum of ``name`` (its factory's, when the registry is
+    silent), e.g. 0.9 for heavy ball."""
+    import inspect
+
+    info = OPTIMIZERS[name]
+    if "momentum" in info.defaults:
+        return float(info.defaults["momentum"])
+    value = inspect.signature(info.factory).parameters["momentum"].default
+    return float(value) if isinstance(value, int | float) and value is not None else 0.0
+
+
+def default_convention(name: str) -> str:
+    """The registry's default convention of ``name`` ("" when it has no presets)."""
+    if not name or not OPTIMIZERS[name].conventions:
+        return ""
+    return str(OPTIMIZERS[name].defaults.get("convention", OPTIMIZERS[name].conventions[0]))
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One optimizer slot: name ("" = off), learning rate, convention, momentum."""
+
+    name: str = ""
+    learning_rate: float = 1e-2
+    convention: str = ""
+    momentum: float | None = None
+
+    def settings(self) -> dict:
+        """The keyword arguments of ``gdlab.optimizer(self.name, ...)``."""
+        settings = {"learning_rate": float(self.learning_rate)}
+        if self.convention:
+            settings["convention"] = self.convention
+        if self.momentum is not None and has_momentum(self.name):
+            settings["momentum"] = float(self.momentum)
+        return settings
+
+
+def slot(name: str, learning_rate: float) -> Slot:
+    """A slot of optimizer ``name`` with its registry defaults."""
+    if not name:
+        return Slot("", learning_rate)
+    return Slot(name, learning_rate, default_convention(name),
+                default_momentum(name) if has_momentum(name) else None)
+
+
+@dataclass(frozen=True)
+class State:
+    """Everything one page shows; immutable (a change makes a new State)."""
+
+    problem: str = "rosenbrock"
+    expression: str = DEFAULT_EXPRESSION
+    kappa: float = 10.0
+    steps: int = 200
+    start: tuple | None = None  # None: the problem's own starting point
+    slots: tuple = field(default_factory=lambda: tuple(slot(n, lr) for n, lr in DEFAULT_SLOTS))
+    seed: int = 0
+    batch: int | None = None  # None: full batch
+    sampling: str = ""  # "": the engine's default for the batch size
+
+    def active(self) -> list[tuple[int, Slot]]:
+        """The slots in use, with their 1-based number."""
+        return [(k, s) for k, s in enumerate(self.slots, start=1) if s.name]
+
+    def with_slot(self, k: int, **changes) -> State:
+        slots = list(self.slots)
+        slots[k - 1] = replace(slots[k - 1], **changes)
+        return replace(self, slots=tuple(slots))
+
+    def problem_settings(self) -> dict:
+        """The keyword arguments of ``gdlab.problem(self.problem, ...)``."""
+        if self.problem == "expression":
+            return {"expression": self.expression}
+        if self.problem == "quadratic":
+            return {"kappa": float(self.kappa)}
+        return {}
+
+
+def _number(text, name, low, high, messages, kind=float, open_low=False):
+    try:
+        value = kind(float(text)) if kind is int else float(text)
+        if kind is int and float(text) != int(float(text)):
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):
+        value = None
+    ok = value is not None and math.isfinite(value) and (value > low if open_low else
+                                                         value >= low) and value <= high
+    if not ok:
+        bracket = "(" if open_low else "["
+        messages.append(f"{name} must be {'an integer' if kind is int else 'a number'} in "
+                        f"{bracket}{low:g}, {high:g}]; got {text!r}: the default is kept.")
+        return None
+    return value
+
+
+def parse_query(query: dict | None) -> tuple[State, list[str]]:
+    """The state a URL query asks for, and a message per value refused (its default kept).
+
+    Args:
+        query: key -> value (a string, or a list of strings as URLs allow repeats: the
+            last one counts).
+
+    Returns:
+        ``(state, messages)``; never raises.
+    """
+    query = {k: (v[-1] if isinstance(v, list | tuple) and v else v)
+             for k, v in (query or {}).items()}
+    query = {k: (v.decode() if isinstance(v, bytes) else str(v)) for k, v in query.items()}
+    # an empty value means "the default" (the page's URL keeps every key it syncs), except
+    # for an optimizer slot, where it means "off"
+    query = {k: v for k, v in query.items() if v != "" or k.startswith("opt")}
+    messages: list[str] = []
+    state = State()
+    changes = {}
+    if "problem" in query:
+        if query["problem"] in PROBLEM_NAMES:
+            changes["problem"] = query["problem"]
+        else:
+            messages.append(f"problem must be one of {', '.join(PROBLEM_NAMES)}; got "
+                            f"{query['problem']!r}: the default is kept.")
+    if "expression" in query:
+        if len(query["expression"]) <= MAX_EXPRESSION:
+            changes["expression"] = query["expression"]
+        else:
+            messages.append(f"expression must be at most {MAX_EXPRESSION} characters; got "
+                            f"{len(query['expression'])}: the default is kept.")
+    if "kappa" in query:
+        value = _number(query["kappa"], "kappa", 1.0, MAX_KAPPA, messages)
+        if value is not None:
+            changes["kappa"] = value
+    if "steps" in query:
+        value = _number(query["steps"], "steps", 1, MAX_STEPS, messages, int)
+        if value is not None:
+            changes["steps"] = value
+    if "start" in query and query["start"]:
+        try:
+            point = tuple(float(v) for v in query["start"].split(","))
+            if not point or not all(math.isfinite(v) and abs(v) < 1e12 for v in point):
+                raise ValueError
+            changes["start"] = point
+        except ValueError:
+            messages.append(f"start must be finite numbers separated by commas, e.g. "
+                            f"'0.5,2'; got {query['start']!r}: the default is kept.")
+    if "seed" in query:
+        value = _number(query["seed"], "seed", 0, MAX_SEED, messages, int)
+        if value is not None:
+            changes["seed"] = value
+    if "batch" in query and query["batch"] not in ("0", "full"):
+        value = _number(query["batch"], "batch", 1, MAX_BATCH, messages, int)
+        if value is not None:
+            changes["batch"] = value
+    if "sampling" in query and query["sampling"]:
+        if query["sampling"] in SCHEMES:
+            changes["sampling"] = query["sampling"]
+        else:
+            messages.append(f"sampling must be one of {', '.join(SCHEMES)}; got "
+                            f"{query['sampling']!r}: the default is kept.")
+    slots = list(state.slots)
+    for k in range(1, MAX_OPTIMIZERS + 1):
+        current = slots[k - 1]
+        if f"opt{k}" in query:
+            name = query[f"opt{k}"]
+            if name == "" or name in OPTIMIZERS:
+                current = slot(name, current.learning_rate)
+            else:
+                messages.append(f"opt{k} must be empty or one of {', '.join(OPTIMIZERS)}; "
+                                f"got {name!r}: the default is kept.")
+        if f"lr{k}" in query:
+            value = _number(query[f"lr{k}"], f"lr{k}", 0.0, LR_RANGE[1], messages,
+                            open_low=True)
+            if value is not None:
+                current = replace(current, learning_rate=value)
+        if f"conv{k}" in query and current.name and query[f"conv{k}"]:
+            allowed = OPTIMIZERS[current.name].conventions
+            if query[f"conv{k}"] in allowed:
+                current = replace(current, convention=query[f"conv{k}"])
+            else:
+                messages.append(f"conv{k} must be one of {', '.join(allowed) or 'none'} for "
+                                f"{current.name}; got {query[f'conv{k}']!r}: the default "
+                                "is kept.")
+        if f"mom{k}" in query and has_momentum(current.name):
+            value = _number(query[f"mom{k}"], f"mom{k}", 0.0, 0.9999, messages)
+            if value is not None:
+                current = replace(current, momentum=value)
+        slots[k - 1] = current
+    return replace(state, **changes, slots=tuple(slots)), messages
+
+
+def _text(value: float) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def to_query(state: State) -> dict[str, str]:
+    """The URL query of ``state``: every key whose value differs from the default's.
+
+    The optimizer keys ``opt1``..``opt4`` are always written (empty: off), so that
+    ``parse_query(to_query(s))[0] == s``.
+    """
+    default = State()
+    query = {}
+    for key in ("problem", "expression", "kappa", "steps", "seed", "sampling"):
+        if getattr(state, key) != getattr(default, key):
+            query[key] = _text(getattr(state, key))
+    if state.start is not None:
+        query["start"] = ",".join(f"{v:.10g}" for v in state.start)
+    if state.batch is not None:
+        query["batch"] = str(state.batch)
+    for k, (now, was) in enumerate(zip(state.slots, default.slots, strict=True), start=1):
+        query[f"opt{k}"] = now.name
+        if now.learning_rate != was.learning_rate or now.name != was.name:
+            query[f"lr{k}"] = f"{now.learning_rate:.10g}"
+        if now.convention != default_convention(now.name):
+            query[f"conv{k}"] = now.convention
+        if now.momentum is not None and now.momentum != default_momentum(now.name):
+            query[f"mom{k}"] = f"{now.momentum:.10g}"
+    return query
