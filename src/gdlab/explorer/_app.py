@@ -57,8 +57,8 @@ class Explorer:
         self.conventions = pn.pane.Markdown("", css_classes=css("conventions"))
         self.landscape.figure.on_event("tap", lambda event: self.set_start(event.x, event.y))
         self.downloads = self._downloads()
-        if not self.apply(state, messages=messages):
-            self.apply(State(), messages=messages)
+        if not self.apply(state, messages=messages):  # the URL's state cannot run
+            self.apply(State(), messages=[self.message.object])
         self._wire()
         self.layout = self._layout()
 

@@ -106,6 +106,22 @@ def grid_for(problem, bounds) -> landscape.Grid:
     return grid
 
 
+def curve_for(problem, low: float, high: float, points: int = 400):
+    """The loss of a one-parameter problem at ``points`` values in ``[low, high]``,
+    cached per (problem, range)."""
+    key = (id(problem), float(low), float(high), points)
+    with _LOCK:
+        if key in _GRIDS:
+            return _GRIDS[key]
+    ws = np.linspace(low, high, points)
+    curve = (ws, landscape.losses_at(problem, ws[:, None]))
+    with _LOCK:
+        if len(_GRIDS) >= _MAX_CACHED:
+            _GRIDS.pop(next(iter(_GRIDS)))
+        _GRIDS[key] = curve
+    return curve
+
+
 def status_line(problem, run: SlotRun) -> str:
     """``name: start=(x, y) final=(x, y) loss=L status=S``, 6 significant digits (what the
     page's status pane shows, one line per active optimizer)."""

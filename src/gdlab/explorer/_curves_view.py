@@ -90,7 +90,7 @@ def internals_text(problem, runs, step: int) -> str:
         path = run.path
         i = min(step, len(path) - 1)
         label = f"{run.k}: {run.spec.name}"
-        row(label, "−∇L", -landscape.gradients_at(problem, path[i:i + 1])[0])
+        row(label, "−∇L", -problem.gradient(path[i]))
         if i >= 1:
             try:
                 displacement, words = momentum_displacements(run.trajectory, run.spec)

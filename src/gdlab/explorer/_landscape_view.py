@@ -24,7 +24,7 @@ from bokeh.plotting import figure
 from matplotlib.colors import to_hex
 
 from gdlab import landscape
-from gdlab.explorer._compute import grid_for, start_of
+from gdlab.explorer._compute import curve_for, grid_for, start_of
 from gdlab.internals import momentum_displacements
 from gdlab.plots.contours import landscape_levels, log_floor
 from gdlab.plots.paths import run_colors
@@ -107,6 +107,7 @@ class LandscapeView:
         d = problem.num_params
         self.problem = problem
         self.mode = "2d" if d == 2 else "1d" if d == 1 else "plane"
+        self._runs = runs
         paths = [r.path if r.trajectory is not None else None for r in runs]
         present = [p for p in paths if p is not None]
         start = start_of(problem, state)
@@ -153,7 +154,7 @@ class LandscapeView:
 
     def _arrows(self, vectors, grads, moms):
         points = np.array([r.path[i] for r, i in vectors])
-        gradient = -landscape.gradients_at(self.problem, points)
+        gradient = -np.array([self.problem.gradient(p) for p in points])
         momentum = []
         for r, i in vectors:
             try:
@@ -180,8 +181,9 @@ class LandscapeView:
     def _tangent(self, r, i, color, tangents):
         path = r.path
         w = float(path[i, 0])
-        value = float(landscape.losses_at(self.problem, path[i:i + 1])[0])
-        slope = float(landscape.gradients_at(self.problem, path[i:i + 1])[0, 0])
+        t = r.trajectory
+        value = float(t.init_loss if i == 0 else t.loss[i - 1])
+        slope = float(self.problem.gradient(path[i])[0])
         (x0, x1), _ = self.bounds
         half = 0.15 * (x1 - x0)
         xs = [w - half, w + half]
@@ -229,16 +231,14 @@ class LandscapeView:
         self.minima.data = {"x": list(minima[:, 0]), "y": list(minima[:, 1])}
 
     def _draw_1d(self, problem, paths, start, all_paths):
-        stacked = np.concatenate(paths + [start[None]]) if paths else start[None]
+        # the box comes from the start and the minimizer only (the start's mirror image
+        # through the minimum puts it mid-figure), so a new learning rate reuses the curve
         minima = landscape.known_minimizers(problem).reshape(-1)
-        values = np.concatenate([stacked[:, 0][np.isfinite(stacked[:, 0])], minima])
-        low, high = float(values.min()), float(values.max())
-        if minima.size:  # the start's mirror image through the minimum: it sits mid-figure
-            low, high = min(low, 2 * minima[0] - start[0]), max(high, 2 * minima[0] - start[0])
+        anchors = np.concatenate([start, minima, 2 * minima[:1] - start[0]])
+        low, high = float(anchors.min()), float(anchors.max())
         span = max(high - low, 1e-6)
-        low, high = low - 0.08 * span, high + 0.08 * span
-        ws = np.linspace(low, high, 400)
-        losses = landscape.losses_at(problem, ws[:, None])
+        low, high = low - 0.25 * span, high + 0.25 * span
+        ws, losses = curve_for(problem, low, high)
         self.image.data = _empty("image", "x", "y", "dw", "dh")
         self.contours.data = _empty("xs", "ys")
         self.curve.data = {"x": ws, "y": losses}
@@ -249,18 +249,18 @@ class LandscapeView:
         self._set_box(((low, high), (bottom - pad, top + pad)))
         self.figure.xaxis.axis_label = problem.param_names[0]
         self.figure.yaxis.axis_label = getattr(problem, "loss_name", "loss")
-        self.start.data = {"x": [start[0]],
-                           "y": [float(landscape.losses_at(problem, start[None])[0])]}
-        self.minima.data = {"x": list(minima),
-                            "y": list(landscape.losses_at(problem, minima[:, None]))
-                            if minima.size else []}
+        self.start.data = {"x": [start[0]], "y": [problem.loss(start)]}
+        minimum = problem.minimum()
+        self.minima.data = ({"x": list(minima), "y": [minimum] * len(minima)}
+                            if minimum is not None else _empty("x", "y"))
         drawn = []
-        for path in all_paths:
+        for path, run in zip(all_paths, self._runs, strict=True):
             if path is None:
                 drawn.append(None)
                 continue
-            keep = np.clip(path[:, 0], low - 10 * span, high + 10 * span)
-            drawn.append(np.stack([keep, landscape.losses_at(problem, keep[:, None])], axis=1))
+            t = run.trajectory
+            drawn.append(np.stack([path[:, 0], np.concatenate([[t.init_loss], t.loss])],
+                                  axis=1))
         return drawn
 
     def _draw_plane(self, problem, paths, start, all_paths):

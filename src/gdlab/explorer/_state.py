@@ -234,8 +234,8 @@ def parse_query(query: dict | None) -> tuple[State, list[str]]:
     return replace(state, **changes, slots=tuple(slots)), messages
 
 
-def _text(value: float) -> str:
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
+def _text(value) -> str:
+    return repr(float(value)) if isinstance(value, float) else str(value)  # exact round trip
 
 
 def to_query(state: State) -> dict[str, str]:
@@ -250,15 +250,15 @@ def to_query(state: State) -> dict[str, str]:
         if getattr(state, key) != getattr(default, key):
             query[key] = _text(getattr(state, key))
     if state.start is not None:
-        query["start"] = ",".join(f"{v:.10g}" for v in state.start)
+        query["start"] = ",".join(_text(float(v)) for v in state.start)
     if state.batch is not None:
         query["batch"] = str(state.batch)
     for k, (now, was) in enumerate(zip(state.slots, default.slots, strict=True), start=1):
         query[f"opt{k}"] = now.name
         if now.learning_rate != was.learning_rate or now.name != was.name:
-            query[f"lr{k}"] = f"{now.learning_rate:.10g}"
+            query[f"lr{k}"] = _text(float(now.learning_rate))
         if now.convention != default_convention(now.name):
             query[f"conv{k}"] = now.convention
         if now.momentum is not None and now.momentum != default_momentum(now.name):
-            query[f"mom{k}"] = f"{now.momentum:.10g}"
+            query[f"mom{k}"] = _text(float(now.momentum))
     return query

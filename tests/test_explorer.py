@@ -1,0 +1,278 @@
+"""The explorer without a browser: the page builds for every kind of problem, its widgets
+and tap handler change the runs, its URL state round-trips, bad values give messages, and
+its exports hold the runs (the TOML reproduced through the CLI).
+
+Each check compares against something the page did not compute: a run made here with
+:func:`gdlab.run`, a closed form (the quadratic's condition number), the file formats'
+own signatures, the CLI's stored trajectory.
+"""
+
+import io
+import re
+import shlex
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import gdlab
+from gdlab.explorer import MAX_STEPS, State, _exports, build_app, parse_query, to_query
+from gdlab.explorer._state import LR_RANGE, PROBLEM_NAMES, Slot
+from gdlab.optimizers import OPTIMIZERS
+from tests.budget import examples
+
+ONE = {"opt2": "", "opt3": "", "steps": "40"}  # one optimizer: one compile per problem
+
+STATUS = re.compile(r"^(?P<name>\w+): start=\((?P<start>[^)]*)\) final=\((?P<final>[^)]*)\) "
+                    r"loss=(?P<loss>\S+) status=(?P<status>.+)$")
+
+
+def page(**query):
+    return build_app({**ONE, **{k: str(v) for k, v in query.items()}}).explorer
+
+
+def status_rows(explorer):
+    rows = [STATUS.match(line) for line in explorer.status.object.splitlines()]
+    assert all(rows), explorer.status.object
+    return rows
+
+
+def numbers(text):
+    return np.array([float(v) for v in text.split(",") if v.strip() not in ("", "...")])
+
+
+def direct_run(problem, name, start=None, steps=40, **settings):
+    return gdlab.run(problem, gdlab.optimizer(name, **settings), num_steps=steps,
+                     init_params=start)
+
+
+@pytest.mark.parametrize("query", [
+    {"problem": "rosenbrock"},
+    {"problem": "quadratic", "kappa": "50"},
+    {"problem": "expression", "expression": "(x - 1)**2 + 3*y**2", "lr1": "0.05"},
+    {"problem": "article", "lr1": "1e-4"},
+    {"problem": "logistic", "lr1": "0.1"},
+], ids=lambda q: q["problem"])
+def test_the_page_builds_for_every_kind_of_problem_and_shows_its_run(query):
+    explorer = page(**query)
+    assert explorer.message.object == ""
+    (row,) = status_rows(explorer)
+    settings = explorer.state.problem_settings()
+    problem = gdlab.problem(query["problem"], **settings)
+    lr = float(query.get("lr1", 1e-3))
+    expected = direct_run(problem, "sgd", learning_rate=lr)
+    shown = numbers(row["final"])
+    np.testing.assert_allclose(shown, expected.final_params[:len(shown)], rtol=1e-5,
+                               atol=1e-12)
+    assert float(row["loss"]) == pytest.approx(expected.final_loss, rel=1e-5)
+    if query["problem"] == "quadratic":  # closed form: κ = λmax/λmin = the kappa asked
+        assert "condition number: 50" in explorer.theory.object
+
+
+def test_moving_the_learning_rate_slider_changes_the_run_and_the_status():
+    explorer = page()
+    before = explorer.status.object
+    explorer.controls.slots[0].lr.value = -2.5  # the slider is log10 of the rate
+    assert explorer.state.slots[0].learning_rate == pytest.approx(10 ** -2.5)
+    assert explorer.status.object != before
+    (row,) = status_rows(explorer)
+    expected = direct_run(gdlab.problem("rosenbrock"), "sgd", learning_rate=10 ** -2.5)
+    np.testing.assert_allclose(numbers(row["final"]), expected.final_params, rtol=1e-5)
+    path = explorer.landscape.paths[0].data
+    np.testing.assert_allclose(path["x"][-1], expected.final_params[0], rtol=1e-12)
+
+
+def test_the_momentum_slider_and_the_optimizer_select_change_their_slot():
+    explorer = page(opt2="momentum", lr2="0.001")
+    explorer.controls.slots[1].momentum.value = 0.5
+    expected = direct_run(gdlab.problem("rosenbrock"), "momentum", learning_rate=1e-3,
+                          momentum=0.5)
+    np.testing.assert_allclose(numbers(status_rows(explorer)[1]["final"]),
+                               expected.final_params, rtol=1e-5)
+    explorer.controls.slots[1].optimizer.value = ""
+    assert len(status_rows(explorer)) == 1
+
+
+def test_a_tap_sets_the_start_of_every_path():
+    explorer = page(opt2="adam", lr2="0.05")
+    explorer.set_start(0.5, 2.0)
+    for source in explorer.landscape.paths[:2]:
+        assert (source.data["x"][0], source.data["y"][0]) == (0.5, 2.0)
+    for row in status_rows(explorer):
+        np.testing.assert_array_equal(numbers(row["start"]), [0.5, 2.0])
+    expected = direct_run(gdlab.problem("rosenbrock"), "sgd", start=np.array([0.5, 2.0]),
+                          learning_rate=1e-3)
+    np.testing.assert_allclose(numbers(status_rows(explorer)[0]["final"]),
+                               expected.final_params, rtol=1e-5)
+    assert to_query(explorer.state)["start"] == "0.5,2.0"
+
+
+def test_play_step_and_reset_move_the_current_step_without_recomputing():
+    explorer = page()
+    runs = explorer.runs
+    explorer.controls.reset.clicks += 1
+    assert explorer.step == 0
+    explorer.controls.step.clicks += 1
+    assert explorer.step == 1 and explorer.runs is runs
+    path = explorer.runs[0].path
+    assert explorer.landscape.current.data["x"] == [path[1, 0]]
+
+
+def states():
+    names = st.sampled_from(["", *OPTIMIZERS])
+    rate = st.floats(LR_RANGE[0], LR_RANGE[1]).map(lambda v: float(f"{v:.6g}"))
+
+    def slot_of(name, lr, convention, momentum):
+        from gdlab.explorer._state import slot
+
+        made = slot(name, lr)
+        conventions = OPTIMIZERS[name].conventions if name else ()
+        if conventions:
+            made = Slot(made.name, lr, conventions[convention % len(conventions)],
+                        made.momentum)
+        if made.momentum is not None:
+            made = Slot(made.name, made.learning_rate, made.convention, momentum)
+        return made
+
+    slots = st.tuples(*[st.builds(slot_of, names, rate, st.integers(0, 2),
+                                  st.floats(0, 0.99).map(lambda v: round(v, 3)))
+                        for _ in range(4)])
+    return st.builds(
+        State, problem=st.sampled_from(PROBLEM_NAMES), steps=st.integers(1, MAX_STEPS),
+        start=st.none() | st.tuples(st.floats(-1e3, 1e3), st.floats(-1e3, 1e3)),
+        slots=slots, seed=st.integers(0, 1000), batch=st.none() | st.integers(1, 100),
+        sampling=st.sampled_from(["", "shuffle", "replacement"]),
+        kappa=st.floats(1, 1e6).map(lambda v: float(f"{v:.6g}")))
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(states())
+def test_the_url_query_round_trips_to_the_same_state(state):
+    query = to_query(state)
+    assert all(isinstance(v, str) for v in query.values())
+    back, messages = parse_query(query)
+    assert messages == []
+    assert back == state
+
+
+@pytest.mark.parametrize(("query", "words", "kept"), [
+    ({"problem": "nope"}, "problem must be one of", ("problem", "rosenbrock")),
+    ({"lr1": "-1"}, "lr1 must be a number in (0", ("lr1", 1e-3)),
+    ({"lr1": "0"}, "lr1 must be a number in (0", ("lr1", 1e-3)),
+    ({"steps": str(MAX_STEPS + 1)}, "steps must be an integer in [1, 5000]", ("steps", 200)),
+    ({"steps": "ten"}, "steps must be an integer", ("steps", 200)),
+    ({"opt1": "nope"}, "opt1 must be empty or one of", ("opt1", "sgd")),
+    ({"start": "1,nan"}, "start must be finite numbers", ("start", None)),
+])
+def test_a_bad_url_value_gives_a_message_and_keeps_the_default(query, words, kept):
+    state, messages = parse_query(query)
+    assert len(messages) == 1 and words in messages[0]
+    key, default = kept
+    shown = {"problem": state.problem, "lr1": state.slots[0].learning_rate,
+             "steps": state.steps, "opt1": state.slots[0].name, "start": state.start}
+    assert shown[key] == default
+
+
+def test_the_page_shows_url_messages_and_a_bad_expression_keeps_the_last_good_state():
+    explorer = page(problem="expression", expression="x**2 + y**2", lr1="0.1", steps="nan")
+    assert "steps must be" in explorer.message.object
+    good = explorer.status.object
+    explorer.controls.expression.value = "x**2 + __import__('os')"
+    assert "Not applied" in explorer.message.object
+    assert explorer.state.expression == "x**2 + y**2" and explorer.status.object == good
+    explorer.controls.expression.value = "x**2 + 2*y**2"
+    assert explorer.message.object == "" and explorer.status.object != good
+    broken = page(problem="expression", expression="x +* y")
+    assert "Not applied" in broken.message.object and broken.state.problem == "rosenbrock"
+
+
+def test_the_csv_export_holds_the_runs_parameters():
+    explorer = page(opt2="momentum", lr2="0.001")
+    table = pd.read_csv(io.StringIO(_exports.csv_text(explorer.runs)))
+    for run in explorer.runs:
+        rows = table[table.slot == run.k]
+        np.testing.assert_array_equal(rows[["param_x", "param_y"]].to_numpy(),
+                                      np.vstack([run.trajectory.init_params,
+                                                 run.trajectory.params]))
+        np.testing.assert_array_equal(rows.step.to_numpy()[1:], run.trajectory.step)
+
+
+def _run_through_cli(line, tmp_path):
+    from gdlab.cli import app
+
+    args = shlex.split(line.removeprefix("#").strip())[1:]
+    args[args.index("--out") + 1] = str(tmp_path / args[args.index("--out") + 1])
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    frame = pd.read_parquet(tmp_path / args[args.index("--out") + 1] / "trajectory.parquet")
+    return frame[[c for c in frame.columns if c.startswith("param_")]].to_numpy()[-1]
+
+
+@pytest.mark.parametrize("query", [
+    {"problem": "expression", "expression": "x**2 + 10*y**2", "opt2": "momentum",
+     "lr2": "0.01", "mom2": "0.5", "start": "0.5,-1", "lr1": "0.02"},
+    {"problem": "article", "lr1": "1e-4", "opt2": "adam", "lr2": "0.5", "conv2": "keras",
+     "start": "20", "batch": "5", "sampling": "replacement", "seed": "3"},
+], ids=["expression", "article-batches"])
+def test_the_toml_command_lines_reproduce_the_final_parameters(query, tmp_path):
+    explorer = page(**query)
+    text = _exports.toml_text(explorer.problem, explorer.state)
+    lines = [line for line in text.splitlines() if line.startswith("#   gdlab run")]
+    assert len(lines) == len(explorer.runs) == 2
+    for line, run in zip(lines, explorer.runs, strict=True):
+        final = _run_through_cli(line, tmp_path)
+        np.testing.assert_allclose(final, run.trajectory.final_params, rtol=0, atol=1e-12)
+
+
+def test_the_toml_is_a_sweep_file_that_reproduces_the_first_run(tmp_path):
+    import tomllib
+
+    from gdlab.cli import app
+
+    explorer = page(problem="booth", opt1="momentum", lr1="0.02", mom1="0.7")
+    text = _exports.toml_text(explorer.problem, explorer.state)
+    assert tomllib.loads(text)["grid"]["learning_rate"] == [0.02]
+    (tmp_path / "page.toml").write_text(text)
+    result = CliRunner().invoke(app, ["sweep", "--config", str(tmp_path / "page.toml"),
+                                      "--out", str(tmp_path / "sweep")])
+    assert result.exit_code == 0, result.output
+    table = pd.concat([pd.read_parquet(p) for p in (tmp_path / "sweep").rglob("*.parquet")])
+    final = table[["final_x", "final_y"]].to_numpy()[0]
+    np.testing.assert_allclose(final, explorer.runs[0].trajectory.final_params, rtol=0,
+                               atol=1e-12)
+
+
+def test_the_png_and_gif_exports_are_images_of_their_format():
+    explorer = page(opt2="adam", lr2="0.05", steps="30")
+    png = _exports.png_bytes(explorer.problem, explorer.runs)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    gif = _exports.gif_bytes(explorer.problem, explorer.runs)
+    assert gif[:6] in (b"GIF89a", b"GIF87a")
+    from PIL import Image
+
+    with Image.open(io.BytesIO(gif)) as image:
+        assert image.n_frames > 1
+
+
+def test_gdlab_explore_prints_the_url_and_serves_the_page():
+    import urllib.request
+
+    command = [sys.executable, "-c", "from gdlab.cli import app; app()", "explore",
+               "--port", "0"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        line = server.stdout.readline()
+        match = re.match(r"gdlab explorer at (http://127\.0\.0\.1:(\d+)/explore)", line)
+        assert match, line + server.stderr.read()
+        assert int(match[2]) > 0
+        with urllib.request.urlopen(match[1], timeout=60) as response:
+            assert response.status == 200 and b"bokeh" in response.read().lower()
+    finally:
+        server.kill()
+        server.wait(timeout=30)
