@@ -18,6 +18,9 @@ from gdlab.explorer._state import (
     to_query,
 )
 
+THREADS = 4
+"""Threads that run the pages' callbacks (``panel.config.nthreads``)."""
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A port that is free on ``host`` now (the system's pick for port 0)."""
@@ -40,7 +43,7 @@ def serve(host: str = "127.0.0.1", port: int = 5006, open: bool = False, **kw): 
         port: the port (0: a free one; the server's ``port`` says which).
         open: open a browser tab.
         **kw: passed to ``panel.serve`` (e.g. ``start=False`` to get the server back
-            without running it, ``threaded=True``).
+            without running it), and ``nthreads`` (default :data:`THREADS`).
 
     Returns:
         Panel's server (with ``start=False``), else nothing until it stops.
@@ -51,6 +54,9 @@ def serve(host: str = "127.0.0.1", port: int = 5006, open: bool = False, **kw): 
     if port == 0:
         port = free_port(host)
     origins = [f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
+    # a pool of threads runs the sessions' callbacks, so one page's long run neither
+    # freezes the server's event loop nor the other pages
+    pn.config.nthreads = kw.pop("nthreads", THREADS)
     options = {"address": host, "port": port, "show": open, "title": "gdlab explorer",
                "verbose": False,
                "websocket_origin": kw.pop("websocket_origin", origins), **kw}

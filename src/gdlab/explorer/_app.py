@@ -11,6 +11,7 @@ Play, pause, step and reset only move the current step through the computed runs
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import replace
 
 import panel as pn
@@ -19,13 +20,15 @@ import param
 from gdlab._validation import InvalidParameterError
 from gdlab.explorer import _compute, _exports
 from gdlab.explorer._controls import Controls, css
+from gdlab.explorer._conventions_view import ConventionsView
 from gdlab.explorer._curves_view import CurvesView, internals_text, theory_text
 from gdlab.explorer._landscape_view import LandscapeView
 from gdlab.explorer._state import State, default_convention, parse_query, slot, to_query
 
 URL_KEYS = ("problem", "expression", "kappa", "steps", "start", "seed", "batch", "sampling",
-            *(f"{key}{k}" for k in range(1, 5) for key in ("opt", "lr", "conv", "mom")))
+            *(f"{key}{k}" for k in range(1, 5) for key in ("opt", "lr", "conv", "mom", "sched")))
 PLAY_PERIOD_MS = 60
+CONVENTIONS_TAB = 2
 
 
 class _Query(param.Parameterized):
@@ -45,6 +48,10 @@ class Explorer:
         self.step = 0
         self.updating = False
         self._callback = None
+        self.tabs = None
+        self.doc = None  # the served document, set by build_app
+        self.loop_thread = threading.get_ident()
+        self.lock = threading.RLock()
         self.query = _Query()
         self.controls = Controls()
         self.landscape = LandscapeView()
@@ -54,7 +61,8 @@ class Explorer:
                                         styles={"color": "#b00020"})
         self.internals = pn.pane.Markdown("", css_classes=css("internals"), width=560)
         self.theory = pn.pane.Markdown("", css_classes=css("theory"), width=560)
-        self.conventions = pn.pane.Markdown("", css_classes=css("conventions"))
+        self.conventions_view = ConventionsView()
+        self.conventions = pn.pane.Markdown("", css_classes=css("conventions"), width=560)
         self.landscape.figure.on_event("tap", lambda event: self.set_start(event.x, event.y))
         self.downloads = self._downloads()
         if not self.apply(state, messages=messages):  # the URL's state cannot run
@@ -69,6 +77,10 @@ class Explorer:
         Returns:
             Whether ``state`` is now shown.
         """
+        with self.lock:  # one change at a time per page (callbacks run on threads)
+            return self._apply(state, messages)
+
+    def _apply(self, state: State, messages) -> bool:
         structure = (state.problem, state.problem_settings(), state.seed)
         old = (self.state.problem, self.state.problem_settings(), self.state.seed)
         try:
@@ -81,9 +93,14 @@ class Explorer:
         new_structure = self.problem is None or structure != old or problem is not self.problem
         self.state, self.problem, self.runs = state, problem, runs
         self.step = min(self.step, self.last_step) if not new_structure else self.last_step
-        self.landscape.update(problem, state, runs, self.step, new_structure=new_structure)
-        self.curves.update(problem, runs)
-        self.curves.set_step(self.step)
+        step = self.step
+
+        def draw():
+            self.landscape.update(problem, state, runs, step, new_structure=new_structure)
+            self.curves.update(problem, runs)
+            self.curves.set_step(step)
+
+        self._draw(draw)
         errors = [r.error for r in runs if r.error]
         self.message.object = "\n\n".join([*messages, *errors])
         self._show_text()
@@ -108,13 +125,32 @@ class Explorer:
 
     def set_step(self, step: int) -> None:
         """Show the runs at ``step`` (no recomputation)."""
-        self.step = max(0, min(int(step), self.last_step))
-        self.landscape.set_step(self.runs, self.step)
-        self.curves.set_step(self.step)
+        with self.lock:
+            self._set_step(step)
+
+    def _set_step(self, step: int) -> None:
+        self.step = step = max(0, min(int(step), self.last_step))
+        runs = self.runs
+
+        def draw():
+            self.landscape.set_step(runs, step)
+            self.curves.set_step(step)
+
+        self._draw(draw)
         self.internals.object = internals_text(self.problem, self.runs, self.step)
         self._set_current_widget()
 
     # -- showing ---------------------------------------------------------------------
+    def _draw(self, change):
+        """Apply ``change`` to the Bokeh models: now on the server's event loop (or
+        without a server), else as its next callback. Served pages run their callbacks
+        on a pool of threads (the runs stay off the event loop), and a Bokeh document may
+        only change on the loop, under its lock."""
+        if self.doc is not None and threading.get_ident() != self.loop_thread:
+            self.doc.add_next_tick_callback(change)
+        else:
+            change()
+
     def status_text(self) -> str:
         return "\n".join(_compute.status_line(self.problem, r) for r in self.runs)
 
@@ -122,6 +158,20 @@ class Explorer:
         self.status.object = self.status_text() or "no optimizer selected"
         self.internals.object = internals_text(self.problem, self.runs, self.step)
         self.theory.object = theory_text(self.problem, self.runs)
+        if self.tabs is not None and self.tabs.active == CONVENTIONS_TAB:
+            self._show_conventions()
+
+    def _show_conventions(self):
+        """Run the conventions (only while their tab is shown: three more runs)."""
+        problem, state = self.problem, self.state
+
+        def draw():
+            try:
+                self.conventions.object = self.conventions_view.update(problem, state)
+            except Exception as error:  # noqa: BLE001 - the rest of the page keeps working
+                self.conventions.object = f"Conventions not run: {error}"
+
+        self._draw(draw)
 
     def _set_current_widget(self):
         was, self.updating = self.updating, True
@@ -177,6 +227,7 @@ class Explorer:
             self._on(controls.convention, lambda v, k=k: s().with_slot(
                 k, convention=v or default_convention(s().slots[k - 1].name)))
             self._on(controls.momentum, lambda v, k=k: s().with_slot(k, momentum=float(v)))
+            self._on(controls.schedule, lambda v, k=k: s().with_slot(k, schedule=v or ""))
         c.current.param.watch(lambda e: None if self.updating else self.set_step(e.new),
                               "value")
         c.play.on_click(lambda _: self.play())
@@ -241,8 +292,12 @@ class Explorer:
         views = pn.Row(pn.Column(pn.pane.Bokeh(self.landscape.figure), player),
                        pn.Column(pn.pane.Bokeh(self.curves.loss),
                                  pn.pane.Bokeh(self.curves.distance)))
-        tabs = pn.Tabs(("internals", self.internals), ("theory", self.theory),
-                       ("conventions", self.conventions), dynamic=False)
+        tabs = self.tabs = pn.Tabs(
+            ("internals", self.internals), ("theory", self.theory),
+            ("conventions", pn.Column(pn.pane.Bokeh(self.conventions_view.figure),
+                                      self.conventions)), dynamic=False)
+        tabs.param.watch(lambda e: self._show_conventions() if e.new == CONVENTIONS_TAB
+                         else None, "active")
         return pn.Column(pn.pane.Markdown("## gdlab explorer"), problem_row, optimizers,
                          self.message, views, self.status, tabs, exports,
                          css_classes=["gdlab-explorer"])
@@ -264,6 +319,8 @@ def build_app(query: dict | None = None):
         args = getattr(pn.state, "session_args", None) or {}
         query = {k: v for k, v in args.items() if k in URL_KEYS}
     explorer = Explorer(query)
+    if served:
+        explorer.doc = pn.state.curdoc
     page = explorer.layout
     page.explorer = explorer
     if served:

@@ -82,7 +82,7 @@ def run_slots(problem, state: State) -> list[SlotRun]:
     runs = []
     for k, slot in state.active():
         try:
-            spec = gdlab.optimizer(slot.name, **slot.settings())
+            spec = gdlab.optimizer(slot.name, **slot.settings(state.steps))
             trajectory = gdlab.run(problem, spec, num_steps=int(state.steps),
                                    init_params=start, seed=int(state.seed),
                                    batch_size=batch, sampling=sampling)

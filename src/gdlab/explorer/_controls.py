@@ -18,6 +18,7 @@ from gdlab.explorer._state import (
     MAX_SEED,
     MAX_STEPS,
     PROBLEM_NAMES,
+    SCHEDULES,
     State,
     has_momentum,
 )
@@ -48,7 +49,10 @@ class SlotControls:
         self.momentum = pn.widgets.FloatSlider(name="momentum", start=0.0, end=0.999,
                                                step=0.001, value=0.9,
                                                css_classes=css(f"momentum-{k}"), width=160)
-        self.layout = pn.Row(self.optimizer, self.lr, self.convention, self.momentum)
+        self.schedule = pn.widgets.Select(name="schedule", options=["", *SCHEDULES],
+                                          css_classes=css(f"schedule-{k}"), width=100)
+        self.layout = pn.Row(self.optimizer, self.lr, self.convention, self.schedule,
+                             self.momentum)
 
     def show(self, slot) -> None:
         """Set the widgets to ``slot`` (without their callbacks reacting: the caller holds
@@ -63,7 +67,8 @@ class SlotControls:
         self.momentum.visible = has_momentum(slot.name)
         if slot.momentum is not None:
             self.momentum.value = float(slot.momentum)
-        self.lr.disabled = not slot.name
+        self.lr.disabled = self.schedule.disabled = not slot.name
+        self.schedule.value = slot.schedule
 
 
 class Controls:
@@ -85,10 +90,10 @@ class Controls:
         self.sampling = pn.widgets.Select(name="sampling", options=["", *SCHEMES],
                                           css_classes=css("sampling"), width=120)
         self.slots = [SlotControls(k) for k in range(1, MAX_OPTIMIZERS + 1)]
-        self.play = pn.widgets.Button(name="▶ play", css_classes=css("play"), width=80)
-        self.pause = pn.widgets.Button(name="⏸ pause", css_classes=css("pause"), width=80)
+        self.play = pn.widgets.Button(name="play", css_classes=css("play"), width=80)
+        self.pause = pn.widgets.Button(name="pause", css_classes=css("pause"), width=80)
         self.step = pn.widgets.Button(name="step +1", css_classes=css("step"), width=80)
-        self.reset = pn.widgets.Button(name="⏮ reset", css_classes=css("reset"), width=80)
+        self.reset = pn.widgets.Button(name="reset", css_classes=css("reset"), width=80)
         self.current = pn.widgets.IntSlider(name="current step", start=0, end=1, value=0,
                                             css_classes=css("current"), width=300)
 

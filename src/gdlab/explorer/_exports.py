@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from gdlab.explorer._compute import start_of
+from gdlab.explorer._state import SCHEDULES
 from gdlab.problems import PROBLEMS, REGISTRY
 
 MAX_GIF_FRAMES = 60
@@ -136,6 +137,9 @@ def run_command(problem, state, slot, folder: str) -> list[str] | None:
         args += ["--set", f"convention={slot.convention}"]
     if slot.momentum is not None and "momentum" in slot.settings():
         args += ["--set", f"momentum={slot.momentum!r}"]
+    if slot.schedule:
+        args += ["--schedule", slot.schedule, "--set",
+                 f"{SCHEDULES[slot.schedule]}={int(state.steps)}"]
     if problem.num_examples and state.batch is not None:
         args += ["--batch-size", str(int(state.batch))]
     if problem.num_examples and state.sampling:
@@ -146,7 +150,8 @@ def run_command(problem, state, slot, folder: str) -> list[str] | None:
 
 def _sweepable(state) -> bool:
     return (state.problem in PROBLEMS and state.start is None
-            and not state.problem_settings() and bool(state.active()))
+            and not state.problem_settings() and bool(state.active())
+            and not state.active()[0][1].schedule)
 
 
 def toml_text(problem, state) -> str:
@@ -164,7 +169,8 @@ def toml_text(problem, state) -> str:
             lines.append("#   gdlab " + shlex.join(args))
     if not _sweepable(state):
         lines += ["#", "# (No sweep section: a sweep file names a registered problem with its",
-                  "# default settings and start, and this page changed one of them.)"]
+                  "# default settings and start, and grids a constant learning rate; this",
+                  "# page changed one of them.)"]
         return "\n".join(lines) + "\n"
     k, slot = state.active()[0]
     lines += ["#", f"# As a sweep file it runs slot {k} ({slot.name}): gdlab sweep --config "

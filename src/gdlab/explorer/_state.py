@@ -2,8 +2,8 @@
 
 The whole state of a page is a flat mapping of short keys (``problem``, ``steps``,
 ``start``, ``opt1``..``opt4``, ``lr1``..``lr4``, ``conv1``..``conv4``, ``mom1``..``mom4``,
-``seed``, ``batch``, ``sampling``, ``expression``, ``kappa``), so a copied link
-reproduces the view. :func:`parse_query` never raises: a bad value becomes a message
+``sched1``..``sched4``, ``seed``, ``batch``, ``sampling``, ``expression``, ``kappa``), so a
+copied link reproduces the view. :func:`parse_query` never raises: a bad value becomes a message
 and the default stays; :func:`to_query` writes the state back (defaults left out).
 """
 
@@ -36,6 +36,10 @@ EXCLUDED_PROBLEMS = ("mlp",)
 and 1,347 examples; 5,000 full-batch steps of it would hold a page for seconds."""
 PROBLEM_NAMES = tuple(name for name in REGISTRY if name not in EXCLUDED_PROBLEMS)
 
+SCHEDULES = {"cosine": "decay_steps"}
+"""The schedules a slot may take, each with the setting the page sets to the number of
+steps (the rest are the schedule's own defaults; the learning rate is its start)."""
+
 DEFAULT_EXPRESSION = "x**2 + 10*y**2"
 DEFAULT_SLOTS = (("sgd", 1e-3), ("momentum", 1e-3), ("adam", 0.05), ("", 1e-2))
 
@@ -67,16 +71,25 @@ def default_convention(name: str) -> str:
 
 @dataclass(frozen=True)
 class Slot:
-    """One optimizer slot: name ("" = off), learning rate, convention, momentum."""
+    """One optimizer slot: name ("" = off), learning rate, convention, momentum and an
+    optional learning-rate schedule (a key of :data:`SCHEDULES`)."""
 
     name: str = ""
     learning_rate: float = 1e-2
     convention: str = ""
     momentum: float | None = None
+    schedule: str = ""
 
-    def settings(self) -> dict:
-        """The keyword arguments of ``gdlab.optimizer(self.name, ...)``."""
+    def settings(self, steps: int | None = None) -> dict:
+        """The keyword arguments of ``gdlab.optimizer(self.name, ...)``; with ``steps``,
+        the learning rate is the slot's schedule over that many steps (if it has one)."""
         settings = {"learning_rate": float(self.learning_rate)}
+        if self.schedule and steps is not None:
+            from gdlab.schedules import build_schedule
+
+            settings["learning_rate"] = build_schedule(
+                self.schedule, {SCHEDULES[self.schedule]: int(steps)},
+                base_value=float(self.learning_rate))
         if self.convention:
             settings["convention"] = self.convention
         if self.momentum is not None and has_momentum(self.name):
@@ -230,6 +243,12 @@ def parse_query(query: dict | None) -> tuple[State, list[str]]:
             value = _number(query[f"mom{k}"], f"mom{k}", 0.0, 0.9999, messages)
             if value is not None:
                 current = replace(current, momentum=value)
+        if f"sched{k}" in query:
+            if query[f"sched{k}"] in SCHEDULES:
+                current = replace(current, schedule=query[f"sched{k}"])
+            else:
+                messages.append(f"sched{k} must be empty or one of {', '.join(SCHEDULES)}; "
+                                f"got {query[f'sched{k}']!r}: the default is kept.")
         slots[k - 1] = current
     return replace(state, **changes, slots=tuple(slots)), messages
 
@@ -261,4 +280,6 @@ def to_query(state: State) -> dict[str, str]:
             query[f"conv{k}"] = now.convention
         if now.momentum is not None and now.momentum != default_momentum(now.name):
             query[f"mom{k}"] = _text(float(now.momentum))
+        if now.schedule:
+            query[f"sched{k}"] = now.schedule
     return query
