@@ -127,7 +127,7 @@ def states():
     names = st.sampled_from(["", *OPTIMIZERS])
     rate = st.floats(LR_RANGE[0], LR_RANGE[1]).map(lambda v: float(f"{v:.6g}"))
 
-    def slot_of(name, lr, convention, momentum):
+    def slot_of(name, lr, convention, momentum, scheduled):
         from gdlab.explorer._state import slot
 
         made = slot(name, lr)
@@ -137,10 +137,14 @@ def states():
                         made.momentum)
         if made.momentum is not None:
             made = Slot(made.name, made.learning_rate, made.convention, momentum)
+        if scheduled and name:
+            made = Slot(made.name, made.learning_rate, made.convention, made.momentum,
+                        "cosine")
         return made
 
     slots = st.tuples(*[st.builds(slot_of, names, rate, st.integers(0, 2),
-                                  st.floats(0, 0.99).map(lambda v: round(v, 3)))
+                                  st.floats(0, 0.99).map(lambda v: round(v, 3)),
+                                  st.booleans())
                         for _ in range(4)])
     return st.builds(
         State, problem=st.sampled_from(PROBLEM_NAMES), steps=st.integers(1, MAX_STEPS),
@@ -248,10 +252,10 @@ def test_the_toml_is_a_sweep_file_that_reproduces_the_first_run(tmp_path):
 
 
 def test_the_png_and_gif_exports_are_images_of_their_format():
-    explorer = page(opt2="adam", lr2="0.05", steps="30")
+    explorer = page(steps="20")
     png = _exports.png_bytes(explorer.problem, explorer.runs)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    gif = _exports.gif_bytes(explorer.problem, explorer.runs)
+    gif = _exports.gif_bytes(explorer.problem, explorer.runs, frames=6)
     assert gif[:6] in (b"GIF89a", b"GIF87a")
     from PIL import Image
 
@@ -276,3 +280,43 @@ def test_gdlab_explore_prints_the_url_and_serves_the_page():
     finally:
         server.kill()
         server.wait(timeout=30)
+
+
+def test_the_conventions_view_agrees_where_the_forms_are_one_iteration_and_parts_otherwise():
+    # heavy ball with a constant rate: PyTorch's b <- mu b + g, theta -= lr b and Keras's
+    # v <- mu v - lr g, theta += v are the same iteration (v = -lr b); under a schedule
+    # Keras's velocity keeps the old rates, so the runs part from the second step
+    explorer = page(problem="quadratic", opt1="momentum", lr1="0.5", steps="20")
+    explorer.tabs.active = 2
+    rows = [line.split("|") for line in explorer.conventions.object.splitlines()
+            if line.startswith("| keras")]
+    assert rows and rows[0][4].strip() == "never"
+    explorer.controls.slots[0].schedule.value = "cosine"
+    rows = [line.split("|") for line in explorer.conventions.object.splitlines()
+            if line.startswith("| keras")]
+    assert rows[0][4].strip() not in ("never", "—") and int(rows[0][4]) >= 2
+
+
+def test_gdlab_explore_renders_in_a_notebook_executed_with_nbclient(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    kernelspec = pytest.importorskip("ipykernel.kernelspec")
+    from pathlib import Path
+
+    notebook_path = Path(__file__).resolve().parents[1] / "examples" / "explorer.ipynb"
+    kernelspec.write_kernel_spec(tmp_path / "kernels" / "gdlab-explorer-test")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JUPYTER_PATH", str(tmp_path))
+        notebook = nbformat.read(notebook_path, as_version=4)
+        nbclient.NotebookClient(notebook, kernel_name="gdlab-explorer-test", timeout=180,
+                                resources={"metadata": {"path": str(tmp_path)}}).execute()
+    cells = {cell.metadata.get("tags", [""])[0]: cell for cell in notebook.cells
+             if cell.cell_type == "code"}
+    bundles = [output.get("data", {}) for output in cells["explorer"].outputs]
+    kinds = {kind for bundle in bundles for kind in bundle}
+    # Panel's notebook output: its own mime type carrying the Bokeh document's id
+    assert "application/vnd.holoviews_exec.v0+json" in kinds, kinds
+    html = " ".join(str(b.get("text/html", "")) for b in bundles)
+    assert "bokeh" in html.lower() or any("bokeh" in str(b).lower() for b in bundles)
+    status = "".join(o.get("text", "") for o in cells["status"].outputs)
+    assert re.match(r"momentum: start=\(1, 1\) final=", status), status

@@ -88,8 +88,8 @@ def csv_text(runs) -> str:
     return out.getvalue()
 
 
-def gif_bytes(problem, runs) -> bytes:
-    """The race of the runs (two-parameter problems) as a GIF."""
+def gif_bytes(problem, runs, frames: int = MAX_GIF_FRAMES) -> bytes:
+    """The race of the runs (two-parameter problems) as a GIF of ``frames`` frames."""
     from gdlab.animate import animate_paths
 
     trajectories = [r.trajectory for r in runs if r.trajectory is not None]
@@ -97,7 +97,7 @@ def gif_bytes(problem, runs) -> bytes:
         raise ValueError("a GIF needs a two-parameter problem and at least one run")
     with tempfile.TemporaryDirectory(prefix="gdlab-explorer-") as folder:
         path = Path(folder) / "race.gif"
-        animate_paths(problem, trajectories, path, frames=MAX_GIF_FRAMES, dpi=60,
+        animate_paths(problem, trajectories, path, frames=frames, dpi=60,
                       resolution=80)
         return path.read_bytes()
 
