@@ -58,11 +58,13 @@ class LandscapeView:
         self.curve = ColumnDataSource(_empty("x", "y"))
         self.figure.line("x", "y", source=self.curve, color="black", line_width=2)
         self.paths, self.points = [], []
-        for color in COLORS:
+        for k, color in enumerate(COLORS, start=1):
             path = ColumnDataSource(_empty("x", "y"))
-            self.figure.line("x", "y", source=path, color=color, line_width=2)
+            self.figure.line("x", "y", source=path, color=color, line_width=2,
+                             legend_label=f"optimizer {k}")
             self.figure.scatter("x", "y", source=path, color=color, size=3)
             self.paths.append(path)
+        self.path_items = list(self.figure.legend.items)
         self.current = ColumnDataSource(_empty("x", "y", "color"))
         self.figure.scatter("x", "y", source=self.current, color="color", size=11,
                             line_color="black")
@@ -119,6 +121,11 @@ class LandscapeView:
         else:
             drawn = self._draw_plane(problem, present, start, paths)
         by_slot = {r.k: (r, p) for r, p in zip(runs, drawn, strict=True)}
+        for k, item in enumerate(self.path_items, start=1):  # entries name the optimizer
+            run, _ = by_slot.get(k, (None, None))
+            item.visible = run is not None and run.trajectory is not None
+            if item.visible:
+                item.label = {"value": f"{k}: {run.spec.name}"}
         for k, source in enumerate(self.paths, start=1):
             _, path = by_slot.get(k, (None, None))
             source.data = ({"x": path[:, 0], "y": path[:, 1]} if path is not None
