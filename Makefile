@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench bench-quick bench-peers bench-article bench-sweep bench-per-sample \
-	bench-full-batch bench-report bench-optimizers sweep-example gallery golden clean
+	bench-full-batch bench-report bench-optimizers bench-explorer sweep-example gallery golden \
+	clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -83,6 +84,12 @@ bench-quick: bench-peers
 
 bench-optimizers: bench-peers
 	$(BIN)/python benchmarks/optimizers.py
+
+# The explorer's update latency (issue 13): slider event -> redrawn plot in headless
+# Chromium, 4 optimizers x 500 steps; about a minute. Needs /usr/bin/chromium (Debian's
+# chromium package, as .ci/run installs it). Writes benchmarks/results/explorer.json.
+bench-explorer: $(STAMP)
+	$(BIN)/python benchmarks/explorer.py
 
 sweep-example: $(STAMP)
 	$(BIN)/gdlab sweep --config examples/article-momentum.toml --out results/sweep --no-progress
