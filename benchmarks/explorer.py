@@ -1,0 +1,228 @@
+"""Benchmark: the explorer's update latency, from a slider event to the redrawn plot.
+
+Workload (issue 13): ``gdlab explore`` serving four optimizers (sgd, momentum, adam,
+nesterov) x 500 steps on the Rosenbrock surface, one page in headless Chromium
+(Debian's ``/usr/bin/chromium``, driven by Playwright). After the page has shown its first
+runs (the compilation), slot 1's learning-rate slider is moved ``--events`` times by the
+keyboard (ArrowLeft and ArrowRight in turn, so the rate stays near its start), waiting
+for each update to finish before the next event. The target: under 100 ms at the 95th
+percentile.
+
+One update is timed in the page, on its own clock (``performance.now()``):
+
+* start: the ``keydown`` on the slider's handle (capture phase, before noUiSlider acts);
+* ``status_ms``: the ``gdlab-status`` pane's DOM changes (a MutationObserver on the
+  pane and its shadow root): the new final points are on the page;
+* ``data_ms``: the last ColumnDataSource change BokehJS applied before that (a Bokeh
+  ``Document.on_change`` listener): the paths' new data;
+* ``latency_ms``: two animation frames after the later of the two, when the browser has
+  painted the canvas with the new data (BokehJS repaints on the next frame after a
+  change). This is the number the target is about.
+
+Also recorded per update: the ColumnDataSource changes that arrived after the status (a
+plot drawn after the numbers), which ``latency_ms`` then misses; their count is reported.
+The first ``--warmup`` updates are left out of the statistics (and recorded).
+
+Run: ``.venv/bin/python benchmarks/explorer.py [--events 50] [--warmup 3] [--steps 500]
+[--out benchmarks/results/explorer.json]`` (``make bench-explorer``). Needs
+``/usr/bin/chromium`` (``apt-get install chromium``) and the dev extras (playwright).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import report  # noqa: E402  (the benchmarks' shared helpers)
+
+GDLAB = Path(sys.executable).parent / "gdlab"
+CHROMIUM = "/usr/bin/chromium"
+TARGET_P95_MS = 100.0
+
+STATE = {"problem": "rosenbrock", "opt1": "sgd", "lr1": "0.0005", "opt2": "momentum",
+         "lr2": "0.0005", "opt3": "adam", "lr3": "0.05", "opt4": "nesterov",
+         "lr4": "0.0005"}
+
+# Installed once the page shows its runs: the listeners that time every update.
+INSTRUMENT_JS = """([handle, status]) => {
+  const gd = window.__gdlab_bench = {t0: null, samples: [], cds: [], pending: false};
+  handle.addEventListener('keydown', () => { gd.t0 = performance.now(); gd.cds = []; },
+                          true);
+  for (const doc of Bokeh.documents) {
+    doc.on_change(ev => {
+      const model = ev.model;
+      const kind = model && (model.constructor.__qualified__ || model.constructor.name);
+      if (kind === 'ColumnDataSource' && gd.t0 !== null) gd.cds.push(performance.now());
+    });
+  }
+  const observer = new MutationObserver(() => {
+    if (gd.t0 === null || gd.pending) return;
+    gd.pending = true;
+    const t0 = gd.t0, status = performance.now();
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      const before = gd.cds.filter(t => t <= status);
+      const data = before.length ? Math.max(...before) : null;
+      // a change that arrives within the two frames is drawn in them as well
+      const drawn = performance.now();
+      gd.samples.push({status_ms: status - t0, data_ms: data === null ? null : data - t0,
+                       latency_ms: drawn - t0, cds_changes: gd.cds.length,
+                       cds_after_status: gd.cds.filter(t => t > status).length});
+      gd.t0 = null; gd.pending = false;
+    }));
+  });
+  const options = {subtree: true, childList: true, characterData: true};
+  observer.observe(status, options);
+  if (status.shadowRoot) observer.observe(status.shadowRoot, options);
+}"""
+
+STATUS_TEXT_JS = """el => {
+  const root = el.shadowRoot || el;
+  return Array.from(root.children).filter(c => !['STYLE', 'LINK'].includes(c.tagName))
+    .map(c => c.innerText).join('\\n').trim();
+}"""
+
+
+def start_server(timeout=180):
+    """``gdlab explore --port 0`` in a subprocess; returns (process, URL)."""
+    command = [str(GDLAB)] if GDLAB.exists() else [sys.executable, "-m", "gdlab.cli"]
+    process = subprocess.Popen(command + ["explore", "--port", "0"], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines: queue.Queue = queue.Queue()
+
+    def read():
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=1.0)
+        except queue.Empty:
+            continue
+        if line is None:
+            break
+        match = re.search(r"https?://[^\s'\"]+", line)
+        if match:
+            return process, match.group(0).rstrip(".,")
+    process.kill()
+    raise SystemExit("gdlab explore printed no URL")
+
+
+def wait_for_status(page, changed_from=None, timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = page.locator(".gdlab-status").first.evaluate(STATUS_TEXT_JS) \
+            if page.locator(".gdlab-status").count() else ""
+        if "final=" in text and text != changed_from:
+            return text
+        page.wait_for_timeout(100)
+    raise SystemExit(f"the page showed no runs within {timeout} s")
+
+
+def percentile(values, q):
+    return float(np.percentile(np.asarray(values, dtype=float), q))
+
+
+def summary(values):
+    return {"median": statistics.median(values), "p95": percentile(values, 95),
+            "mean": statistics.fmean(values), "min": min(values), "max": max(values)}
+
+
+def measure(url, events, warmup, timeout_s=30.0):
+    """Drive the slider ``events + warmup`` times; returns (samples, browser version)."""
+    from playwright.sync_api import sync_playwright
+
+    args = ["--no-sandbox"] if os.geteuid() == 0 else []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=args)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url, wait_until="commit")
+            wait_for_status(page)
+            page.wait_for_timeout(1000)  # the first paint and the location sync settle
+            handle = page.locator(".gdlab-lr-1 .noUi-handle").first
+            status = page.locator(".gdlab-status").first
+            page.evaluate(INSTRUMENT_JS, [handle.element_handle(), status.element_handle()])
+            handle.focus()
+            for i in range(events + warmup):
+                count = i
+                handle.press("ArrowLeft" if i % 2 == 0 else "ArrowRight")
+                page.wait_for_function("n => window.__gdlab_bench.samples.length > n",
+                                       arg=count, timeout=timeout_s * 1000, polling=10)
+                page.wait_for_timeout(50)  # the location sync and the rest of the burst
+            samples = page.evaluate("() => window.__gdlab_bench.samples")
+            return samples, browser.version
+        finally:
+            browser.close()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=50, help="timed slider events")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed events first")
+    parser.add_argument("--steps", type=int, default=500, help="steps per optimizer")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "explorer.json")
+    args = parser.parse_args(argv)
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"{CHROMIUM} not found: apt-get install chromium")
+    state = dict(STATE, steps=str(args.steps))
+    record = {"workload": "explorer update latency: slot 1's learning-rate slider moved by "
+                          "the keyboard, 4 optimizers x "
+                          f"{args.steps} steps on rosenbrock, headless Chromium",
+              "machine": report.machine(), "date": time.strftime("%Y-%m-%d %H:%M"),
+              "versions": report.versions("panel", "bokeh", "playwright"),
+              "state": state, "events": args.events, "warmup": args.warmup,
+              "target": {"p95_latency_ms_below": TARGET_P95_MS}}
+    process, url = start_server()
+    try:
+        url = f"{url.split('?', 1)[0]}?{urlencode(state)}"
+        samples, browser_version = measure(url, args.events, args.warmup)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    record["versions"]["chromium"] = browser_version
+    timed = samples[args.warmup:]
+    record["samples"] = samples
+    record["results"] = {key: summary([s[key] for s in timed])
+                         for key in ("latency_ms", "status_ms")}
+    data = [s["data_ms"] for s in timed if s["data_ms"] is not None]
+    record["results"]["data_ms"] = summary(data) if data else None
+    record["results"]["updates_with_data_after_status"] = sum(
+        1 for s in timed if s["cds_after_status"])
+    p95 = record["results"]["latency_ms"]["p95"]
+    record["target"]["met"] = p95 < TARGET_P95_MS
+    record["machine"]["load_average_at_end"] = list(report.load_average())
+    report.write_json(args.out, record)
+    lat = record["results"]["latency_ms"]
+    print(f"slider event -> redrawn plot, {len(timed)} updates: median "
+          f"{lat['median']:.0f} ms, 95th percentile {p95:.0f} ms (target < "
+          f"{TARGET_P95_MS:g} ms: {'met' if record['target']['met'] else 'not met'}); "
+          f"status text alone: median {record['results']['status_ms']['median']:.0f} ms; "
+          f"load average {record['machine']['load_average_at_start']} at the start")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
