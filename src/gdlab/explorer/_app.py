@@ -65,8 +65,12 @@ class Explorer:
         self.conventions = pn.pane.Markdown("", css_classes=css("conventions"), width=560)
         self.landscape.figure.on_event("tap", lambda event: self.set_start(event.x, event.y))
         self.downloads = self._downloads()
-        if not self.apply(state, messages=messages):  # the URL's state cannot run
-            self.apply(State(), messages=[self.message.object])
+        if not self.apply(state, messages=messages):  # the URL's problem cannot be built
+            default = State()
+            fallback = replace(state, problem=default.problem, expression=default.expression,
+                               kappa=default.kappa, start=None)
+            if not self.apply(fallback, messages=[self.message.object]):
+                self.apply(default, messages=[self.message.object])
         self._wire()
         self.layout = self._layout()
 

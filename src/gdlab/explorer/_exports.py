@@ -50,21 +50,13 @@ def png_bytes(problem, runs) -> bytes:
     elif problem.num_params == 1 and trajectories:
         plots.plot_tangent_steps(trajectories[0], problem, ax=ax)
     elif trajectories:
-        plots.plot_loss_per_step(trajectories, ax=ax) if _takes_list() else \
-            plots.plot_loss_per_step(trajectories[0], ax=ax)
+        plots.plot_loss_per_step(trajectories, [f"{r.k}: {r.spec.describe()}" for r in runs],
+                                 minimum=problem.minimum(), ax=ax,
+                                 title=f"{problem.name}: loss per step")
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()
-
-
-def _takes_list() -> bool:
-    import inspect
-
-    from gdlab import plots
-
-    first = next(iter(inspect.signature(plots.plot_loss_per_step).parameters))
-    return first in ("trajectories", "runs")
 
 
 def csv_text(runs) -> str:
