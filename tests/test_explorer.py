@@ -112,6 +112,17 @@ def test_a_tap_sets_the_start_of_every_path():
     assert to_query(explorer.state)["start"] == "0.5,2.0"
 
 
+def test_a_tap_on_a_plane_starts_at_the_point_it_names():
+    # more than two parameters: the landscape is the plane o + a u + b v through the paths
+    explorer = page(problem="logistic", lr1="0.1")
+    plane = explorer.landscape.plane
+    explorer.set_start(0.5, -0.25)
+    start = explorer.runs[0].trajectory.init_params
+    np.testing.assert_allclose(start, plane.origin + 0.5 * plane.u - 0.25 * plane.v,
+                               rtol=0, atol=1e-12)
+    assert len(explorer.state.start) == explorer.problem.num_params
+
+
 def test_play_step_and_reset_move_the_current_step_without_recomputing():
     explorer = page()
     runs = explorer.runs

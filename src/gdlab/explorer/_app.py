@@ -50,7 +50,6 @@ class Explorer:
         self._callback = None
         self.tabs = None
         self.doc = None  # the served document, set by build_app
-        self.loop_thread = threading.get_ident()
         self.lock = threading.RLock()
         self.query = _Query()
         self.controls = Controls()
@@ -146,14 +145,17 @@ class Explorer:
 
     # -- showing ---------------------------------------------------------------------
     def _draw(self, change):
-        """Apply ``change`` to the Bokeh models: now on the server's event loop (or
-        without a server), else as its next callback. Served pages run their callbacks
-        on a pool of threads (the runs stay off the event loop), and a Bokeh document may
-        only change on the loop, under its lock."""
-        if self.doc is not None and threading.get_ident() != self.loop_thread:
-            self.doc.add_next_tick_callback(change)
-        else:
+        """Apply ``change`` to the Bokeh models: at once where that is safe (no server,
+        or on the server's event loop holding this page's document), else as the loop's
+        next callback. Served pages run their callbacks on a pool of threads (the runs
+        stay off the event loop), and a Bokeh document may change only on the loop."""
+        if self.doc is None:
             change()
+            return
+        from panel.io.state import set_curdoc
+
+        with set_curdoc(self.doc):
+            pn.state.execute(change)
 
     def status_text(self) -> str:
         return "\n".join(_compute.status_line(self.problem, r) for r in self.runs)
