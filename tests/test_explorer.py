@@ -70,8 +70,11 @@ def test_the_page_builds_for_every_kind_of_problem_and_shows_its_run(query):
     np.testing.assert_allclose(shown, expected.final_params[:len(shown)], rtol=1e-5,
                                atol=1e-12)
     assert float(row["loss"]) == pytest.approx(expected.final_loss, rel=1e-5)
-    if query["problem"] == "quadratic":  # closed form: κ = λmax/λmin = the kappa asked
+    if query["problem"] == "quadratic":  # closed forms: κ = λmax/λmin = the kappa asked;
+        # eigenvalues 1 and 1/50, so GD's rate is max |1 - η λ| = 1 - 1e-3/50
         assert "condition number: 50" in explorer.theory.object
+        assert f"predicted rate per step (theory): {1 - 1e-3 / 50:.6g}" in \
+            explorer.theory.object
 
 
 def test_moving_the_learning_rate_slider_changes_the_run_and_the_status():
