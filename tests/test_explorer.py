@@ -115,6 +115,13 @@ def test_a_tap_sets_the_start_of_every_path():
     assert to_query(explorer.state)["start"] == "0.5,2.0"
 
 
+def test_dragging_the_start_point_reruns_from_where_it_was_dropped():
+    explorer = page()
+    explorer.landscape.start.data = {"x": [0.25], "y": [-0.5]}  # what the drag tool sends
+    np.testing.assert_array_equal(explorer.runs[0].trajectory.init_params, [0.25, -0.5])
+    np.testing.assert_array_equal(numbers(status_rows(explorer)[0]["start"]), [0.25, -0.5])
+
+
 def test_a_tap_on_a_plane_starts_at_the_point_it_names():
     # more than two parameters: the landscape is the plane o + a u + b v through the paths
     explorer = page(problem="logistic", lr1="0.1")

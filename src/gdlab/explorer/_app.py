@@ -63,6 +63,7 @@ class Explorer:
         self.conventions_view = ConventionsView()
         self.conventions = pn.pane.Markdown("", css_classes=css("conventions"), width=560)
         self.landscape.figure.on_event("tap", lambda event: self.set_start(event.x, event.y))
+        self.landscape.on_drag = self.set_start
         self.downloads = self._downloads()
         if not self.apply(state, messages=messages):  # the URL's problem cannot be built
             default = State()

@@ -11,14 +11,21 @@ Three modes share the figure's renderers (a problem change never re-creates it):
 - more: the plane through the paths (:func:`gdlab.landscape.path_plane`), its grid and
   the paths projected on it.
 
-A tap sets the start: the data coordinates in the first two modes, the plane's point
-:math:`o + a u + b v` in the third.
+A tap sets the start, and so does dragging the start point (Bokeh's point-draw tool):
+the data coordinates in the first two modes, the plane's point :math:`o + a u + b v` in
+the third.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from bokeh.models import Arrow, ColumnDataSource, LinearColorMapper, NormalHead
+from bokeh.models import (
+    Arrow,
+    ColumnDataSource,
+    LinearColorMapper,
+    NormalHead,
+    PointDrawTool,
+)
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 from matplotlib.colors import to_hex
@@ -71,9 +78,17 @@ class LandscapeView:
         self.tangents = ColumnDataSource(_empty("xs", "ys", "color"))
         self.figure.multi_line("xs", "ys", source=self.tangents, color="color",
                                line_dash="dashed", line_width=2)
-        self.start = ColumnDataSource(_empty("x", "y"))
-        self.figure.scatter("x", "y", source=self.start, marker="circle", size=12,
-                            color="#E69F00", line_color="black", legend_label="start")
+        self.start = ColumnDataSource(_empty("x", "y"), name="gdlab-start")
+        start = self.figure.scatter("x", "y", source=self.start, marker="circle", size=14,
+                                    color="#E69F00", line_color="black", legend_label="start")
+        # drag the start point (a click anywhere sets it too); the pan tool stays a click away
+        drag = PointDrawTool(renderers=[start], add=False, drag=True, num_objects=1,
+                             description="drag the start point")
+        self.figure.add_tools(drag)
+        self.figure.toolbar.active_drag = drag
+        self.on_drag = None  # the page's handler: on_drag(x, y) in data coordinates
+        self._placing = False
+        self.start.on_change("data", self._dragged)
         self.minima = ColumnDataSource(_empty("x", "y"))
         self.figure.scatter("x", "y", source=self.minima, marker="star", size=16,
                             color="#D55E00", line_color="black", legend_label="minimum")
@@ -102,6 +117,19 @@ class LandscapeView:
         if self.mode == "plane" and self.plane is not None:
             return tuple(float(v) for v in self.plane.points(x, y))
         return None
+
+    def _place(self, data):
+        """Show the start (a change the page makes, not a drag)."""
+        self._placing = True
+        try:
+            self.start.data = data
+        finally:
+            self._placing = False
+
+    def _dragged(self, attr, old, new):
+        if self._placing or self.on_drag is None or not len(new.get("x", ())):
+            return
+        self.on_drag(float(new["x"][0]), float(new["y"][0]))
 
     # -- drawing ----------------------------------------------------------------------
     def update(self, problem, state, runs, step: int, *, new_structure: bool):
@@ -233,7 +261,7 @@ class LandscapeView:
             self._draw_image(grid_for(problem, bounds))
         self.figure.xaxis.axis_label, self.figure.yaxis.axis_label = problem.param_names[:2]
         self.curve.data = _empty("x", "y")
-        self.start.data = {"x": [start[0]], "y": [start[1]]}
+        self._place({"x": [start[0]], "y": [start[1]]})
         minima = landscape.known_minimizers(problem)
         self.minima.data = {"x": list(minima[:, 0]), "y": list(minima[:, 1])}
 
@@ -256,7 +284,7 @@ class LandscapeView:
         self._set_box(((low, high), (bottom - pad, top + pad)))
         self.figure.xaxis.axis_label = problem.param_names[0]
         self.figure.yaxis.axis_label = getattr(problem, "loss_name", "loss")
-        self.start.data = {"x": [start[0]], "y": [problem.loss(start)]}
+        self._place({"x": [start[0]], "y": [problem.loss(start)]})
         minimum = problem.minimum()
         self.minima.data = ({"x": list(minima), "y": [minimum] * len(minima)}
                             if minimum is not None else _empty("x", "y"))
@@ -281,7 +309,7 @@ class LandscapeView:
         self.figure.xaxis.axis_label, self.figure.yaxis.axis_label = labels
         self.curve.data = _empty("x", "y")
         a, b = plane.coordinates(start[None])[0]
-        self.start.data = {"x": [a], "y": [b]}
+        self._place({"x": [a], "y": [b]})
         minimizer = problem.minimizer()
         if minimizer is not None:
             m = plane.coordinates(np.asarray(minimizer)[None])[0]
