@@ -27,7 +27,11 @@ def register(app, fail, console) -> None:
             fail(InvalidParameterError("--port", "an integer in [0, 65535]", port))
         from gdlab.explorer import serve
 
-        server = serve(host=host, port=port, open=False, start=False)
+        try:
+            server = serve(host=host, port=port, open=False, start=False)
+        except OSError as error:  # the port is taken, or the host is not this machine's
+            fail(InvalidParameterError("--port", f"a free port on {host}", f"{port} "
+                                       f"({error.strerror or error})"))
         url = f"http://{host}:{server.port}/explore"
         print(f"gdlab explorer at {url}", flush=True)
         if open_:
