@@ -548,9 +548,10 @@ def test_toml_export_reproduces_the_runs_from_the_cli(exports, tmp_path, monkeyp
 
 
 def test_ten_sessions_do_not_interfere(browser, server):
-    """Ten pages opened at once, each with its own rate and start, each show their own
-    runs; after a slider step in all ten (recomputing at once), every page's slot 1 is
-    gradient descent's for the rate and the start its own URL holds, and no two agree."""
+    """Ten pages open at the same time (ten Bokeh sessions), each with its own rate and
+    start, each show their own runs; after a slider step in all ten before any is awaited
+    (the server recomputing them together), every page's slot 1 is gradient descent's
+    for the rate and the start its own URL holds, and no two agree."""
     rates = [float(f"{lr:.6g}") for lr in np.geomspace(1e-4, 6e-4, 10)]
     starts = [(round(-1.15 + 0.05 * i, 6), round(0.7 + 0.04 * i, 6)) for i in range(10)]
     # ten pages of one browser context (each page load is its own Bokeh session; one
