@@ -99,15 +99,24 @@ class Explorer:
         self.step = min(self.step, self.last_step) if not new_structure else self.last_step
         step = self.step
 
-        def draw():
+        errors = [r.error for r in runs if r.error]
+        message = "\n\n".join([*messages, *errors])
+        status = self.status_text() or "no optimizer selected"
+        internals = internals_text(problem, runs, step)
+        theory = theory_text(problem, runs)
+
+        def draw():  # every change of the page in one message to the browser
             self.landscape.update(problem, state, runs, step, new_structure=new_structure)
             self.curves.update(problem, runs)
             self.curves.set_step(step)
+            self.message.object = message
+            self.internals.object = internals
+            self.theory.object = theory
+            self.status.object = status
 
         self._draw(draw)
-        errors = [r.error for r in runs if r.error]
-        self.message.object = "\n\n".join([*messages, *errors])
-        self._show_text()
+        if self.tabs is not None and self.tabs.active == CONVENTIONS_TAB:
+            self._show_conventions()
         self._show_controls()
         self._write_query()
         return True
@@ -135,13 +144,14 @@ class Explorer:
     def _set_step(self, step: int) -> None:
         self.step = step = max(0, min(int(step), self.last_step))
         runs = self.runs
+        internals = internals_text(self.problem, runs, step)
 
         def draw():
             self.landscape.set_step(runs, step)
             self.curves.set_step(step)
+            self.internals.object = internals
 
         self._draw(draw)
-        self.internals.object = internals_text(self.problem, self.runs, self.step)
         self._set_current_widget()
 
     # -- showing ---------------------------------------------------------------------
@@ -153,20 +163,18 @@ class Explorer:
         if self.doc is None:
             change()
             return
+        from panel.io.document import hold
         from panel.io.state import set_curdoc
 
+        def held():  # the changes go out together, as one patch of the document
+            with hold(self.doc):
+                change()
+
         with set_curdoc(self.doc):
-            pn.state.execute(change)
+            pn.state.execute(held)
 
     def status_text(self) -> str:
         return "\n".join(_compute.status_line(self.problem, r) for r in self.runs)
-
-    def _show_text(self):
-        self.status.object = self.status_text() or "no optimizer selected"
-        self.internals.object = internals_text(self.problem, self.runs, self.step)
-        self.theory.object = theory_text(self.problem, self.runs)
-        if self.tabs is not None and self.tabs.active == CONVENTIONS_TAB:
-            self._show_conventions()
 
     def _show_conventions(self):
         """Run the conventions (only while their tab is shown: three more runs)."""
@@ -328,6 +336,8 @@ def build_app(query: dict | None = None):
     explorer = Explorer(query)
     if served:
         explorer.doc = pn.state.curdoc
+        # a page closed while playing: stop its periodic callback with the session
+        pn.state.on_session_destroyed(lambda context: explorer.pause())
     page = explorer.layout
     page.explorer = explorer
     if served:
