@@ -208,6 +208,11 @@ class Explorer:
         values = {key: "" for key in URL_KEYS}
         values.update(to_query(self.state))
         self.query.param.update(**values)
+        # every key, not only the changed ones: Panel's location sync writes the keys whose
+        # events it sees into the browser's current query, and the browser's first query
+        # (sent after the page was built) had dropped blank values such as "opt3=", so an
+        # off slot never written since came back on in a copied link
+        self.query.param.trigger(*URL_KEYS)
 
     # -- wiring ----------------------------------------------------------------------
     def _on(self, widget, change, name="value"):

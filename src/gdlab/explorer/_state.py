@@ -154,6 +154,10 @@ def _number(text, name, low, high, messages, kind=float, open_low=False):
     return value
 
 
+OFF = "off"
+"""The URL value of an optimizer slot that is turned off (an empty value also reads as off)."""
+
+
 def parse_query(query: dict | None) -> tuple[State, list[str]]:
     """The state a URL query asks for, and a message per value refused (its default kept).
 
@@ -221,10 +225,11 @@ def parse_query(query: dict | None) -> tuple[State, list[str]]:
         current = slots[k - 1]
         if f"opt{k}" in query:
             name = query[f"opt{k}"]
-            if name == "" or name in OPTIMIZERS:
-                current = slot(name, current.learning_rate)
+            if name in ("", OFF) or name in OPTIMIZERS:
+                current = slot("" if name == OFF else name, current.learning_rate)
             else:
-                messages.append(f"opt{k} must be empty or one of {', '.join(OPTIMIZERS)}; "
+                messages.append(f"opt{k} must be empty, {OFF!r} or one of "
+                                f"{', '.join(OPTIMIZERS)}; "
                                 f"got {name!r}: the default is kept.")
         if f"lr{k}" in query:
             value = _number(query[f"lr{k}"], f"lr{k}", 0.0, LR_RANGE[1], messages,
@@ -260,8 +265,10 @@ def _text(value) -> str:
 def to_query(state: State) -> dict[str, str]:
     """The URL query of ``state``: every key whose value differs from the default's.
 
-    The optimizer keys ``opt1``..``opt4`` are always written (empty: off), so that
-    ``parse_query(to_query(s))[0] == s``.
+    The optimizer keys ``opt1``..``opt4`` are always written (``off`` for a slot turned
+    off: an empty value equals the synced parameter's default, and Panel's location sync
+    leaves such a key out of the URL, so a copied link turned the default optimizer back
+    on), so that ``parse_query(to_query(s))[0] == s``.
     """
     default = State()
     query = {}
@@ -273,7 +280,7 @@ def to_query(state: State) -> dict[str, str]:
     if state.batch is not None:
         query["batch"] = str(state.batch)
     for k, (now, was) in enumerate(zip(state.slots, default.slots, strict=True), start=1):
-        query[f"opt{k}"] = now.name
+        query[f"opt{k}"] = now.name or OFF
         if now.learning_rate != was.learning_rate or now.name != was.name:
             query[f"lr{k}"] = _text(float(now.learning_rate))
         if now.convention != default_convention(now.name):
