@@ -191,7 +191,7 @@ def test_the_url_query_round_trips_to_the_same_state(state):
     ({"lr1": "0"}, "lr1 must be a number in (0", ("lr1", 1e-3)),
     ({"steps": str(MAX_STEPS + 1)}, "steps must be an integer in [1, 5000]", ("steps", 200)),
     ({"steps": "ten"}, "steps must be an integer", ("steps", 200)),
-    ({"opt1": "nope"}, "opt1 must be empty, .off. or one of", ("opt1", "sgd")),
+    ({"opt1": "nope"}, "opt1 must be empty, 'off' or one of", ("opt1", "sgd")),
     ({"start": "1,nan"}, "start must be finite numbers", ("start", None)),
 ])
 def test_a_bad_url_value_gives_a_message_and_keeps_the_default(query, words, kept):
