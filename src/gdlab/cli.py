@@ -512,7 +512,9 @@ def _print_optimizers() -> None:
         console.print(f"  [dim]{reference}[/dim]", highlight=False)
 
 
+from gdlab._cli_benchmark import register as register_benchmark  # noqa: E402
 from gdlab._cli_explore import register as register_explore  # noqa: E402
+from gdlab._cli_reproduce import register as register_reproduce  # noqa: E402
 from gdlab._cli_schedules import register  # noqa: E402
 from gdlab._cli_sweep import register as register_sweep  # noqa: E402
 from gdlab._cli_theory import register as register_theory  # noqa: E402
@@ -521,6 +523,8 @@ register(app, _fail, _parse_settings, console)
 register_sweep(app, _fail, console, _build_problem)
 register_theory(app, _fail, console, _build_problem)
 register_explore(app, _fail, console)
+register_benchmark(app, _fail, console, _build_problem)
+register_reproduce(app, _fail, console, _build_problem)
 
 
 def main() -> None:  # pragma: no cover - console entry point
