@@ -53,6 +53,7 @@ from gdlab.problems import (  # noqa: E402
     softmax_regression,
 )
 from gdlab.sampling import SCHEMES, Sampler, make_sampler  # noqa: E402
+from gdlab.streaming import stream_run  # noqa: E402
 from gdlab.trajectory import Status, Trajectory  # noqa: E402
 
 if _TYPE_CHECKING:  # what the lazy names below are, for type checkers and editors
@@ -130,5 +131,6 @@ __all__ = [
     "run_many",
     "schedules",
     "sgd",
+    "stream_run",
     "theory",
 ]
