@@ -217,16 +217,40 @@ def run(
     out: Annotated[str | None, typer.Option(
         help="Folder for trajectory.parquet, trajectory.png, config.json and, on a "
              "2-parameter problem, path.png.")] = None,
+    stream: Annotated[bool, typer.Option(
+        "--stream", help="Train from --data FILE.parquet chunk by chunk without loading it "
+        "(least squares on the features; --sampling sequential or shuffle).")] = False,
+    shuffle_buffer: Annotated[str | None, typer.Option(
+        help="With --stream: shuffle through a seeded buffer of this many rows (a local "
+        "shuffle; implies --sampling shuffle).")] = None,
+    epochs: Annotated[str | None, typer.Option(
+        help="With --stream: passes over the file (instead of --steps).")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(
+        help="With --stream: store the position in this file after every chunk.")] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="With --stream: continue from --checkpoint where it stopped.")]
+        = False,
 ) -> None:
     """Run one optimizer on one problem and print a summary."""
     from gdlab import InvalidParameterError
 
+    streaming = {"--shuffle-buffer": shuffle_buffer, "--epochs": epochs,
+                 "--checkpoint": checkpoint, "--resume": resume or None}
     try:
-        summary = _run(problem, optimizer, learning_rate, set_ or [], steps, batch_size,
-                       sampling, seed, record_every, dtype, tol, data, target, out, schedule,
-                       expression=expression,
-                       problem_pairs=_problem_pairs(problem, problem_set, dataset, hidden,
-                                                    target))
+        if stream:
+            summary = _run_stream(data, target, optimizer, learning_rate, set_ or [], steps,
+                                  batch_size, sampling, seed, record_every, dtype, tol, out,
+                                  schedule, **{k[2:].replace("-", "_"): v
+                                               for k, v in streaming.items()})
+        else:
+            for option, value in streaming.items():
+                if value is not None:
+                    raise InvalidParameterError(option, "used with --stream", value)
+            summary = _run(problem, optimizer, learning_rate, set_ or [], steps, batch_size,
+                           sampling, seed, record_every, dtype, tol, data, target, out,
+                           schedule, expression=expression,
+                           problem_pairs=_problem_pairs(problem, problem_set, dataset,
+                                                        hidden, target))
     except InvalidParameterError as error:
         _fail(error)
     table = Table(title=summary["title"])
@@ -324,6 +348,125 @@ def _run(problem, optimizer, learning_rate, pairs, steps, batch_size, sampling, 
         _write_run(folder, chosen, trajectory, spec)
         rows.append(("written to", str(folder)))
     return {"title": f"{spec.describe()} on {chosen.name}", "rows": rows}
+
+
+STREAM_OPTIONS = {"path": "--data", "target": "--target", "shuffle_buffer": "--shuffle-buffer",
+                  "epochs": "--epochs", "checkpoint": "--checkpoint", "resume": "--resume",
+                  "num_steps": "steps"}
+"""The library's parameter names of :func:`gdlab.stream_run` as the options that set them."""
+
+
+def _run_stream(data, target, optimizer, learning_rate, pairs, steps, batch_size, sampling,
+                seed, record_every, dtype, tol, out, schedule, *, shuffle_buffer, epochs,
+                checkpoint, resume) -> dict:
+    """``gdlab run --stream``: :func:`gdlab.stream_run` on a Parquet file, least squares."""
+    import gdlab
+    from gdlab import InvalidParameterError, store
+    from gdlab._cli_schedules import (
+        build_schedule,
+        schedule_kinds,
+        split_settings,
+        typed_settings,
+    )
+    from gdlab._validation import MAX_SEED, MAX_STEPS, check_choice, check_float, check_int
+    from gdlab.optimizers import OPTIMIZERS
+    from gdlab.optimizers._registry import setting_kinds
+
+    if data is None:
+        raise InvalidParameterError("--stream", "used with --data FILE.parquet", "no --data")
+    if data.suffix.lower() not in (".parquet", ".pq"):
+        raise InvalidParameterError("--data", "a Parquet file (.parquet or .pq) with --stream "
+                                    "(write a CSV as Parquet first, e.g. with pandas)",
+                                    str(data))
+    if target is None:
+        raise InvalidParameterError("--target", "the target column's name with --stream", None)
+    if tol is not None:
+        raise InvalidParameterError("--grad-tol", "unset with --stream (the full-data "
+                                    "gradient is not computed while streaming)", tol)
+    learning_rate = check_float("learning_rate", learning_rate, low=0.0)
+    seed = check_int("seed", seed, low=0, high=MAX_SEED)
+    record_every = check_int("record_every", record_every, low=1)
+    batch_size = 128 if batch_size is None else check_int("batch_size", batch_size, low=1)
+    epochs = None if epochs is None else check_int("--epochs", epochs, low=1)
+    steps = None if epochs is not None else check_int("steps", steps, low=1, high=MAX_STEPS)
+    if shuffle_buffer is not None:
+        shuffle_buffer = check_int("--shuffle-buffer", shuffle_buffer, low=1)
+    if sampling is None:
+        sampling = "sequential" if shuffle_buffer is None else "shuffle"
+    if sampling not in ("sequential", "shuffle"):
+        raise InvalidParameterError("sampling", "'sequential' or 'shuffle' with --stream "
+                                    "('replacement' and 'full' need every row at hand)",
+                                    sampling)
+    if sampling == "sequential" and shuffle_buffer is not None:
+        raise InvalidParameterError("--shuffle-buffer", "unset with --sampling sequential",
+                                    shuffle_buffer)
+    if resume and checkpoint is None:
+        raise InvalidParameterError("--checkpoint", "the position file to continue from with "
+                                    "--resume", None)
+    if out is not None:
+        store.prepare_directory(out, "--out", create=False)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    settings = _parse_settings(pairs)
+    if "learning_rate" in settings:
+        raise InvalidParameterError("--set", "settings other than learning_rate (use "
+                                    "--learning-rate)", "learning_rate")
+    if schedule is not None:
+        schedule_settings, settings = split_settings(schedule, settings)
+        scheduled = build_schedule(
+            schedule, typed_settings(schedule_settings, schedule_kinds(schedule)),
+            learning_rate)
+    settings = typed_settings(settings, setting_kinds(optimizer))
+    if schedule is not None:
+        if isinstance(scheduled, dict):
+            accepted = OPTIMIZERS[optimizer].defaults
+            settings.update({k: v for k, v in scheduled.items()
+                             if k == "learning_rate" or k in accepted})
+        else:
+            settings["learning_rate"] = scheduled
+        learning_rate = settings.pop("learning_rate")
+    spec = gdlab.optimizer(optimizer, learning_rate=learning_rate, **settings)
+    try:
+        trajectory = gdlab.stream_run(
+            data, spec, target=target, batch_size=batch_size, sampling=sampling,
+            shuffle_buffer=shuffle_buffer, epochs=epochs,
+            num_steps=steps, seed=seed, record_every=record_every, dtype=dtype,
+            evaluate=True, checkpoint=checkpoint, resume=resume,
+            progress=sys.stderr.isatty())
+    except InvalidParameterError as error:  # the options' names, not the library's
+        if error.parameter not in STREAM_OPTIONS:
+            raise
+        raise InvalidParameterError(STREAM_OPTIONS[error.parameter], error.allowed,
+                                    error.received) from None
+    except KeyboardInterrupt:
+        where = f"; continue with --resume --checkpoint {checkpoint}" if checkpoint else ""
+        typer.echo(f"Interrupted{where}", err=True)
+        raise typer.Exit(code=130) from None
+    used = trajectory.settings
+    wall = used["wall_time_s"]
+    rows_seen = int(trajectory.step[-1]) * batch_size
+    rows = [("status", str(trajectory.status)),
+            ("steps recorded", str(len(trajectory.step))),
+            ("rows in the file", f"{used['rows']:,}"),
+            ("epochs", f"{used['epochs']:.4g}"),
+            ("rows per second (compiling included)",
+             f"{rows_seen / wall:,.0f}" if wall > 0 else "-"),
+            ("start loss", f"{trajectory.init_loss:.6g}"),
+            ("final loss", f"{trajectory.final_loss:.6g}"),
+            ("last batch loss", f"{trajectory.batch_loss[-1]:.6g}")]
+    final = trajectory.final_params
+    if len(final) <= 10:
+        names = trajectory.param_names
+        rows += [(f"final {n}", f"{v:.6g}") for n, v in zip(names, final, strict=True)]
+    if used.get("resumed_at") is not None:
+        rows.append(("resumed at step", str(used["resumed_at"])))
+    if out is not None:
+        folder = store.prepare_directory(out, "--out")
+        store.write_parquet(folder / "trajectory.parquet", trajectory.to_frame())
+        store.write_json(folder / "config.json", {
+            "command": "run --stream", "data": str(data), "settings": trajectory.settings,
+            "status": str(trajectory.status), "versions": store.versions()})
+        rows.append(("written to", str(folder)))
+    return {"title": f"{spec.describe()} streamed from {data.name}", "rows": rows}
 
 
 def _problem_pairs(problem, pairs, dataset, hidden, target) -> list[str]:
