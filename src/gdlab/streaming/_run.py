@@ -167,26 +167,49 @@ def stream_run(path, optimizer, *, target: str, problem: str = "least_squares",
 
     started = time.perf_counter()
     bar = _progress(progress, num_steps * batch_size, done * batch_size)
+    saved = [done]
+
+    def finish(item) -> bool:
+        """Keep a dispatched chunk's records, store the position when due; stopped?"""
+        nonlocal done
+        after, out, first, count, state = item
+        _keep_records(records, jax.device_get(out), first, count, batch.record_every)
+        done = first + count
+        stopped = int(after["stop"]) != 0
+        if checkpoint is not None and (state is not None or stopped):
+            _save_position(Path(checkpoint), source, settings, done, after, records,
+                           state if state is not None else stream.state())
+            saved[0] = done
+        bar(done * batch_size)
+        return stopped
+
+    def due(end) -> bool:
+        return checkpoint is not None and (
+            end >= num_steps or checkpoint_every is None
+            or end // checkpoint_every > saved[0] // checkpoint_every)
+
+    # Chunk k+1 is read while chunk k computes (JAX dispatches asynchronously); chunk k's
+    # results are taken (and its position stored) before chunk k+1 is dispatched.
+    item, dispatched = None, done
     try:
-        last_saved = done
-        while done < num_steps and int(carry["stop"]) == 0:
-            count = min(steps_per_chunk, num_steps - done)
-            chunk = stream.next_chunk(count * batch_size)
-            chunk = tuple(_pad(a, steps_per_chunk * batch_size) for a in chunk)
-            carry, out = run_chunk(carry, tuple(jnp.asarray(a) for a in chunk), constants,
-                                   leaves, jnp.int32(done), jnp.int32(num_steps),
-                                   jnp.asarray(batch.divergence_factor, jdtype),
-                                   batch_size=batch_size, steps=steps_per_chunk,
-                                   internals=internals, **static)
-            _keep_records(records, jax.device_get(out), done, count, batch.record_every)
-            done += count
-            if checkpoint is not None and (
-                    done >= num_steps or int(carry["stop"]) != 0 or checkpoint_every is None
-                    or done // checkpoint_every > last_saved // checkpoint_every):
-                _save_position(Path(checkpoint), source, settings, done, carry, records,
-                               stream)
-                last_saved = done
-            bar(done * batch_size)
+        if int(carry["stop"]) == 0:
+            while dispatched < num_steps:
+                count = min(steps_per_chunk, num_steps - dispatched)
+                chunk = stream.next_chunk(count * batch_size)
+                if item is not None and finish(item):
+                    item = None
+                    break
+                state = stream.state() if due(dispatched + count) else None
+                chunk = tuple(jnp.asarray(_pad(a, steps_per_chunk * batch_size)) for a in chunk)
+                carry, out = run_chunk(carry, chunk, constants, leaves, jnp.int32(dispatched),
+                                       jnp.int32(num_steps),
+                                       jnp.asarray(batch.divergence_factor, jdtype),
+                                       batch_size=batch_size, steps=steps_per_chunk,
+                                       internals=internals, **static)
+                item = (carry, out, dispatched, count, state)
+                dispatched += count
+            if item is not None:
+                finish(item)
     finally:
         bar(None)
     wall = time.perf_counter() - started
@@ -320,13 +343,13 @@ def _evaluate(source, proxy, batch, final_params, stream, constants):
 
 # the stored position --------------------------------------------------------------------
 
-def _save_position(path: Path, source, settings, done, carry, records, stream) -> None:
+def _save_position(path: Path, source, settings, done, carry, records, state) -> None:
     """The position as one ``.npz``, written to a temporary name and renamed into place."""
     leaves = jax.tree_util.tree_leaves(jax.device_get(carry))
     arrays = {f"carry_{i}": np.asarray(v) for i, v in enumerate(leaves)}
     for name, values in records.items():
         arrays[f"record_{name}"] = np.concatenate(values)
-    for name, value in stream.state().items():
+    for name, value in state.items():
         arrays[f"stream_{name}"] = np.asarray(value)
     meta = {"version": POSITION_VERSION, "file": source.fingerprint, "settings": settings,
             "step": done, "records": sorted(records)}
