@@ -24,6 +24,7 @@ if _TYPE_CHECKING:  # what the lazy names below are, for type checkers and edito
     from gdlab.plots.internals import plot_effective_learning_rates
     from gdlab.plots.paths import draw_arrows, plot_paths
     from gdlab.plots.projection import plot_projection
+    from gdlab.plots.reproduce import plot_loss_bands
     from gdlab.plots.samples import plot_scatter
     from gdlab.plots.sharpness import (
         plot_edge_of_stability,
@@ -42,6 +43,7 @@ _LAZY = {
     "plot_convergence": ("gdlab.plots.theory", "plot_convergence"),
     "plot_rate_map": ("gdlab.plots.theory", "plot_rate_map"),
     "plot_scatter": ("gdlab.plots.samples", "plot_scatter"),
+    "plot_loss_bands": ("gdlab.plots.reproduce", "plot_loss_bands"),
     # the landscape figures (issue 12): loaded on first use, like the sweep figures
     "draw_arrows": ("gdlab.plots.paths", "draw_arrows"),
     "plot_effective_learning_rates": ("gdlab.plots.internals", "plot_effective_learning_rates"),
@@ -73,6 +75,7 @@ __all__ = [
     "plot_gradient_step",
     "plot_heatmap",
     "plot_lr_find",
+    "plot_loss_bands",
     "plot_loss_per_step",
     "plot_param_per_step",
     "plot_paths",
