@@ -5,8 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench bench-quick bench-peers bench-article bench-sweep bench-per-sample \
-	bench-full-batch bench-report bench-optimizers bench-explorer sweep-example gallery golden \
-	clean
+	bench-full-batch bench-report bench-optimizers bench-explorer bench-streaming sweep-example \
+	gallery golden clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -90,6 +90,12 @@ bench-optimizers: bench-peers
 # chromium package, as .ci/run installs it). Writes benchmarks/results/explorer.json.
 bench-explorer: $(STAMP)
 	$(BIN)/python benchmarks/explorer.py
+
+# Streaming from Parquet (issue 14): rows/s from a ~2 GB file the script writes into a
+# temporary folder (and removes) against the same data in memory; a few minutes. Writes
+# benchmarks/results/streaming.json.
+bench-streaming: $(STAMP)
+	$(BIN)/python benchmarks/streaming.py --gigabytes 2 --repeats 3
 
 sweep-example: $(STAMP)
 	$(BIN)/gdlab sweep --config examples/article-momentum.toml --out results/sweep --no-progress

@@ -133,6 +133,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     rows = int(args.gigabytes * 1e9 / BYTES_PER_ROW)
     spec = gdlab.optimizer("sgd", learning_rate=LR)
+    machine = report.machine()
     folder = Path(tempfile.mkdtemp(prefix="gdlab-stream-bench-"))
     try:
         path, small = folder / "data.parquet", folder / "small.parquet"
@@ -187,7 +188,7 @@ def main(argv=None) -> None:
     record = {
         "workload": f"SGD (lr {LR:g}), d = {DIM} float64 features + intercept, batches of "
                     f"{BATCH}, in order, one epoch",
-        "machine": report.machine(), "date": time.strftime("%Y-%m-%d %H:%M"),
+        "machine": machine, "date": time.strftime("%Y-%m-%d %H:%M"),
         "note": "the development machine's 2 vCPUs are shared with other agents' work: "
                 "absolute rates vary with its load; compare the two in the same run",
         "versions": report.versions("pyarrow"),

@@ -18,10 +18,10 @@ The order of the rows (``n`` in the file, batches of ``B``, ``m = B \lfloor n/B
   :math:`j_r = \lfloor h(\mathrm{seed}, e, r)\, S / 2^{32}\rfloor`, the row in that slot
   leaves and row :math:`r` takes its place; after the last row the ``S`` rows left leave
   in a seeded random order. So every row leaves once per epoch; the first ``m`` to leave
-  are that epoch's batches, the last ``n - m`` are dropped. This is a *local* shuffle: a
-  row leaves at most about ``S`` places... later than it arrived, never earlier than
-  ``S`` rows before (well mixed only when ``S`` is a good share of ``n``); with
-  ``S >= n`` it is a uniformly random permutation of the epoch.
+  are that epoch's batches, the last ``n - m`` are dropped. This is a *local* shuffle,
+  not a global permutation: the row leaving at place ``p`` arrived by place ``p + S``,
+  and a row waits ``S`` places on average (geometrically distributed); with ``S >= n``
+  it is a uniformly random permutation of the epoch.
 """
 
 from __future__ import annotations
@@ -93,9 +93,12 @@ class ParquetSource:
         position = int(bounds[first])
         try:
             handle = pq.ParquetFile(self.path)
-            batches = handle.iter_batches(batch_size=read_rows, columns=list(columns),
-                                          row_groups=range(first, len(self.row_group_rows)),
-                                          use_threads=False)
+            # one row group at a time: given all of them, iter_batches pre-buffers every
+            # one it was given (a 2 GB file took 7 GB of memory)
+            batches = (batch for g in range(first, len(self.row_group_rows))
+                       for batch in handle.iter_batches(batch_size=read_rows, row_groups=[g],
+                                                        columns=list(columns),
+                                                        use_threads=False))
             for batch in batches:
                 low, high = max(start - position, 0), min(stop - position, batch.num_rows)
                 position += batch.num_rows
