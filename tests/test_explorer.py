@@ -90,6 +90,45 @@ def test_moving_the_learning_rate_slider_changes_the_run_and_the_status():
     np.testing.assert_allclose(path["x"][-1], expected.final_params[0], rtol=1e-12)
 
 
+def test_moving_one_slider_reruns_its_slot_only_and_redraws_its_sources_only(monkeypatch):
+    explorer = page(opt2="momentum", lr2="0.001", opt3="adam", lr3="0.05")
+    runs = []
+    real_run = gdlab.run
+    monkeypatch.setattr(gdlab, "run", lambda *a, **k: runs.append(k) or real_run(*a, **k))
+    paths = [s.data for s in explorer.landscape.paths]
+    losses = [s.data for s in explorer.curves.loss_sources]
+    first = explorer.runs[0]
+    explorer.controls.slots[0].lr.value = -2.75
+    assert len(runs) == 1 and runs[0]["init_params"] is not None  # slot 1 only
+    assert explorer.landscape.paths[0].data is not paths[0]
+    for k in (1, 2):  # the other slots' sources were not sent again
+        assert explorer.landscape.paths[k].data is paths[k]
+        assert explorer.curves.loss_sources[k].data is losses[k]
+    expected = real_run(gdlab.problem("rosenbrock"), gdlab.optimizer(
+        "sgd", learning_rate=10 ** -2.75), num_steps=40)
+    np.testing.assert_allclose(explorer.landscape.paths[0].data["x"][-1],
+                               expected.final_params[0], rtol=1e-12)
+    explorer.controls.slots[0].lr.value = -3.0  # back: the cached run, not a new one
+    assert len(runs) == 1 and explorer.runs[0] is first
+    np.testing.assert_array_equal(explorer.landscape.paths[0].data["x"],
+                                  first.path[:, 0])
+
+
+def test_markers_are_thinned_to_every_kth_iterate_and_the_last():
+    from gdlab.explorer._landscape_view import marker_rows
+
+    np.testing.assert_array_equal(marker_rows(5), [0, 1, 2, 3, 4])
+    np.testing.assert_array_equal(marker_rows(10, most=4), [0, 3, 6, 9])  # k = ceil(10/4)
+    np.testing.assert_array_equal(marker_rows(11, most=4), [0, 3, 6, 9, 10])
+    rows = marker_rows(501)  # 500 steps: every 6th iterate (ceil(501/100)) and the end
+    assert rows[0] == 0 and rows[-1] == 500 and len(rows) <= 101
+    assert set(np.diff(rows[:-1])) == {6}
+    explorer = page(steps="500")
+    markers = explorer.landscape.markers[0].data
+    path = explorer.runs[0].path
+    np.testing.assert_array_equal(markers["x"], path[marker_rows(len(path)), 0])
+
+
 def test_the_momentum_slider_and_the_optimizer_select_change_their_slot():
     explorer = page(opt2="momentum", lr2="0.001")
     explorer.controls.slots[1].momentum.value = 0.5

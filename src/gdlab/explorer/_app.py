@@ -28,6 +28,10 @@ from gdlab.explorer._state import State, default_convention, parse_query, slot, 
 URL_KEYS = ("problem", "expression", "kappa", "steps", "start", "seed", "batch", "sampling",
             *(f"{key}{k}" for k in range(1, 5) for key in ("opt", "lr", "conv", "mom", "sched")))
 PLAY_PERIOD_MS = 60
+QUERY_DELAY_S = 0.5
+"""A served page writes its URL this long after the last change (a drag writes it once,
+when it stops): the location sync costs the browser two more messages and ~35 ms of work,
+which would otherwise land between a slider move and the paint of its result."""
 CONVENTIONS_TAB = 2
 
 
@@ -48,6 +52,7 @@ class Explorer:
         self.step = 0
         self.updating = False
         self._callback = None
+        self._query_timer = None
         self.tabs = None
         self.doc = None  # the served document, set by build_app
         self.lock = threading.RLock()
@@ -75,16 +80,21 @@ class Explorer:
         self.layout = self._layout()
 
     # -- state changes ---------------------------------------------------------------
-    def apply(self, state: State, *, messages=()) -> bool:
+    def apply(self, state: State, *, messages=(), controls: bool = True) -> bool:
         """Run ``state`` and show it; on a refused value show why and keep the old one.
+
+        Args:
+            controls: whether to set the widgets to ``state``; ``False`` where the change
+                came from a slider that already shows it, or from the start point (which
+                no widget shows): setting every widget costs ~10 ms an update.
 
         Returns:
             Whether ``state`` is now shown.
         """
         with self.lock:  # one change at a time per page (callbacks run on threads)
-            return self._apply(state, messages)
+            return self._apply(state, messages, controls)
 
-    def _apply(self, state: State, messages) -> bool:
+    def _apply(self, state: State, messages, controls=True) -> bool:
         structure = (state.problem, state.problem_settings(), state.seed)
         old = (self.state.problem, self.state.problem_settings(), self.state.seed)
         try:
@@ -117,7 +127,10 @@ class Explorer:
         self._draw(draw)
         if self.tabs is not None and self.tabs.active == CONVENTIONS_TAB:
             self._show_conventions()
-        self._show_controls()
+        if controls:
+            self._show_controls()
+        else:
+            self._set_current_widget()
         self._write_query()
         return True
 
@@ -134,7 +147,7 @@ class Explorer:
         point = self.landscape.point_at(x, y)
         if point is None:
             return False
-        return self.apply(replace(self.state, start=point))
+        return self.apply(replace(self.state, start=point), controls=False)
 
     def set_step(self, step: int) -> None:
         """Show the runs at ``step`` (no recomputation)."""
@@ -205,6 +218,18 @@ class Explorer:
         self._set_current_widget()
 
     def _write_query(self):
+        """Mirror the state into the URL's query: at once without a server, else
+        :data:`QUERY_DELAY_S` after the last change (on the server's loop)."""
+        if self.doc is None:
+            self._push_query()
+            return
+        if self._query_timer is not None:
+            self._query_timer.cancel()
+        self._query_timer = threading.Timer(QUERY_DELAY_S, self._draw, (self._push_query,))
+        self._query_timer.daemon = True
+        self._query_timer.start()
+
+    def _push_query(self):
         values = {key: "" for key in URL_KEYS}
         values.update(to_query(self.state))
         self.query.param.update(**values)
@@ -215,7 +240,7 @@ class Explorer:
         self.query.param.trigger(*URL_KEYS)
 
     # -- wiring ----------------------------------------------------------------------
-    def _on(self, widget, change, name="value"):
+    def _on(self, widget, change, name="value", controls=True):
         def react(event):
             if self.updating:
                 return
@@ -225,7 +250,7 @@ class Explorer:
                 self.message.object = f"Not applied: {error}"
                 return
             if new is not None:
-                self.apply(new)
+                self.apply(new, controls=controls)
 
         widget.param.watch(react, name)
 
@@ -243,10 +268,12 @@ class Explorer:
             self._on(controls.optimizer, lambda v, k=k: replace(
                 s(), slots=tuple(slot(v, old.learning_rate) if j == k else old
                                  for j, old in enumerate(s().slots, start=1))))
-            self._on(controls.lr, lambda v, k=k: s().with_slot(k, learning_rate=10.0 ** v))
+            self._on(controls.lr, lambda v, k=k: s().with_slot(k, learning_rate=10.0 ** v),
+                     controls=False)
             self._on(controls.convention, lambda v, k=k: s().with_slot(
                 k, convention=v or default_convention(s().slots[k - 1].name)))
-            self._on(controls.momentum, lambda v, k=k: s().with_slot(k, momentum=float(v)))
+            self._on(controls.momentum, lambda v, k=k: s().with_slot(k, momentum=float(v)),
+                     controls=False)
             self._on(controls.schedule, lambda v, k=k: s().with_slot(k, schedule=v or ""))
         c.current.param.watch(lambda e: None if self.updating else self.set_step(e.new),
                               "value")
@@ -271,10 +298,17 @@ class Explorer:
 
         self._callback = pn.state.add_periodic_callback(advance, period=PLAY_PERIOD_MS)
 
+    def close(self):
+        """The page was closed: stop playing and forget a pending URL write."""
+        self.pause()
+        if self._query_timer is not None:
+            self._query_timer.cancel()
+
     def pause(self):
         if self._callback is not None:
             self._callback.stop()
             self._callback = None
+        self._query_timer = None
 
     def _downloads(self):
         def download(kind, build, filename, label):
@@ -342,7 +376,7 @@ def build_app(query: dict | None = None):
     if served:
         explorer.doc = pn.state.curdoc
         # a page closed while playing: stop its periodic callback with the session
-        pn.state.on_session_destroyed(lambda context: explorer.pause())
+        pn.state.on_session_destroyed(lambda context: explorer.close())
     page = explorer.layout
     page.explorer = explorer
     if served:

@@ -4,13 +4,18 @@ Nothing here is math of its own: :func:`gdlab.run` runs, :mod:`gdlab.landscape` 
 the grid and the gradients, :mod:`gdlab.theory` the predictions. What this module adds is
 caching: one problem object per (name, settings), so the engine's compiled program for an
 optimizer and a number of steps is found again when only a value (a learning rate, a
-start) changes (values are data in gdlab: they never recompile).
+start) changes (values are data in gdlab: they never recompile); and one run per slot and
+settings, so moving one optimizer's slider reruns that optimizer only, and the views can
+tell the other slots' runs are the ones already on the page (the same objects). What the
+views derive from a run (the gradient along its path, its momentum buffer, its effective
+learning rates, its theory line) is computed once per run, on first use.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -18,12 +23,15 @@ import gdlab
 from gdlab import landscape
 from gdlab._validation import InvalidParameterError
 from gdlab.explorer._state import GRID_RESOLUTION, State
+from gdlab.internals import ADAPTIVE, effective_learning_rates, momentum_displacements
 from gdlab.trajectory import Trajectory
 
 _LOCK = threading.Lock()
 _PROBLEMS: dict = {}
 _GRIDS: dict = {}
+_RUNS: OrderedDict = OrderedDict()
 _MAX_CACHED = 32
+_MAX_RUNS = 64
 
 
 def build_problem(state: State):
@@ -60,11 +68,48 @@ class SlotRun:
     spec: object
     trajectory: Trajectory | None
     error: str = ""
+    problem: object = None
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def memo(self, key, compute):
+        """``compute()``, computed once per run (the views' derived quantities)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     @property
     def path(self) -> np.ndarray:
         """Start then every recorded point, ``(T + 1, d)``."""
-        return landscape.full_path(self.trajectory)
+        return self.memo("path", lambda: landscape.full_path(self.trajectory))
+
+    @property
+    def gradients(self) -> np.ndarray:
+        """The full-data gradient at every point of :attr:`path`, ``(T + 1, d)`` (one
+        compiled evaluation for the whole path)."""
+        return self.memo("gradients", lambda: landscape.gradients_at(self.problem, self.path))
+
+    def momentum(self):
+        """``(displacements (T, d), words)`` of the run's momentum buffer
+        (:func:`gdlab.internals.momentum_displacements`), or ``None`` without one."""
+        def compute():
+            try:
+                return momentum_displacements(self.trajectory, self.spec)
+            except Exception:  # noqa: BLE001 - SGD, sign methods: no buffer
+                return None
+        return self.memo("momentum", compute)
+
+    def effective_rates(self):
+        """Each coordinate's effective learning rate per update, ``(T, d)``, for the
+        adaptive optimizers (:func:`gdlab.internals.effective_learning_rates`), else
+        ``None``."""
+        def compute():
+            if self.spec.name not in ADAPTIVE:
+                return None
+            try:
+                return effective_learning_rates(self.trajectory, self.spec).values
+            except Exception:  # noqa: BLE001 - internals not recorded
+                return None
+        return self.memo("rates", compute)
 
 
 def run_slots(problem, state: State) -> list[SlotRun]:
@@ -79,17 +124,32 @@ def run_slots(problem, state: State) -> list[SlotRun]:
     if batch is not None and batch > problem.num_examples:
         raise InvalidParameterError("batch", f"an integer in [1, {problem.num_examples}] "
                                     "(the number of examples)", batch)
-    runs = []
-    for k, slot in state.active():
-        try:
-            spec = gdlab.optimizer(slot.name, **slot.settings(state.steps))
-            trajectory = gdlab.run(problem, spec, num_steps=int(state.steps),
-                                   init_params=start, seed=int(state.seed),
-                                   batch_size=batch, sampling=sampling)
-            runs.append(SlotRun(k, spec, trajectory))
-        except InvalidParameterError as error:
-            runs.append(SlotRun(k, None, None, f"{slot.name} (slot {k}): {error}"))
-    return runs
+    return [run_slot(problem, k, slot, start, int(state.steps), int(state.seed), batch,
+                     sampling) for k, slot in state.active()]
+
+
+def run_slot(problem, k: int, slot, start, steps: int, seed: int, batch, sampling) -> SlotRun:
+    """Slot ``k``'s run, cached per (problem, slot number, slot settings, start, steps,
+    seed, batch, sampling): the same arguments give the same :class:`SlotRun` object."""
+    key = (id(problem), k, slot, tuple(np.asarray(start, dtype=np.float64).tolist()), steps,
+           seed, batch, sampling)
+    with _LOCK:
+        cached = _RUNS.get(key)
+        if cached is not None and cached.problem is problem:
+            _RUNS.move_to_end(key)
+            return cached
+    try:
+        spec = gdlab.optimizer(slot.name, **slot.settings(steps))
+        trajectory = gdlab.run(problem, spec, num_steps=steps, init_params=start, seed=seed,
+                               batch_size=batch, sampling=sampling)
+        run = SlotRun(k, spec, trajectory, problem=problem)
+    except InvalidParameterError as error:
+        run = SlotRun(k, None, None, f"{slot.name} (slot {k}): {error}", problem=problem)
+    with _LOCK:
+        _RUNS[key] = run
+        while len(_RUNS) > _MAX_RUNS:
+            _RUNS.popitem(last=False)
+    return run
 
 
 def grid_for(problem, bounds) -> landscape.Grid:

@@ -9,7 +9,6 @@ from bokeh.plotting import figure
 
 from gdlab import landscape, theory
 from gdlab.explorer._landscape_view import COLORS
-from gdlab.internals import ADAPTIVE, effective_learning_rates, momentum_displacements
 
 SHOWN_COORDINATES = 4
 
@@ -37,6 +36,7 @@ class CurvesView:
                            line_dash="dashed") for _ in range(2)]
         self.loss.add_layout(self.spans[0])
         self.distance.add_layout(self.spans[1])
+        self._problem, self._drawn = None, {}  # the run each slot's sources show
 
     def update(self, problem, runs):
         minimum = problem.minimum()
@@ -44,8 +44,13 @@ class CurvesView:
         self.loss.title.text = ("loss − minimum per step" if minimum is not None
                                 else "loss per step")
         by_slot = {r.k: r for r in runs if r.trajectory is not None}
+        if problem is not self._problem:
+            self._problem, self._drawn = problem, {}
         for k in range(1, len(COLORS) + 1):
             run = by_slot.get(k)
+            if k in self._drawn and self._drawn[k] is run:
+                continue  # the run already shown (runs are cached objects, _compute)
+            self._drawn[k] = run
             if run is None:
                 self.loss_sources[k - 1].data = {"step": [], "value": []}
                 self.distance_sources[k - 1].data = {"step": [], "value": []}
@@ -90,19 +95,15 @@ def internals_text(problem, runs, step: int) -> str:
         path = run.path
         i = min(step, len(path) - 1)
         label = f"{run.k}: {run.spec.name}"
-        row(label, "−∇L", -problem.gradient(path[i]))
+        row(label, "−∇L", -run.gradients[i])
         if i >= 1:
-            try:
-                displacement, words = momentum_displacements(run.trajectory, run.spec)
+            momentum = run.momentum()
+            if momentum is not None:  # no buffer (SGD, sign methods): no row
+                displacement, words = momentum
                 row(label, words, displacement[i - 1])
-            except Exception:  # noqa: BLE001 - no buffer (SGD, sign methods): no row
-                pass
-            if run.spec.name in ADAPTIVE:
-                try:
-                    rates = effective_learning_rates(run.trajectory, run.spec)
-                    row(label, "effective lr", rates.values[i - 1])
-                except Exception:  # noqa: BLE001
-                    pass
+            rates = run.effective_rates()
+            if rates is not None:
+                row(label, "effective lr", rates[i - 1])
             else:
                 lr = float(run.trajectory.learning_rate[i - 1])
                 row(label, "learning rate", np.full(len(names), lr))
@@ -114,33 +115,35 @@ def theory_text(problem, runs) -> str:
     and the predicted rate (exact on a quadratic, local near the minimizer elsewhere),
     and the rate the run achieved (:func:`gdlab.theory.measure_rate`)."""
     lines = ["**Theory**", ""]
-    for run in runs:
-        if run.trajectory is None:
-            continue
-        try:
-            facts = theory.analyse(problem, run.spec, local=True)
-        except Exception:  # noqa: BLE001 - no point known for a local theory
-            facts = None
-        head = f"*{run.k}: {run.spec.describe()}*"
-        if facts is None:
-            lines.append(f"- {head}: no theory for this optimizer on this problem "
-                         "(gradient descent and heavy ball are covered).")
-            continue
-        items = [f"{name}: {value}" for name, value in facts.rows()]
-        if facts.gd_optimal_learning_rate is not None:
-            items.append(f"optimal GD learning rate 2/(λmin+λmax): "
-                         f"{facts.gd_optimal_learning_rate:.4g}")
-        if facts.heavy_ball_optimal is not None and run.spec.name == "momentum":
-            best = facts.heavy_ball_optimal
-            items.append(f"optimal heavy ball: lr {best.learning_rate:.4g}, momentum "
-                         f"{best.momentum:.4g}, rate {best.rate:.4g}")
-        if problem.minimizer() is not None:
-            try:
-                measured = theory.measure_rate(run.trajectory, problem)
-                if np.isfinite(measured.rate):
-                    items.append(f"measured rate per step: {measured.rate:.6g} (steps "
-                                 f"{measured.first_step}-{measured.last_step})")
-            except Exception:  # noqa: BLE001 - too few points above the floor
-                pass
-        lines.append(f"- {head}: " + "; ".join(items))
+    lines += [run.memo("theory", lambda run=run: _theory_line(problem, run))
+              for run in runs if run.trajectory is not None]
     return "\n".join(lines)
+
+
+def _theory_line(problem, run) -> str:
+    """One run's line of :func:`theory_text` (computed once per run)."""
+    try:
+        facts = theory.analyse(problem, run.spec, local=True)
+    except Exception:  # noqa: BLE001 - no point known for a local theory
+        facts = None
+    head = f"*{run.k}: {run.spec.describe()}*"
+    if facts is None:
+        return (f"- {head}: no theory for this optimizer on this problem "
+                "(gradient descent and heavy ball are covered).")
+    items = [f"{name}: {value}" for name, value in facts.rows()]
+    if facts.gd_optimal_learning_rate is not None:
+        items.append(f"optimal GD learning rate 2/(λmin+λmax): "
+                     f"{facts.gd_optimal_learning_rate:.4g}")
+    if facts.heavy_ball_optimal is not None and run.spec.name == "momentum":
+        best = facts.heavy_ball_optimal
+        items.append(f"optimal heavy ball: lr {best.learning_rate:.4g}, momentum "
+                     f"{best.momentum:.4g}, rate {best.rate:.4g}")
+    if problem.minimizer() is not None:
+        try:
+            measured = theory.measure_rate(run.trajectory, problem)
+            if np.isfinite(measured.rate):
+                items.append(f"measured rate per step: {measured.rate:.6g} (steps "
+                             f"{measured.first_step}-{measured.last_step})")
+        except Exception:  # noqa: BLE001 - too few points above the floor
+            pass
+    return f"- {head}: " + "; ".join(items)

@@ -32,7 +32,6 @@ from matplotlib.colors import to_hex
 
 from gdlab import landscape
 from gdlab.explorer._compute import curve_for, grid_for, start_of
-from gdlab.internals import momentum_displacements
 from gdlab.plots.contours import landscape_levels, log_floor
 from gdlab.plots.paths import run_colors
 
@@ -41,10 +40,24 @@ COLORS = [to_hex(color) for color in run_colors(4)]
 ARROW_SHARE = 0.12
 """The longest arrow's length as a share of the box's diagonal."""
 PLANE_RESOLUTION = 50
+MAX_MARKERS = 100
+"""Iterate markers drawn per path: every k-th iterate, k = ceil(T / 100), and the last (the
+line goes through every iterate). Past ~100 the dots overlap into a thick line, and each
+costs the browser's paint."""
 
 
 def _empty(*keys) -> dict:
     return {key: [] for key in keys}
+
+
+def marker_rows(n: int, most: int = MAX_MARKERS) -> np.ndarray:
+    """The rows of an ``n``-point path that get a marker: every ``ceil(n / most)``-th
+    from the first, and the last."""
+    if n <= 0:
+        return np.zeros(0, dtype=int)
+    every = max(1, -(-n // most))
+    rows = np.arange(0, n, every)
+    return rows if rows[-1] == n - 1 else np.append(rows, n - 1)
 
 
 class LandscapeView:
@@ -64,13 +77,15 @@ class LandscapeView:
                                alpha=0.45, line_width=1)
         self.curve = ColumnDataSource(_empty("x", "y"))
         self.figure.line("x", "y", source=self.curve, color="black", line_width=2)
-        self.paths, self.points = [], []
+        self.paths, self.markers = [], []
         for k, color in enumerate(COLORS, start=1):
             path = ColumnDataSource(_empty("x", "y"))
             self.figure.line("x", "y", source=path, color=color, line_width=2,
                              legend_label=f"optimizer {k}")
-            self.figure.scatter("x", "y", source=path, color=color, size=3)
+            markers = ColumnDataSource(_empty("x", "y"))
+            self.figure.scatter("x", "y", source=markers, color=color, size=4)
             self.paths.append(path)
+            self.markers.append(markers)
         self.path_items = list(self.figure.legend.items)
         self.current = ColumnDataSource(_empty("x", "y", "color"))
         self.figure.scatter("x", "y", source=self.current, color="color", size=11,
@@ -103,6 +118,7 @@ class LandscapeView:
                 x_start="x0", y_start="y0", x_end="x1", y_end="y1", source=source,
                 line_color=color, line_width=2))
         self.mode = None
+        self._drawn, self._drawn_mode = {}, None  # the run each path source shows
         self.plane = None
         self.problem = None
         self.bounds = None
@@ -154,10 +170,22 @@ class LandscapeView:
             item.visible = run is not None and run.trajectory is not None
             if item.visible:
                 item.label = {"value": f"{k}: {run.spec.name}"}
-        for k, source in enumerate(self.paths, start=1):
-            _, path = by_slot.get(k, (None, None))
-            source.data = ({"x": path[:, 0], "y": path[:, 1]} if path is not None
-                           else _empty("x", "y"))
+        # a slot whose run is the one already drawn keeps its source: moving one slider
+        # sends one path to the browser, not four (runs are cached objects, _compute)
+        keep = not new_structure and self.mode in ("2d", "1d") and self.mode == self._drawn_mode
+        for k, (source, markers) in enumerate(zip(self.paths, self.markers, strict=True),
+                                                  start=1):
+            run, path = by_slot.get(k, (None, None))
+            if keep and self._drawn.get(k, False) is run:
+                continue
+            if path is None:
+                source.data, markers.data = _empty("x", "y"), _empty("x", "y")
+            else:
+                source.data = {"x": path[:, 0], "y": path[:, 1]}
+                shown = marker_rows(len(path))
+                markers.data = {"x": path[shown, 0], "y": path[shown, 1]}
+            self._drawn[k] = run
+        self._drawn_mode = self.mode
         self.set_step(runs, step)
 
     def set_step(self, runs, step: int):
@@ -189,14 +217,14 @@ class LandscapeView:
 
     def _arrows(self, vectors, grads, moms):
         points = np.array([r.path[i] for r, i in vectors])
-        gradient = -np.array([self.problem.gradient(p) for p in points])
+        gradient = -np.array([r.gradients[i] for r, i in vectors])
         momentum = []
         for r, i in vectors:
-            try:
-                displacement, _ = momentum_displacements(r.trajectory, r.spec)
-                momentum.append(displacement[i - 1] if i >= 1 else np.zeros(2))
-            except Exception:  # noqa: BLE001 - an optimizer without a buffer draws none
+            buffer = r.momentum()
+            if buffer is None:  # an optimizer without a buffer draws none
                 momentum.append(np.full(2, np.nan))
+            else:
+                momentum.append(buffer[0][i - 1] if i >= 1 else np.zeros(2))
         momentum = np.array(momentum)
         (x0, x1), (y0, y1) = self.bounds
         room = ARROW_SHARE * float(np.hypot(x1 - x0, y1 - y0))
@@ -218,7 +246,7 @@ class LandscapeView:
         w = float(path[i, 0])
         t = r.trajectory
         value = float(t.init_loss if i == 0 else t.loss[i - 1])
-        slope = float(self.problem.gradient(path[i])[0])
+        slope = float(r.gradients[i][0])
         (x0, x1), _ = self.bounds
         half = 0.15 * (x1 - x0)
         xs = [w - half, w + half]
