@@ -129,6 +129,32 @@ def test_markers_are_thinned_to_every_kth_iterate_and_the_last():
     np.testing.assert_array_equal(markers["x"], path[marker_rows(len(path)), 0])
 
 
+T = 40  # ONE's steps
+SHAPES = {  # each schedule's documented shape over a run of T steps, at update t
+    "cosine": lambda t: 0.5 * (1 + np.cos(np.pi * t / T)),
+    "step": lambda t: 0.1 ** np.floor(t / (T // 3)),
+    "exponential": lambda t: 0.01 ** (t / T),
+    "polynomial": lambda t: 1 - t / T,
+    "inverse_time": lambda t: 1 / (1 + 10 * t / T),
+    "sgdr": lambda t: 0.5 * (1 + np.cos(np.pi * (t % (T // 4)) / (T // 4))),
+    # T/10 = 4 steps up from 0, 6T/10 = 24 flat, the last 12 down to 0
+    "warmup_stable_decay": lambda t: np.where(t < 4, t / 4, np.where(
+        t < 28, 1.0, 1 - (t - 28) / 12)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_every_schedule_a_slot_offers_spans_the_run_as_documented(name):
+    from gdlab.explorer._state import SCHEDULES
+
+    assert set(SCHEDULES) == set(SHAPES)
+    explorer = page(sched1=name, lr1="0.002")
+    assert explorer.message.object == ""
+    rates = np.asarray(explorer.runs[0].trajectory.learning_rate)
+    np.testing.assert_allclose(rates, 0.002 * SHAPES[name](np.arange(T)), rtol=1e-12,
+                               atol=1e-18)
+
+
 def test_the_momentum_slider_and_the_optimizer_select_change_their_slot():
     explorer = page(opt2="momentum", lr2="0.001")
     explorer.controls.slots[1].momentum.value = 0.5
@@ -282,7 +308,8 @@ def _run_through_cli(line, tmp_path):
      "lr1": "0.01", "mom1": "0.5", "start": "0.5,-1"},
     {"problem": "article", "opt1": "adam", "lr1": "0.5", "conv1": "keras", "start": "20",
      "batch": "5", "sampling": "replacement", "seed": "3"},
-], ids=["expression", "article-batches"])
+    {"problem": "rosenbrock", "opt1": "nesterov", "lr1": "0.0005", "sched1": "exponential"},
+], ids=["expression", "article-batches", "rosenbrock-exponential"])
 def test_the_toml_command_lines_reproduce_the_final_parameters(query, tmp_path):
     explorer = page(**query)
     text = _exports.toml_text(explorer.problem, explorer.state)

@@ -130,8 +130,9 @@ def run_command(problem, state, slot, folder: str) -> list[str] | None:
     if slot.momentum is not None and "momentum" in slot.settings():
         args += ["--set", f"momentum={slot.momentum!r}"]
     if slot.schedule:
-        args += ["--schedule", slot.schedule, "--set",
-                 f"{SCHEDULES[slot.schedule]}={int(state.steps)}"]
+        args += ["--schedule", slot.schedule]
+        for key, value in SCHEDULES[slot.schedule](int(state.steps)).items():
+            args += ["--set", f"{key}={value!r}"]
     if problem.num_examples and state.batch is not None:
         args += ["--batch-size", str(int(state.batch))]
     if problem.num_examples and state.sampling:

@@ -36,9 +36,33 @@ EXCLUDED_PROBLEMS = ("mlp",)
 and 1,347 examples; 5,000 full-batch steps of it would hold a page for seconds."""
 PROBLEM_NAMES = tuple(name for name in REGISTRY if name not in EXCLUDED_PROBLEMS)
 
-SCHEDULES = {"cosine": "decay_steps"}
-"""The schedules a slot may take, each with the setting the page sets to the number of
-steps (the rest are the schedule's own defaults; the learning rate is its start)."""
+def _thirds(steps: int) -> dict:
+    warmup, stable = max(1, steps // 10), (6 * steps) // 10
+    return {"warmup_steps": float(warmup), "stable_steps": float(stable),
+            "decay_steps": float(max(1, steps - warmup - stable))}
+
+
+SCHEDULES = {
+    "cosine": lambda T: {"decay_steps": float(T)},
+    "step": lambda T: {"step_size": float(max(1, T // 3))},
+    "exponential": lambda T: {"decay_rate": 0.01, "transition_steps": float(T)},
+    "polynomial": lambda T: {"end_value": 0.0, "power": 1.0, "transition_steps": float(T)},
+    "inverse_time": lambda T: {"decay_rate": 1.0, "decay_steps": max(1.0, T / 10)},
+    "sgdr": lambda T: {"first_period": float(max(1, T // 4))},
+    "warmup_stable_decay": _thirds,
+}
+"""The schedules a slot may take, each as the settings the page gives it for a run of
+``T`` steps (the slot's learning rate is its start, or its peak; the rest are the
+schedule's own defaults), so each shape spans the run:
+
+- ``cosine``: half a cosine from lr to 0 at step T;
+- ``step``: lr times 0.1 every T/3 steps;
+- ``exponential``: lr * 0.01^(t/T), 1% of lr at the end;
+- ``polynomial``: straight down from lr to 0 at T (power 1);
+- ``inverse_time``: lr / (1 + 10 t/T), lr/11 at the end;
+- ``sgdr``: cosine restarts every T/4 steps (warm restarts);
+- ``warmup_stable_decay``: up from 0 over T/10, flat over 6T/10, down to 0 over the rest.
+"""
 
 DEFAULT_EXPRESSION = "x**2 + 10*y**2"
 DEFAULT_SLOTS = (("sgd", 1e-3), ("momentum", 1e-3), ("adam", 0.05), ("", 1e-2))
@@ -88,7 +112,7 @@ class Slot:
             from gdlab.schedules import build_schedule
 
             settings["learning_rate"] = build_schedule(
-                self.schedule, {SCHEDULES[self.schedule]: int(steps)},
+                self.schedule, SCHEDULES[self.schedule](int(steps)),
                 base_value=float(self.learning_rate))
         if self.convention:
             settings["convention"] = self.convention
