@@ -155,6 +155,35 @@ def test_every_schedule_a_slot_offers_spans_the_run_as_documented(name):
                                atol=1e-18)
 
 
+def test_a_slots_other_settings_reach_its_optimizer_from_the_url_and_the_box():
+    explorer = page(opt1="adam", lr1="0.05", set1="b2=0.9,eps=1e-06,amsgrad=true")
+    assert explorer.state.slots[0].extra == (("amsgrad", True), ("b2", 0.9), ("eps", 1e-6))
+    expected = direct_run(gdlab.problem("rosenbrock"), "adam", learning_rate=0.05, b2=0.9,
+                          eps=1e-6, amsgrad=True)
+    np.testing.assert_array_equal(explorer.runs[0].trajectory.final_params,
+                                  expected.final_params)
+    box = explorer.controls.slots[0].settings
+    assert box.value == "amsgrad=true,b2=0.9,eps=1e-06"
+    # the hint lists every declared setting with its default in the slot's convention
+    # (PyTorch's Adam eps 1e-8, Keras's 1e-7)
+    assert "b1=0.9" in box.placeholder and "eps=1e-08" in box.placeholder
+    explorer.controls.slots[0].convention.value = "keras"
+    assert "eps=1e-07" in box.placeholder
+    box.value = "b1=0.5"
+    expected = direct_run(gdlab.problem("rosenbrock"), "adam", learning_rate=0.05, b1=0.5,
+                          convention="keras")
+    np.testing.assert_array_equal(explorer.runs[0].trajectory.final_params,
+                                  expected.final_params)
+    good = explorer.status.object
+    box.value = "b1=0.5, nope=1"  # refused by the box: named, the run kept
+    assert "settings 1: adam has no setting 'nope'" in explorer.message.object
+    assert explorer.status.object == good
+    box.value = "b1=1.5"  # refused by the factory: its own message, in the page
+    assert "b1" in explorer.message.object and "1.5" in explorer.message.object
+    explorer.controls.slots[0].optimizer.value = "sgd"  # a new optimizer: its defaults
+    assert explorer.state.slots[0].extra == () and box.value == ""
+
+
 def test_the_momentum_slider_and_the_optimizer_select_change_their_slot():
     explorer = page(opt2="momentum", lr2="0.001")
     explorer.controls.slots[1].momentum.value = 0.5
@@ -213,7 +242,8 @@ def states():
     names = st.sampled_from(["", *OPTIMIZERS])
     rate = st.floats(LR_RANGE[0], LR_RANGE[1]).map(lambda v: float(f"{v:.6g}"))
 
-    def slot_of(name, lr, convention, momentum, scheduled):
+    def slot_of(name, lr, convention, momentum, scheduled, extra):
+        from gdlab.explorer._settings import declared
         from gdlab.explorer._state import slot
 
         made = slot(name, lr)
@@ -226,11 +256,17 @@ def states():
         if scheduled and name:
             made = Slot(made.name, made.learning_rate, made.convention, made.momentum,
                         "cosine")
+        rows = declared(name)
+        if rows and extra is not None:  # one declared setting, of its declared kind
+            key, kind, _ = rows[extra % len(rows)]
+            value = {"bool": True, "int": 3}.get(kind, float(f"{1 / (extra + 3):.6g}"))
+            made = Slot(made.name, made.learning_rate, made.convention, made.momentum,
+                        made.schedule, ((key, value),))
         return made
 
     slots = st.tuples(*[st.builds(slot_of, names, rate, st.integers(0, 2),
                                   st.floats(0, 0.99).map(lambda v: round(v, 3)),
-                                  st.booleans())
+                                  st.booleans(), st.none() | st.integers(0, 20))
                         for _ in range(4)])
     return st.builds(
         State, problem=st.sampled_from(PROBLEM_NAMES), steps=st.integers(1, MAX_STEPS),
@@ -258,13 +294,20 @@ def test_the_url_query_round_trips_to_the_same_state(state):
     ({"steps": "ten"}, "steps must be an integer", ("steps", 200)),
     ({"opt1": "nope"}, "opt1 must be empty, 'off' or one of", ("opt1", "sgd")),
     ({"start": "1,nan"}, "start must be finite numbers", ("start", None)),
+    ({"opt1": "adam", "set1": "b3=0.5"}, "set1: adam has no setting 'b3'; its settings: b1,",
+     ("set1", ())),
+    ({"opt1": "adam", "set1": "b2=high"}, "set1: b2 must be a finite number; got 'high'",
+     ("set1", ())),
+    ({"opt1": "adam", "set1": "learning_rate=1"}, "learning_rate has its own control",
+     ("set1", ())),
 ])
 def test_a_bad_url_value_gives_a_message_and_keeps_the_default(query, words, kept):
     state, messages = parse_query(query)
     assert len(messages) == 1 and words in messages[0]
     key, default = kept
     shown = {"problem": state.problem, "lr1": state.slots[0].learning_rate,
-             "steps": state.steps, "opt1": state.slots[0].name, "start": state.start}
+             "steps": state.steps, "opt1": state.slots[0].name, "start": state.start,
+             "set1": state.slots[0].extra}
     assert shown[key] == default
 
 
@@ -309,7 +352,8 @@ def _run_through_cli(line, tmp_path):
     {"problem": "article", "opt1": "adam", "lr1": "0.5", "conv1": "keras", "start": "20",
      "batch": "5", "sampling": "replacement", "seed": "3"},
     {"problem": "rosenbrock", "opt1": "nesterov", "lr1": "0.0005", "sched1": "exponential"},
-], ids=["expression", "article-batches", "rosenbrock-exponential"])
+    {"problem": "rosenbrock", "opt1": "adam", "lr1": "0.05", "set1": "b2=0.9,amsgrad=true"},
+], ids=["expression", "article-batches", "rosenbrock-exponential", "rosenbrock-settings"])
 def test_the_toml_command_lines_reproduce_the_final_parameters(query, tmp_path):
     explorer = page(**query)
     text = _exports.toml_text(explorer.problem, explorer.state)

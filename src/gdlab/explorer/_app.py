@@ -18,7 +18,7 @@ import panel as pn
 import param
 
 from gdlab._validation import InvalidParameterError
-from gdlab.explorer import _compute, _exports
+from gdlab.explorer import _compute, _exports, _settings
 from gdlab.explorer._controls import Controls, css
 from gdlab.explorer._conventions_view import ConventionsView
 from gdlab.explorer._curves_view import CurvesView, internals_text, theory_text
@@ -26,13 +26,22 @@ from gdlab.explorer._landscape_view import LandscapeView
 from gdlab.explorer._state import State, default_convention, parse_query, slot, to_query
 
 URL_KEYS = ("problem", "expression", "kappa", "steps", "start", "seed", "batch", "sampling",
-            *(f"{key}{k}" for k in range(1, 5) for key in ("opt", "lr", "conv", "mom", "sched")))
+            *(f"{key}{k}" for k in range(1, 5)
+              for key in ("opt", "lr", "conv", "mom", "sched", "set")))
 PLAY_PERIOD_MS = 60
 QUERY_DELAY_S = 0.5
 """A served page writes its URL this long after the last change (a drag writes it once,
 when it stops): the location sync costs the browser two more messages and ~35 ms of work,
 which would otherwise land between a slider move and the paint of its result."""
 CONVENTIONS_TAB = 2
+
+
+def _parsed(name: str, text: str, k: int) -> tuple:
+    """The settings box's pairs, or a ValueError with what is wrong (shown in the page)."""
+    pairs, problem = _settings.parse(name, text)
+    if problem:
+        raise ValueError(f"settings {k}: {problem}")
+    return pairs
 
 
 class _Query(param.Parameterized):
@@ -275,6 +284,8 @@ class Explorer:
             self._on(controls.momentum, lambda v, k=k: s().with_slot(k, momentum=float(v)),
                      controls=False)
             self._on(controls.schedule, lambda v, k=k: s().with_slot(k, schedule=v or ""))
+            self._on(controls.settings, lambda v, k=k: s().with_slot(
+                k, extra=_parsed(s().slots[k - 1].name, v, k)))
         c.current.param.watch(lambda e: None if self.updating else self.set_step(e.new),
                               "value")
         c.play.on_click(lambda _: self.play())

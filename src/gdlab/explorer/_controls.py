@@ -10,6 +10,7 @@ import math
 import panel as pn
 from bokeh.models import CustomJSTickFormatter
 
+from gdlab.explorer import _settings
 from gdlab.explorer._state import (
     LR_RANGE,
     MAX_BATCH,
@@ -51,8 +52,10 @@ class SlotControls:
                                                css_classes=css(f"momentum-{k}"), width=160)
         self.schedule = pn.widgets.Select(name="schedule", options=["", *SCHEDULES],
                                           css_classes=css(f"schedule-{k}"), width=100)
+        self.settings = pn.widgets.TextInput(name="other settings (key=value, ...)",
+                                             css_classes=css(f"settings-{k}"), width=260)
         self.layout = pn.Row(self.optimizer, self.lr, self.convention, self.schedule,
-                             self.momentum)
+                             self.momentum, self.settings)
 
     def show(self, slot) -> None:
         """Set the widgets to ``slot`` (without their callbacks reacting: the caller holds
@@ -67,8 +70,10 @@ class SlotControls:
         self.momentum.visible = has_momentum(slot.name)
         if slot.momentum is not None:
             self.momentum.value = float(slot.momentum)
-        self.lr.disabled = self.schedule.disabled = not slot.name
+        self.lr.disabled = self.schedule.disabled = self.settings.disabled = not slot.name
         self.schedule.value = slot.schedule
+        self.settings.value = _settings.to_text(slot.extra)
+        self.settings.placeholder = _settings.placeholder(slot.name, slot.convention)
 
 
 class Controls:

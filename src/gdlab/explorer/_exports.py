@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gdlab.explorer import _settings
 from gdlab.explorer._compute import start_of
 from gdlab.explorer._state import SCHEDULES
 from gdlab.problems import PROBLEMS, REGISTRY
@@ -129,6 +130,8 @@ def run_command(problem, state, slot, folder: str) -> list[str] | None:
         args += ["--set", f"convention={slot.convention}"]
     if slot.momentum is not None and "momentum" in slot.settings():
         args += ["--set", f"momentum={slot.momentum!r}"]
+    for key, value in slot.extra:
+        args += ["--set", f"{key}={_settings.value_text(value)}"]
     if slot.schedule:
         args += ["--schedule", slot.schedule]
         for key, value in SCHEDULES[slot.schedule](int(state.steps)).items():
@@ -173,6 +176,8 @@ def toml_text(problem, state) -> str:
         lines.append(f'convention = "{slot.convention}"')
     if slot.momentum is not None and "momentum" in slot.settings():
         lines.append(f"momentum = {slot.momentum!r}")
+    for key, value in slot.extra:  # TOML's true/false and floats, as the box writes them
+        lines.append(f"{key} = {_settings.value_text(value)}")
     lines += ["", "[run]", f"num_steps = {int(state.steps)}", f"seeds = [{int(state.seed)}]"]
     if problem.num_examples and state.batch is not None:
         lines.append(f"batch_size = {int(state.batch)}")

@@ -2,7 +2,8 @@
 
 The whole state of a page is a flat mapping of short keys (``problem``, ``steps``,
 ``start``, ``opt1``..``opt4``, ``lr1``..``lr4``, ``conv1``..``conv4``, ``mom1``..``mom4``,
-``sched1``..``sched4``, ``seed``, ``batch``, ``sampling``, ``expression``, ``kappa``), so a
+``sched1``..``sched4``, ``set1``..``set4`` (a slot's other settings, :mod:`._settings`),
+``seed``, ``batch``, ``sampling``, ``expression``, ``kappa``), so a
 copied link reproduces the view. :func:`parse_query` never raises: a bad value becomes a message
 and the default stays; :func:`to_query` writes the state back (defaults left out).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+from gdlab.explorer import _settings
 from gdlab.optimizers import OPTIMIZERS
 from gdlab.optimizers._registry import setting_kinds
 from gdlab.problems import REGISTRY
@@ -103,6 +105,7 @@ class Slot:
     convention: str = ""
     momentum: float | None = None
     schedule: str = ""
+    extra: tuple = ()  # the other settings, sorted (key, value) pairs (_settings.parse)
 
     def settings(self, steps: int | None = None) -> dict:
         """The keyword arguments of ``gdlab.optimizer(self.name, ...)``; with ``steps``,
@@ -118,6 +121,7 @@ class Slot:
             settings["convention"] = self.convention
         if self.momentum is not None and has_momentum(self.name):
             settings["momentum"] = float(self.momentum)
+        settings.update(dict(self.extra))
         return settings
 
 
@@ -278,6 +282,12 @@ def parse_query(query: dict | None) -> tuple[State, list[str]]:
             else:
                 messages.append(f"sched{k} must be empty or one of {', '.join(SCHEDULES)}; "
                                 f"got {query[f'sched{k}']!r}: the default is kept.")
+        if f"set{k}" in query:
+            pairs, problem = _settings.parse(current.name, query[f"set{k}"])
+            if problem:
+                messages.append(f"set{k}: {problem}: the defaults are kept.")
+            else:
+                current = replace(current, extra=pairs)
         slots[k - 1] = current
     return replace(state, **changes, slots=tuple(slots)), messages
 
@@ -313,4 +323,6 @@ def to_query(state: State) -> dict[str, str]:
             query[f"mom{k}"] = _text(float(now.momentum))
         if now.schedule:
             query[f"sched{k}"] = now.schedule
+        if now.extra:
+            query[f"set{k}"] = _settings.to_text(now.extra)
     return query
