@@ -18,6 +18,7 @@ the third.
 
 from __future__ import annotations
 
+import matplotlib
 import numpy as np
 from bokeh.models import (
     Arrow,
@@ -26,7 +27,6 @@ from bokeh.models import (
     NormalHead,
     PointDrawTool,
 )
-from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 from matplotlib.colors import to_hex
 
@@ -35,6 +35,9 @@ from gdlab.explorer._compute import curve_for, grid_for, start_of
 from gdlab.plots.contours import landscape_levels, log_floor
 from gdlab.plots.paths import run_colors
 
+SHADES = [to_hex(matplotlib.colormaps["Greys"](v)) for v in np.linspace(0.02, 0.45, 256)]
+"""The landscape's colours: light greys, low to high loss (the static contour figures'
+shading, :func:`gdlab.plots.contours.plot_contours`), so every path colour stays legible."""
 COLORS = [to_hex(color) for color in run_colors(4)]
 """The runs' colours: the palette of gdlab's path figures and animations."""
 ARROW_SHARE = 0.12
@@ -68,13 +71,13 @@ class LandscapeView:
                              width=560, height=480, tools="pan,wheel_zoom,box_zoom,reset",
                              title="landscape: click to set the start")
         self.figure.toolbar.logo = None
-        self.mapper = LinearColorMapper(palette=Viridis256)
+        self.mapper = LinearColorMapper(palette=SHADES)
         self.image = ColumnDataSource(_empty("image", "x", "y", "dw", "dh"))
         self.figure.image(image="image", x="x", y="y", dw="dw", dh="dh",
                           source=self.image, color_mapper=self.mapper, level="image")
         self.contours = ColumnDataSource(_empty("xs", "ys"))
-        self.figure.multi_line("xs", "ys", source=self.contours, color="white",
-                               alpha=0.45, line_width=1)
+        self.figure.multi_line("xs", "ys", source=self.contours, color="#6b6b6b",
+                               alpha=0.5, line_width=1)
         self.curve = ColumnDataSource(_empty("x", "y"))
         self.figure.line("x", "y", source=self.curve, color="black", line_width=2)
         self.paths, self.markers = [], []
