@@ -178,6 +178,22 @@ def measure(url, events, warmup, timeout_s=30.0):
             browser.close()
 
 
+def in_process(state, events, warmup):
+    """The server's share alone: ``Explorer.apply`` for the same slider moves, in this
+    process, no browser (the runs, the texts and the Bokeh models' updates), in ms."""
+    from gdlab.explorer._app import Explorer
+
+    explorer = Explorer(state)
+    lr = float(state["lr1"])
+    times = []
+    for i in range(events + warmup):
+        lr *= 10 ** (-0.01 if i % 2 == 0 else 0.01) * (1.0001 ** i)  # a new value each time
+        begin = time.perf_counter()
+        explorer.apply(explorer.state.with_slot(1, learning_rate=lr), controls=False)
+        times.append((time.perf_counter() - begin) * 1e3)
+    return times[warmup:]
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50, help="timed slider events")
@@ -215,6 +231,8 @@ def main(argv=None) -> None:
         record["results"][key] = summary(data) if data else None
     record["results"]["updates_with_data_after_status"] = sum(
         1 for s in timed if s["cds_after_status"])
+    record["results"]["in_process_apply_ms"] = summary(in_process(state, args.events,
+                                                                  args.warmup))
     p95 = record["results"]["latency_ms"]["p95"]
     record["target"]["met"] = p95 < TARGET_P95_MS
     record["machine"]["load_average_at_end"] = list(report.load_average())

@@ -478,9 +478,58 @@ def _optimizers(record, summary) -> str:
     return "\n".join(out)
 
 
+def _explorer(record, summary) -> str:
+    """The explorer's update latency (benchmarks/explorer.py)."""
+    r = record["results"]
+    target = record["target"]["p95_latency_ms_below"]
+    lat = r["latency_ms"]
+    summary.append(("explorer", f"slider to redrawn plot, p95 < {target:g} ms",
+                    f"median {lat['median']:.0f} ms, p95 {lat['p95']:.0f} ms",
+                    record["target"]["met"]))
+    rows = []
+    for key, words in (("first_data_ms", "first new data applied in the page"),
+                       ("data_ms", "last new data applied"),
+                       ("status_ms", "status text changed"),
+                       ("latency_ms", "painted (two frames after)")):
+        v = r.get(key)
+        if v:
+            rows.append([words, f"{v['median']:.0f}", f"{v['p95']:.0f}", f"{v['max']:.0f}"])
+    v = r.get("in_process_apply_ms")
+    if v:
+        rows.append(["(the server's share, in process: runs, texts, models)",
+                     f"{v['median']:.0f}", f"{v['p95']:.0f}", f"{v['max']:.0f}"])
+    out = ["## Explorer: a slider move to the redrawn plot (`benchmarks/explorer.py`)", "",
+           f"{record['workload']}; {record['events']} timed updates after "
+           f"{record['warmup']}, times in ms from the key press, on the page's clock.", "",
+           _table(["step", "median", "p95", "max"], rows), "", _machine_line(record), ""]
+    return "\n".join(out)
+
+
+def _streaming(record, summary) -> str:
+    """Streaming from Parquet (benchmarks/streaming.py)."""
+    t = record["targets"]
+    summary.append(("streaming", f"≥ {t['rows_per_s']['min']:.0e} rows/s and ≥ "
+                    f"{t['ratio_to_memory']['min']:g} of in-memory speed",
+                    f"{t['rows_per_s']['value']:.3g} rows/s, "
+                    f"{t['ratio_to_memory']['value']:.2f} of in memory",
+                    t["rows_per_s"]["met"] and t["ratio_to_memory"]["met"]))
+    f, prof = record["file"], record.get("profile", {})
+    rows = [["streamed from the file", _fmt(record["stream"]["rows_per_s"])],
+            [f"in memory ({record['memory']['subset']})",
+             _fmt(record["memory"]["rows_per_s"])]]
+    rows += [[f"profile: {key.replace('_', ' ')}", _fmt(value)]
+             for key, value in prof.get("rows_per_s", {}).items()]
+    out = ["## Streaming: mini-batch SGD from a Parquet file (`benchmarks/streaming.py`)", "",
+           f"{record['workload']}; a {f['bytes'] / 1e9:.2f} GB file of {f['rows']:,} rows in "
+           f"row groups of {f['row_group_rows']:,}.", "",
+           _table(["", "rows per second"], rows), "", _machine_line(record), ""]
+    return "\n".join(out)
+
+
 SECTIONS = (("sweep.json", _sweep), ("per_sample.json", _per_sample),
             ("full_batch.json", _full_batch), ("article.json", _article),
-            ("optimizers.json", _optimizers))
+            ("optimizers.json", _optimizers), ("explorer.json", _explorer),
+            ("streaming.json", _streaming))
 
 
 def build_page(results_dir: Path, old_page: str | None) -> str:
