@@ -23,6 +23,7 @@ if _TYPE_CHECKING:  # what the lazy names below are, for type checkers and edito
     from gdlab.plots.compare import plot_comparison
     from gdlab.plots.internals import plot_effective_learning_rates
     from gdlab.plots.paths import draw_arrows, plot_paths
+    from gdlab.plots.profiles import plot_benchmark_profiles, plot_performance_profiles
     from gdlab.plots.projection import plot_projection
     from gdlab.plots.reproduce import plot_loss_bands
     from gdlab.plots.samples import plot_scatter
@@ -43,6 +44,9 @@ _LAZY = {
     "plot_convergence": ("gdlab.plots.theory", "plot_convergence"),
     "plot_rate_map": ("gdlab.plots.theory", "plot_rate_map"),
     "plot_scatter": ("gdlab.plots.samples", "plot_scatter"),
+    # the benchmark's performance profiles (issue 14)
+    "plot_benchmark_profiles": ("gdlab.plots.profiles", "plot_benchmark_profiles"),
+    "plot_performance_profiles": ("gdlab.plots.profiles", "plot_performance_profiles"),
     "plot_loss_bands": ("gdlab.plots.reproduce", "plot_loss_bands"),
     # the landscape figures (issue 12): loaded on first use, like the sweep figures
     "draw_arrows": ("gdlab.plots.paths", "draw_arrows"),
@@ -66,6 +70,8 @@ __getattr__, __dir__ = _lazy_names("gdlab.plots", _LAZY, globals())
 
 __all__ = [
     "plot_bands",
+    "plot_benchmark_profiles",
+    "plot_performance_profiles",
     "plot_comparison",
     "plot_convergence",
     "plot_data",
