@@ -172,10 +172,10 @@ def sampling(workload):
     return None if workload.batch_size is None else workload.sampling
 
 
-TINY = dict(workloads=("article", "softmax"), optimizers=("sgd", "adam"),
+TINY = dict(workloads=("article", "logistic"), optimizers=("sgd", "adam"),
             num_studies=2, trials_per_study=2, default_seeds=2,
             target_optimizers=("momentum",), target_trials=4, target_seeds=3,
-            budgets=(("article", 40), ("softmax", 30)), seed=3)
+            budgets=(("article", 40), ("logistic", 30)), seed=3)
 
 
 @pytest.fixture(scope="module")
