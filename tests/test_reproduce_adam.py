@@ -16,8 +16,16 @@ import pytest
 import sklearn.datasets
 from typer.testing import CliRunner
 
+from gdlab import InvalidParameterError
 from gdlab.cli import app
-from gdlab.reproduce import OPTIMIZERS, adam_logreg, build_problem, grid, step_size
+from gdlab.reproduce import (
+    OPTIMIZERS,
+    adam_logreg,
+    build_problem,
+    grid,
+    resolve_config,
+    step_size,
+)
 from gdlab.reproduce._files import FILES
 
 TINY = {"epochs": 2, "trials": 2, "seeds": 2}
@@ -191,3 +199,39 @@ def test_the_mnist_sample_when_installed():
     assert problem.X.shape == (4000, 784) and problem.X_test.shape == (1000, 784)
     assert problem.X.max() == 1.0
     assert np.bincount(problem.y).tolist() == [400] * 10
+
+
+def test_decayed_names_which_optimizers_get_alpha_over_sqrt_t():
+    assert resolve_config(decayed="adagrad,adam")["decayed"] == ("adam", "adagrad")
+    assert resolve_config(decayed="none")["decayed"] == ()
+    with pytest.raises(InvalidParameterError, match="'decayed'"):
+        resolve_config(decayed="adam,sgd")
+
+
+def test_the_figure_draws_a_median_line_and_band_per_optimizer_in_run_colours():
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+
+    from gdlab.plots import plot_loss_bands
+    from gdlab.plots._style import RUN_COLORS
+
+    epochs = np.arange(4)
+    curves = pd.concat([pd.DataFrame({
+        "label": label, "epoch": epochs, "median": 2.0 / (epochs + 1) + shift,
+        "min": 1.5 / (epochs + 1) + shift, "max": 3.0 / (epochs + 1) + shift,
+        "low": 1.8 / (epochs + 1) + shift, "high": 2.5 / (epochs + 1) + shift})
+        for label, shift in (("Adam", 0.0), ("SGD + Nesterov", 0.1), ("Adagrad", 0.2))])
+    fig, ax = plt.subplots()
+    plot_loss_bands(curves, ax=ax, target=0.6)
+    assert ax.get_yscale() == "log"
+    lines = [line for line in ax.get_lines() if line.get_label() in set(curves["label"])]
+    assert [line.get_label() for line in lines] == ["Adam", "SGD + Nesterov", "Adagrad"]
+    assert [to_hex(line.get_color()) for line in lines] == [c.lower() for c in RUN_COLORS[:3]]
+    np.testing.assert_allclose(lines[1].get_ydata(), 2.0 / (epochs + 1) + 0.1)
+    adam_band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert adam_band.min() == pytest.approx(1.5 / 4) and adam_band.max() == pytest.approx(3.0)
+    plt.close(fig)
+    with pytest.raises(InvalidParameterError, match="'curves'"):
+        plot_loss_bands(curves.drop(columns=["max"]))
+    with pytest.raises(InvalidParameterError, match="'band'"):
+        plot_loss_bands(curves, band="iqr")

@@ -51,7 +51,7 @@ def register(app, fail, console, build_problem) -> None:
             min=0.0)] = 1e-4,
         decayed: Annotated[str, typer.Option(
             help="Optimizers whose step size is alpha/sqrt(t), comma-separated (the others "
-                 "keep a constant alpha).")] = "adam,nesterov,adagrad",
+                 "keep a constant alpha); 'none' for none.")] = "adam,nesterov,adagrad",
         quick: Annotated[bool, typer.Option(
             "--quick", help="A small version: 8 epochs, 6 trials, 6 seeds.")] = False,
     ) -> None:

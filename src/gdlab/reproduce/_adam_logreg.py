@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -221,7 +220,9 @@ def resolve_config(*, dataset="digits", epochs=None, seeds=None, trials=None, qu
         raise InvalidParameterError(
             "trials", f"an even number >= 2 (Nesterov's grid is trials/2 learning rates x "
             f"the momenta {NESTEROV_MOMENTA})", config["trials"])
-    names = tuple(decayed.split(",")) if isinstance(decayed, str) else tuple(decayed)
+    if isinstance(decayed, str):
+        decayed = () if decayed.strip().lower() in ("", "none") else decayed.split(",")
+    names = tuple(decayed)
     for name in names:
         check_choice("decayed", name.strip(), OPTIMIZERS)
     config["decayed"] = tuple(n for n in OPTIMIZERS if n in {m.strip() for m in names})
@@ -255,7 +256,8 @@ def adam_logreg(*, dataset: str = "digits", epochs: int | None = None,
             not give its value).
         batch_size: examples per update (the paper's 128).
         decayed: the optimizers whose step size is :math:`\alpha/\sqrt{t}` (default all
-            three; the others keep a constant :math:`\alpha`); names or ``"a,b"``.
+            three; the others keep a constant :math:`\alpha`); names, ``"a,b"``, or
+            ``"none"``.
         threshold: the loss target is ``threshold`` times the lowest median final loss.
         test_fraction: images held out for the test accuracy.
         dtype: ``"float64"`` or ``"float32"``.
@@ -436,7 +438,3 @@ def summary_table(problem, trials: pd.DataFrame, finals: dict, curves: pd.DataFr
         })
     return target, pd.DataFrame(rows)
 
-
-def default_out() -> Path:
-    """Where the CLI writes by default."""
-    return Path("results") / "adam-logreg"
