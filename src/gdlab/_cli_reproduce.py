@@ -55,9 +55,12 @@ def register(app, fail, console, build_problem) -> None:
         quick: Annotated[bool, typer.Option(
             "--quick", help="A small version: 8 epochs, 6 trials, 6 seeds.")] = False,
     ) -> None:
-        """Kingma & Ba 2015, section 6.1: Adam vs SGD-Nesterov vs Adagrad on L2-regularised
-        softmax regression, minibatches of 128, step size alpha/sqrt(t), each optimizer
-        tuned over its own grid with the same budget, bands over seeds."""
+        """Kingma & Ba 2015, section 6.1: Adam vs SGD-Nesterov vs Adagrad.
+
+        L2-regularised softmax regression, minibatches of 128, step size alpha/sqrt(t);
+        each optimizer tuned over its own grid with the same budget, then rerun on fresh
+        seeds for the bands. See docs/adam-paper.md.
+        """
         from rich.table import Table
 
         from gdlab import InvalidParameterError
