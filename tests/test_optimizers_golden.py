@@ -78,6 +78,30 @@ def test_the_three_adam_conventions_differ_where_documented():
     assert np.max(np.abs(torch_ams - optax_ams)) > 1e-6  # max over raw vs corrected v
 
 
+def test_the_two_rprop_conventions_differ_where_documented():
+    by_call = {(c["library"], c["call"]): np.array(c["params"]) for c in GOLDEN["cases"]}
+    theta0, g = np.array(GOLDEN["theta0"]), np.array(GOLDEN["gradients"])
+    torch_rprop, optax_rprop = by_call[("torch", "Rprop()")], by_call[("optax", "rprop()")]
+    # PyTorch's first step is Delta_0 sign(g_1); optax's first update is zero and its
+    # second is the first step's, unless the sign just flipped (optax pull request #1725)
+    np.testing.assert_allclose(torch_rprop[0], theta0 - 0.01 * np.sign(g[0]), rtol=1e-15)
+    np.testing.assert_array_equal(optax_rprop[0], theta0)
+    kept = np.sign(g[1]) == np.sign(g[0])
+    np.testing.assert_allclose(optax_rprop[1], theta0 - 0.01 * np.sign(g[0]) * kept,
+                               rtol=1e-15)
+    # a learning rate above max_step_size: PyTorch clips Delta_0 at once, optax only at
+    # the first sign test, so its first real step is the unclipped 0.01
+    bounded = "eta_minus=0.3, eta_plus=1.5, min_step_size=0.0001, max_step_size=0.005"
+    np.testing.assert_allclose(
+        by_call[("torch", "Rprop(etas=(0.3, 1.5), step_sizes=(0.0001, 0.005))")][0],
+        theta0 - 0.005 * np.sign(g[0]), rtol=1e-15)
+    np.testing.assert_allclose(by_call[("optax", f"rprop({bounded})")][1],
+                               theta0 - 0.01 * np.sign(g[0]) * kept, rtol=1e-15)
+    # PyTorch reads lr once: under a decaying lr_t the steps still grow from Delta_0
+    decayed = by_call[("torch", "Rprop(), lr_t = 0.05 * 0.95**t")]
+    np.testing.assert_allclose(decayed[0], theta0 - 0.05 * np.sign(g[0]), rtol=1e-15)
+
+
 @pytest.mark.parametrize("kwargs, parameter", [
     ({"b1": 1.0}, "b1"), ({"b2": -0.1}, "b2"), ({"eps": 0.0}, "eps"),
     ({"weight_decay": -1.0}, "weight_decay"), ({"convention": "mxnet"}, "convention"),

@@ -46,8 +46,10 @@ FALSE_SPELLINGS = ["false", "False", "FALSE", "no", "NO", "off", "Off", "0", " n
 EXTRA = {("rmsprop", "nesterov"): {"convention": "optax", "momentum": 0.9},
          ("rmsprop", "eps_in_sqrt"): {"eps": 1.0},
          ("adam", "amsgrad"): {"b2": 0.5}, ("adamw", "amsgrad"): {"b2": 0.5},
-         ("adam", "decoupled"): {"weight_decay": 0.5}}
-RATE = {"momentum": 1e-5}
+         ("adam", "decoupled"): {"weight_decay": 0.5},
+         # ADOPT clips g / sqrt(v_prev) at t^(1/4): only a gradient that grows does that
+         ("adopt", "clip"): {"b2": 0.0}}
+RATE = {"momentum": 1e-5, "adopt": 1.0}
 STEPS = 20
 
 

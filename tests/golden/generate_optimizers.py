@@ -6,6 +6,9 @@ Run from the repository root with the three installed:
     .venv/bin/pip install torch==2.13.0 optax keras
     .venv/bin/python tests/golden/generate_optimizers.py
 
+``--frontier-only`` regenerates only the cases of :data:`FRONTIER` (torch and optax,
+no Keras needed) and keeps every other case as it is.
+
 Each case feeds a fixed sequence of gradients (``STEPS`` steps, three coordinates of
 different scales, the same for every case) to one library optimizer starting from
 ``THETA0`` and records the parameters after every step, with the gdlab optimizer
@@ -236,10 +239,94 @@ def cases():
             run_keras(keras.optimizers.Nadam(keras_lr(sched))), sched)
         add("keras", f"Lion(){tag}", "lion", {"convention": "keras"},
             run_keras(keras.optimizers.Lion(keras_lr(sched))), sched)
+    return out + frontier_cases()
+
+
+FRONTIER = ("lamb", "lars", "adan", "adopt", "ademamix", "rprop")
+"""The optimizers of issue 15 recorded by :func:`frontier_cases` (torch and optax only)."""
+
+
+def frontier_cases():
+    """LAMB, LARS, Adan, ADOPT and AdEMAMix from optax (PyTorch 2.13 has none of them) and
+    Rprop from both (optax's ``rprop`` takes no schedule; PyTorch's reads ``lr`` once)."""
+    import optax
+    import torch
+
+    out = []
+
+    def add(library, call, name, settings, params, schedule=None):
+        out.append({"library": library, "call": call, "optimizer": name, "settings": settings,
+                    "schedule": schedule, "params": params})
+
+    constant = {"lr": 0.01, "rate": 1.0}
+    decaying = {"lr": 0.05, "rate": 0.95}
+    contrib = optax.contrib
+    variants = [  # (gdlab name, optax factory, optax keywords, gdlab settings)
+        ("lamb", optax.lamb, {}, {}),
+        ("lamb", optax.lamb, {"b1": 0.8, "b2": 0.99, "eps": 1e-8, "eps_root": 1e-10,
+                              "weight_decay": 0.1}, None),
+        ("lars", optax.lars, {}, {}),
+        ("lars", optax.lars, {"trust_coefficient": 1.0, "weight_decay": 0.05,
+                              "nesterov": True}, None),
+        ("lars", optax.lars, {"trust_coefficient": 0.5, "momentum": 0.5, "eps": 1e-3}, None),
+        ("adan", optax.adan, {}, {}),
+        ("adan", optax.adan, {"b1": 0.9, "b2": 0.8, "b3": 0.95, "eps_root": 0.0,
+                              "weight_decay": 0.05}, None),
+        ("adopt", contrib.adopt, {}, {}),
+        ("adopt", contrib.adopt, {"use_clipping": False}, {"clip": False}),
+        ("adopt", contrib.adopt, {"b2": 0.99, "nesterov": True}, None),
+        ("ademamix", contrib.ademamix, {}, {}),
+        ("ademamix", contrib.ademamix, {"b3": 0.99, "alpha": 2.0, "eps_root": 1e-10,
+                                        "weight_decay": 0.1}, None),
+    ]
+    for sched in (constant, decaying):
+        lr = (sched["lr"] if sched["rate"] == 1.0
+              else optax.exponential_decay(sched["lr"], 1, sched["rate"]))
+        tag = "" if sched is constant else f", lr_t = {sched['lr']} * {sched['rate']}**t"
+        for name, factory, kwargs, ours in variants:
+            settings = {**(dict(kwargs) if ours is None else ours), "convention": "optax"}
+            call = f"{factory.__name__}({_kw(kwargs)}){tag}"
+            add("optax", call, name, settings, run_optax(factory(lr, **kwargs)), sched)
+        for kwargs, ours in (({}, {}),
+                             ({"etas": (0.3, 1.5), "step_sizes": (1e-4, 5e-3)},
+                              {"eta_minus": 0.3, "eta_plus": 1.5, "min_step_size": 1e-4,
+                               "max_step_size": 5e-3})):
+            add("torch", f"Rprop({_kw(kwargs)}){tag}", "rprop",
+                {**ours, "convention": "pytorch"},
+                run_torch(lambda p, k=kwargs, r=sched["lr"]: torch.optim.Rprop(p, lr=r, **k),
+                          rates(sched["lr"], sched["rate"])), sched)
+    # optax's rprop takes a number only: the constant rate
+    for kwargs in ({}, {"eta_minus": 0.3, "eta_plus": 1.5, "min_step_size": 1e-4,
+                        "max_step_size": 5e-3}):
+        add("optax", f"rprop({_kw(kwargs)})", "rprop", {**kwargs, "convention": "optax"},
+            run_optax(optax.rprop(constant["lr"], **kwargs)), constant)
     return out
 
 
+def update_frontier() -> None:
+    """Replace only :data:`FRONTIER`'s cases in the existing ``optimizers.json`` (needs
+    torch and optax, not Keras); every other case is kept byte for byte."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    import optax
+    import torch
+
+    target = Path(__file__).with_name("optimizers.json")
+    data = json.loads(target.read_text())
+    kept = [c for c in data["cases"] if c["optimizer"] not in FRONTIER]
+    data["cases"] = kept + frontier_cases()
+    data["frontier_generated_with"] = {"torch": torch.__version__, "optax": optax.__version__,
+                                       "jax": jax.__version__,
+                                       "python": sys.version.split()[0]}
+    target.write_text(json.dumps(data, indent=1) + "\n")
+    print(f"kept {len(kept)} cases, wrote {len(data['cases']) - len(kept)} to {target}")
+
+
 def main() -> None:
+    if "--frontier-only" in sys.argv[1:]:
+        update_frontier()
+        return
     os.environ.setdefault("KERAS_BACKEND", "jax")
     import jax
 

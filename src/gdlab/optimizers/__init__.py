@@ -18,6 +18,15 @@ from gdlab.optimizers._adaptive import (
     rmsprop,
 )
 from gdlab.optimizers._base import Optimizer
+from gdlab.optimizers._frontier import LambState, LarsState, RpropState, lamb, lars, rprop
+from gdlab.optimizers._frontier_moments import (
+    AdanState,
+    AdemamixState,
+    AdoptState,
+    adan,
+    ademamix,
+    adopt,
+)
 from gdlab.optimizers._plateau import PlateauState, reduce_on_plateau
 from gdlab.optimizers._reference import LineSearchState, NewtonState, armijo, newton
 from gdlab.optimizers._registry import OPTIMIZERS, OptimizerInfo, OptimizerSpec, optimizer
@@ -43,6 +52,18 @@ from gdlab.optimizers._transforms import (
 )
 
 __all__ = [
+    "AdanState",
+    "AdemamixState",
+    "AdoptState",
+    "LambState",
+    "LarsState",
+    "RpropState",
+    "adan",
+    "ademamix",
+    "adopt",
+    "lamb",
+    "lars",
+    "rprop",
     "LineSearchState",
     "NewtonState",
     "armijo",

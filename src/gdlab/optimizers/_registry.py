@@ -23,6 +23,8 @@ from gdlab.optimizers._adam import adam, adamw, amsgrad
 from gdlab.optimizers._adam_variants import adabelief, adamax, nadam, radam, yogi
 from gdlab.optimizers._adaptive import adadelta, adagrad, rmsprop
 from gdlab.optimizers._base import Optimizer
+from gdlab.optimizers._frontier import lamb, lars, rprop
+from gdlab.optimizers._frontier_moments import adan, ademamix, adopt
 from gdlab.optimizers._reference import armijo, newton
 from gdlab.optimizers._sgd import momentum, nesterov, sgd
 from gdlab.optimizers._sign import lion, sign_sgd, signum
@@ -133,6 +135,30 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
         lion, "theta <- theta - lr (sign(b1 m + (1-b1) g) + wd theta); m <- b2 m + (1-b2) g",
         {"convention": "optax"}, conventions=("optax", "keras"),
         reference="Chen et al., Symbolic Discovery of Optimization Algorithms, NeurIPS 2023"),
+    "lamb": OptimizerInfo(
+        lamb, "r = adam step + wd theta; theta <- theta - lr (|theta|/|r|) r",
+        {"convention": "optax"}, conventions=("optax",),
+        reference="You et al., Large Batch Optimization for Deep Learning (LAMB), ICLR 2020"),
+    "lars": OptimizerInfo(
+        lars, "u = g + wd theta; b <- mu b + lr eta |theta|/|u| u; theta <- theta - b",
+        {"convention": "optax"}, conventions=("optax",),
+        reference="You, Gitman & Ginsburg, Large Batch Training of Convolutional Networks, 2017"),
+    "adan": OptimizerInfo(
+        adan, "moments of g, of g - g_prev and of (g + (1-b2) d)^2; optax form",
+        {"convention": "optax"}, conventions=("optax",),
+        reference="Xie et al., Adan: Adaptive Nesterov Momentum Algorithm, 2022"),
+    "adopt": OptimizerInfo(
+        adopt, "m <- b1 m + (1-b1) clip(g / sqrt(v_prev)); theta <- theta - lr m",
+        {"convention": "optax"}, conventions=("optax",),
+        reference="Taniguchi et al., ADOPT: Modified Adam Can Converge with Any beta2, NeurIPS 2024"),
+    "ademamix": OptimizerInfo(
+        ademamix, "adam with m1_hat + alpha m2 on top, m2 a slow EMA (b3 = 0.9999)",
+        {"convention": "optax"}, conventions=("optax",),
+        reference="Pagliardini, Ablin & Grangier, The AdEMAMix Optimizer, 2024"),
+    "rprop": OptimizerInfo(
+        rprop, "a step per coordinate: x1.2 while sign(g) holds, x0.5 on a flip",
+        {"learning_rate": 1e-2, "convention": "pytorch"}, conventions=("pytorch", "optax"),
+        reference="Riedmiller & Braun, A Direct Adaptive Method... The RPROP Algorithm, 1993"),
     "armijo": OptimizerInfo(
         armijo, "gradient descent, step shrunk until f(theta - a g) <= f - c a |g|^2",
         {"learning_rate": 1.0}, reference="Armijo 1966; Nocedal & Wright, Algorithm 3.1"),
