@@ -11,7 +11,7 @@ setting:
   for well-scaled problems, near the largest stable step; the suite holds a badly scaled
   one (the article's :math:`x \in [0, 100)` needs steps ~100 times smaller), and steps
   far above the default mostly diverge.
-- a decay rate :math:`\beta \in [0, 1)` (``momentum``, ``b1``, ``b2``, ``decay``):
+- a decay rate :math:`\beta \in [0, 1)` (``momentum``, ``b1``, ``b2``, ``b3``, ``decay``):
   :math:`1-\beta` log-uniform on :math:`[(1-d)/10,\ 3(1-d)]` (AlgoPerf's baselines
   search ``one_minus_beta1`` on a log scale the same way): :math:`\beta_1` from 0.7 to
   0.99 around 0.9, :math:`\beta_2` from 0.997 to 0.9999 around 0.999.
@@ -45,7 +45,7 @@ from gdlab.optimizers import OPTIMIZERS
 from gdlab.optimizers import optimizer as make_spec
 from gdlab.optimizers._registry import CONVENTION_DEFAULTS, setting_kinds
 
-DECAY_RATES = ("momentum", "b1", "b2", "decay")
+DECAY_RATES = ("momentum", "b1", "b2", "b3", "decay")
 """Settings in [0, 1) that average over a horizon 1/(1 - beta): searched as 1 - beta."""
 
 LEARNING_RATE_DECADES = (-3.0, 2.0)

@@ -48,7 +48,7 @@ from gdlab._validation import InvalidParameterError
 from gdlab.problems import Problem
 from gdlab.problems import problem as build_problem
 
-RELATIVE_FLOOR = 1e-3
+RELATIVE_FLOOR = 1e-6
 METRICS = ("train_loss", "validation_loss")
 
 
