@@ -10,7 +10,10 @@ compiled program.
 
 Runs are deterministic: a run's result depends on its setting and seed only, not on
 the chunk it lands in, the order chunks run in, or the process that runs it. The
-tests check a vmapped sweep against a loop of single runs bit for bit.
+tests check a vmapped sweep against a loop of single runs bit for bit where the loss
+sums over at most 16 rows (or none: surfaces, Gram-form full batches), and to 1e-12
+elsewhere: XLA orders a longer sum differently in the vectorized program
+(docs/sweeps.md, "Determinism").
 """
 
 from __future__ import annotations
