@@ -99,6 +99,44 @@ def _parse_settings(pairs: list[str]) -> dict[str, str]:
     return settings
 
 
+def _optimizer_spec(optimizer, learning_rate, pairs, schedule):
+    """The optimizer of ``gdlab run``'s options: ``--optimizer``, ``--learning-rate``,
+    ``--set KEY=VALUE`` (each read as the type its setting declares) and ``--schedule``
+    (its settings taken from the ``--set`` pairs; one-cycle sets the momentum too)."""
+    import gdlab
+    from gdlab import InvalidParameterError
+    from gdlab._cli_schedules import (
+        build_schedule,
+        schedule_kinds,
+        split_settings,
+        typed_settings,
+    )
+    from gdlab._validation import check_choice
+    from gdlab.optimizers import OPTIMIZERS
+    from gdlab.optimizers._registry import setting_kinds
+
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    settings = _parse_settings(pairs)
+    if "learning_rate" in settings:
+        raise InvalidParameterError("--set", "settings other than learning_rate (use "
+                                    "--learning-rate)", "learning_rate")
+    if schedule is not None:
+        schedule_settings, settings = split_settings(schedule, settings)
+        scheduled = build_schedule(
+            schedule, typed_settings(schedule_settings, schedule_kinds(schedule)),
+            learning_rate)
+    settings = typed_settings(settings, setting_kinds(optimizer))
+    if schedule is not None:
+        if isinstance(scheduled, dict):  # one-cycle: learning rate and momentum together
+            accepted = OPTIMIZERS[optimizer].defaults
+            settings.update({k: v for k, v in scheduled.items()
+                             if k == "learning_rate" or k in accepted})
+        else:
+            settings["learning_rate"] = scheduled
+        learning_rate = settings.pop("learning_rate")
+    return gdlab.optimizer(optimizer, learning_rate=learning_rate, **settings)
+
+
 def _load_table(path: Path, target: str | None):
     """A least-squares problem from a CSV or Parquet file: features, then the target.
 
@@ -267,11 +305,8 @@ def _run(problem, optimizer, learning_rate, pairs, steps, batch_size, sampling, 
     import numpy as np
 
     import gdlab
-    from gdlab import InvalidParameterError, store, theory
-    from gdlab._cli_schedules import typed_settings
-    from gdlab._validation import MAX_SEED, MAX_STEPS, check_choice, check_float, check_int
-    from gdlab.optimizers import OPTIMIZERS
-    from gdlab.optimizers._registry import setting_kinds
+    from gdlab import store, theory
+    from gdlab._validation import MAX_SEED, MAX_STEPS, check_float, check_int
     # Every input is checked before anything is created (the folder only after the run).
     # Numbers arrive as text so that a bad one gets gdlab's message (parameter, range, value).
     learning_rate = check_float("learning_rate", learning_rate, low=0.0)
@@ -282,34 +317,12 @@ def _run(problem, optimizer, learning_rate, pairs, steps, batch_size, sampling, 
     tol = None if tol is None else check_float("grad_tol", tol, low=0.0, closed="left")
     if out is not None:
         store.prepare_directory(out, "--out", create=False)
-    check_choice("optimizer", optimizer, OPTIMIZERS)
-    settings = _parse_settings(pairs)
-    if "learning_rate" in settings:
-        raise InvalidParameterError("--set", "settings other than learning_rate (use "
-                                    "--learning-rate)", "learning_rate")
-    if schedule is not None:
-        from gdlab._cli_schedules import build_schedule, schedule_kinds, split_settings
-
-        schedule_settings, settings = split_settings(schedule, settings)
-        scheduled = build_schedule(
-            schedule, typed_settings(schedule_settings, schedule_kinds(schedule)),
-            learning_rate)
-    # each --set value is read as the type its optimizer setting declares
-    settings = typed_settings(settings, setting_kinds(optimizer))
-    if schedule is not None:
-        if isinstance(scheduled, dict):  # one-cycle: learning rate and momentum together
-            accepted = OPTIMIZERS[optimizer].defaults
-            settings.update({k: v for k, v in scheduled.items()
-                             if k == "learning_rate" or k in accepted})
-        else:
-            settings["learning_rate"] = scheduled
-        learning_rate = settings.pop("learning_rate")
+    spec = _optimizer_spec(optimizer, learning_rate, pairs, schedule)
     if data is not None:
         chosen = _load_table(data, target)
     else:
         chosen = _build_problem("expression" if expression is not None else problem,
                                 problem_pairs, seed, expression)
-    spec = gdlab.optimizer(optimizer, learning_rate=learning_rate, **settings)
     trajectory = gdlab.run(chosen, spec, num_steps=steps, batch_size=batch_size,
                            sampling=sampling, seed=seed, record_every=record_every,
                            dtype=dtype, grad_tol=tol)
@@ -362,15 +375,7 @@ def _run_stream(data, target, optimizer, learning_rate, pairs, steps, batch_size
     """``gdlab run --stream``: :func:`gdlab.stream_run` on a Parquet file, least squares."""
     import gdlab
     from gdlab import InvalidParameterError, store
-    from gdlab._cli_schedules import (
-        build_schedule,
-        schedule_kinds,
-        split_settings,
-        typed_settings,
-    )
-    from gdlab._validation import MAX_SEED, MAX_STEPS, check_choice, check_float, check_int
-    from gdlab.optimizers import OPTIMIZERS
-    from gdlab.optimizers._registry import setting_kinds
+    from gdlab._validation import MAX_SEED, MAX_STEPS, check_float, check_int
 
     if data is None:
         raise InvalidParameterError("--stream", "used with --data FILE.parquet", "no --data")
@@ -405,26 +410,7 @@ def _run_stream(data, target, optimizer, learning_rate, pairs, steps, batch_size
                                     "--resume", None)
     if out is not None:
         store.prepare_directory(out, "--out", create=False)
-    check_choice("optimizer", optimizer, OPTIMIZERS)
-    settings = _parse_settings(pairs)
-    if "learning_rate" in settings:
-        raise InvalidParameterError("--set", "settings other than learning_rate (use "
-                                    "--learning-rate)", "learning_rate")
-    if schedule is not None:
-        schedule_settings, settings = split_settings(schedule, settings)
-        scheduled = build_schedule(
-            schedule, typed_settings(schedule_settings, schedule_kinds(schedule)),
-            learning_rate)
-    settings = typed_settings(settings, setting_kinds(optimizer))
-    if schedule is not None:
-        if isinstance(scheduled, dict):
-            accepted = OPTIMIZERS[optimizer].defaults
-            settings.update({k: v for k, v in scheduled.items()
-                             if k == "learning_rate" or k in accepted})
-        else:
-            settings["learning_rate"] = scheduled
-        learning_rate = settings.pop("learning_rate")
-    spec = gdlab.optimizer(optimizer, learning_rate=learning_rate, **settings)
+    spec = _optimizer_spec(optimizer, learning_rate, pairs, schedule)
     try:
         trajectory = gdlab.stream_run(
             data, spec, target=target, batch_size=batch_size, sampling=sampling,
