@@ -114,6 +114,20 @@ def test_moving_one_slider_reruns_its_slot_only_and_redraws_its_sources_only(mon
                                   first.path[:, 0])
 
 
+def test_the_kept_runs_are_bounded_in_bytes(monkeypatch):
+    from gdlab.explorer import _compute
+
+    explorer = page()
+    one = _compute._size(explorer.runs[0])
+    assert one == 4 * 8 * 41 * 2  # 40 steps and the start, two parameters, four arrays
+    monkeypatch.setattr(_compute, "MAX_RUN_BYTES", 3 * one)
+    for exponent in (-2.9, -2.8, -2.7, -2.6, -2.5):
+        explorer.controls.slots[0].lr.value = exponent
+    kept = list(_compute._RUNS.values())
+    assert sum(_compute._size(r) for r in kept) <= 3 * one and len(kept) == 3
+    assert kept[-1] is explorer.runs[0]  # the newest run stays
+
+
 def test_markers_are_thinned_to_every_kth_iterate_and_the_last():
     from gdlab.explorer._landscape_view import marker_rows
 

@@ -32,6 +32,16 @@ _GRIDS: dict = {}
 _RUNS: OrderedDict = OrderedDict()
 _MAX_CACHED = 32
 _MAX_RUNS = 64
+MAX_RUN_BYTES = 512 * 2**20
+"""The runs kept for reuse hold at most this much (their paths, with the gradients and
+buffers the views derive, counted as four arrays of the path's size): 64 runs of the
+softmax on digits (650 parameters) x 5,000 steps would otherwise keep ~6 GiB."""
+
+
+def _size(run) -> int:
+    if run.trajectory is None:
+        return 0
+    return 4 * 8 * (len(run.trajectory.step) + 1) * len(run.trajectory.init_params)
 
 
 def build_problem(state: State):
@@ -147,7 +157,8 @@ def run_slot(problem, k: int, slot, start, steps: int, seed: int, batch, samplin
         run = SlotRun(k, None, None, f"{slot.name} (slot {k}): {error}", problem=problem)
     with _LOCK:
         _RUNS[key] = run
-        while len(_RUNS) > _MAX_RUNS:
+        while len(_RUNS) > 1 and (len(_RUNS) > _MAX_RUNS or sum(
+                _size(r) for r in _RUNS.values()) > MAX_RUN_BYTES):
             _RUNS.popitem(last=False)
     return run
 
