@@ -347,6 +347,7 @@ def test_the_cli_refuses_each_bad_file_in_one_line(tmp_path, table, case, option
     (["--sampling", "sequential", "--shuffle-buffer", "10"], "--shuffle-buffer"),
     (["--resume"], "--checkpoint"),
     (["--epochs", "0"], "--epochs"),
+    (["--batch-size", "100000000"], "--batch-size"),  # more rows than the file's
 ])
 def test_the_cli_refuses_what_streaming_cannot_do(table, arguments, option):
     path, _ = table

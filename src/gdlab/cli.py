@@ -365,7 +365,9 @@ def _run(problem, optimizer, learning_rate, pairs, steps, batch_size, sampling, 
 
 STREAM_OPTIONS = {"path": "--data", "target": "--target", "shuffle_buffer": "--shuffle-buffer",
                   "epochs": "--epochs", "checkpoint": "--checkpoint", "resume": "--resume",
-                  "num_steps": "steps"}
+                  "num_steps": "--steps", "batch_size": "--batch-size",
+                  "record_every": "--record-every", "seed": "--seed", "dtype": "--dtype",
+                  "sampling": "--sampling"}
 """The library's parameter names of :func:`gdlab.stream_run` as the options that set them."""
 
 
