@@ -18,7 +18,9 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("generate_schedules.py", "generate_optimizers.py")
+# the second frontier batch (issue 15) writes one file per family: optimizers_<family>.json
+SCRIPTS = ("generate_schedules.py", "generate_optimizers.py", "generate_quasi.py",
+           "generate_free.py", "generate_matrix.py")
 
 
 def main() -> None:

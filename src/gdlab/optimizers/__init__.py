@@ -1,5 +1,8 @@
 """Gradient transformations ``Optimizer(init, update)``, one family per file."""
 
+# The second frontier batch (issue 15): each module lists its public names in __all__.
+from gdlab.optimizers import _adafactor, _lbfgs, _loss_aware, _lr_free, _matrix, _schedule_free
+from gdlab.optimizers._adafactor import *  # noqa: F403
 from gdlab.optimizers._adam import AdamState, adam, adamw, amsgrad
 from gdlab.optimizers._adam_variants import (
     MomentsState,
@@ -27,9 +30,14 @@ from gdlab.optimizers._frontier_moments import (
     ademamix,
     adopt,
 )
+from gdlab.optimizers._lbfgs import *  # noqa: F403
+from gdlab.optimizers._loss_aware import *  # noqa: F403
+from gdlab.optimizers._lr_free import *  # noqa: F403
+from gdlab.optimizers._matrix import *  # noqa: F403
 from gdlab.optimizers._plateau import PlateauState, reduce_on_plateau
 from gdlab.optimizers._reference import LineSearchState, NewtonState, armijo, newton
 from gdlab.optimizers._registry import OPTIMIZERS, OptimizerInfo, OptimizerSpec, optimizer
+from gdlab.optimizers._schedule_free import *  # noqa: F403
 from gdlab.optimizers._sgd import (
     CONVENTIONS,
     MomentumState,
@@ -111,3 +119,5 @@ __all__ = [
     "reduce_on_plateau",
     "sgd",
 ]
+__all__ += [*_lbfgs.__all__, *_loss_aware.__all__, *_schedule_free.__all__, *_lr_free.__all__,
+            *_matrix.__all__, *_adafactor.__all__]

@@ -19,29 +19,18 @@ from gdlab._validation import (
     check_choice,
     declared_kinds,
 )
+from gdlab.optimizers import _adafactor, _lbfgs, _loss_aware, _lr_free, _matrix, _schedule_free
 from gdlab.optimizers._adam import adam, adamw, amsgrad
 from gdlab.optimizers._adam_variants import adabelief, adamax, nadam, radam, yogi
 from gdlab.optimizers._adaptive import adadelta, adagrad, rmsprop
 from gdlab.optimizers._base import Optimizer
 from gdlab.optimizers._frontier import lamb, lars, rprop
 from gdlab.optimizers._frontier_moments import adan, ademamix, adopt
+from gdlab.optimizers._info import OptimizerInfo
 from gdlab.optimizers._reference import armijo, newton
 from gdlab.optimizers._sgd import momentum, nesterov, sgd
 from gdlab.optimizers._sign import lion, sign_sgd, signum
 from gdlab.schedules import Schedule
-
-
-@dataclass(frozen=True)
-class OptimizerInfo:
-    """What ``gdlab list`` shows about an optimizer."""
-
-    factory: Callable[..., Optimizer]
-    summary: str
-    defaults: Mapping[str, Any]
-    conventions: tuple[str, ...] = ()
-    reference: str = ""
-    convention_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-
 
 OPTIMIZERS: dict[str, OptimizerInfo] = {
     "sgd": OptimizerInfo(
@@ -166,6 +155,9 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
         newton, "theta <- theta - lr (H + damping I)^-1 g, exact Hessian",
         {"learning_rate": 1.0}, reference="Nocedal & Wright, Numerical Optimization, ch. 3"),
 }
+# The second frontier batch (issue 15): each module declares its own entries.
+for _part in (_lbfgs, _loss_aware, _schedule_free, _lr_free, _matrix, _adafactor):
+    OPTIMIZERS.update(_part.ENTRIES)
 
 
 @dataclass(frozen=True)
