@@ -77,6 +77,13 @@ def _simulate_batch(data, constants, stats, init_params, leaves, seeds, divergen
     )
 
 
+# gdlab's executable cache (off unless gdlab.compilation_cache turns it on, as the CLI
+# does): a warm command loads this program from disk without tracing it again
+from gdlab._executable_cache import CachedProgram  # noqa: E402
+
+_simulate_batch = CachedProgram(_simulate_batch)
+
+
 def _resolve_optimizer(optimizer) -> OptimizerSpec | Optimizer:
     if isinstance(optimizer, str):
         return make_spec(optimizer)
