@@ -69,6 +69,12 @@ CASES = {
     "sign_sgd": ({}, lambda o: o.sign_sgd(LR), None),
     "signum": ({}, lambda o: o.signum(LR), None),
     "lion": ({"convention": "optax"}, lambda o: o.lion(LR), None),
+    # issue 15: optax.contrib only (torch 2.13 has none); the lr-free methods' rate is
+    # their multiplier of d, the same on both sides
+    "schedule_free_sgd": ({}, lambda o: o.contrib.schedule_free_sgd(LR), None),
+    "schedule_free_adamw": ({}, lambda o: o.contrib.schedule_free_adamw(LR), None),
+    "prodigy": ({}, lambda o: o.contrib.prodigy(LR), None),
+    "dadapt_adamw": ({}, lambda o: o.contrib.dadapt_adamw(LR), None),
 }
 
 

@@ -14,7 +14,13 @@ NAMES = sorted(gdlab.OPTIMIZERS)
 # reach machine precision (1e-10). The exceptions, and why:
 CONVERGENCE_LR = {"adagrad": 0.2, "adadelta": 0.2, "nadam": 0.01, "rmsprop": 1e-3, "armijo": 1.0,
                   "sign_sgd": 1e-3, "signum": 1e-3, "lion": 1e-3,
-                  "lamb": 5e-3, "lars": 0.3, "adan": 0.02}
+                  "lamb": 5e-3, "lars": 0.3, "adan": 0.02,
+                  # schedule-free SGD's average x forgets the start slowly at a small rate:
+                  # at 0.05 it is still 6e-4 away after 3000 steps; 0.3 reaches 2e-14
+                  "schedule_free_sgd": 0.3,
+                  # the learning-rate-free methods' rate multiplies their estimate d: 1 is
+                  # what they are meant to run at
+                  "prodigy": 1.0, "dadapt_adamw": 1.0}
 TOLERANCE = {
     # steps of fixed size: sign(.) times lr, so the iterate wobbles at about lr
     "sign_sgd": 2e-3, "signum": 5e-3, "lion": 2e-3,
@@ -31,6 +37,10 @@ TOLERANCE = {
     # the step sizes stop shrinking at min_step_size = 1e-6 (1.3e-6 measured; with
     # min_step_size=1e-12 it reaches 9e-13)
     "rprop": 3e-6,
+    # d settles by step 100 at 0.56 (Prodigy) and 1.87 (D-Adapt; |theta* - theta0| = 2.27):
+    # Adam at such a step wobbles down slowly (Prodigy 6e-2 at 1500 steps, 8.8e-8 at 3000;
+    # D-Adapt 3.2e-6, 1.2e-6; at a multiplier 0.05 D-Adapt reaches 2e-15)
+    "prodigy": 3e-7, "dadapt_adamw": 4e-6,
 }
 # AdamW is tested without decay: its decay moves the fixed point off the least-squares
 # solution (m_hat / (sqrt(v_hat) + eps) + wd theta = 0), by design.
@@ -148,6 +158,11 @@ ROSENBROCK = {  # name: (learning_rate, bound)         measured, and why not clo
     "lars": (1.0, 3e-3),        # 1.0e-3: normalised steps of lr 1e-3 |theta|
     "ademamix": (0.1, 0.04),    # 1.2e-2: the slow momentum (b3 = 0.9999) overshoots the bend
     "lamb": (0.01, 0.3),        # 0.10: normalised steps of lr |theta| zig-zag in the valley
+    "prodigy": (0.01, 1.5e-8),  # 4.3e-9 (its rate multiplies the estimate d)
+    "dadapt_adamw": (0.1, 2e-6),  # 6.9e-7
+    # schedule-free: the recorded point is y, the gradient point; both crawl in the valley
+    "schedule_free_adamw": (0.1, 0.1),  # 3.3e-2 (0.03: 4.6e-2, 0.3: 0.25)
+    "schedule_free_sgd": (1e-3, 0.2),   # 6.1e-2; rates >= 1e-2 diverge on the walls
 }
 
 
