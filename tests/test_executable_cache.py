@@ -144,3 +144,61 @@ def test_descriptions_tell_apart_what_changes_the_program(monkeypatch):
     assert base != text(*args, record_every=2)
     monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_max_isa=SSE4_2")
     assert base != text(*args)
+
+
+SCRIPT = """
+import json, sys
+import jax
+from gdlab import _executable_cache as xc, engine
+from gdlab.article import experiments, run_experiment
+from gdlab.compilation_cache import enable_compilation_cache
+
+folder = enable_compilation_cache(sys.argv[1])
+experiment = experiments("faithful")[0]
+captured = {}
+call = xc.CachedProgram.__call__
+
+def spy(self, *args, **static):
+    captured.update(args=args, static=static)
+    return call(self, *args, **static)
+
+xc.CachedProgram.__call__ = spy
+
+def bits():
+    engine._simulate_batch.forget()  # keep only what is on disk, as a new process would
+    jax.clear_caches()
+    return [t.params.tobytes().hex() + t.batch_loss.tobytes().hex()
+            for t in run_experiment(experiment)]
+
+xc.set_directory(None)
+reference = bits()  # a normal call; JAX's persistent cache now holds the program
+xc.set_directory(folder / "executables")
+runs = {"jax cache holds it": bits(), "loaded": bits()}
+seen = dict(xc.stats)
+# what JAX loads from its own cache loses its kernels when serialized again: stored
+# anyway, such an entry loads but cannot run, and is refused then
+(path,) = (folder / "executables").glob("*" + xc.SUFFIX)
+again = engine._simulate_batch._jitted.lower(*captured["args"], **captured["static"]).compile()
+text = xc.describe_program(engine._simulate_batch._jitted, captured["args"],
+                           captured["static"])
+xc.store(path, text, again)
+xc.stats.clear()
+runs["broken entry"] = bits()
+print(json.dumps({"same": {k: v == reference for k, v in runs.items()}, "seen": seen,
+                  "after": dict(xc.stats)}))
+"""
+
+
+def test_an_executable_from_jaxs_own_cache_is_not_stored_and_a_broken_one_is_refused(
+        tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert all(result["same"].values()), result
+    assert result["seen"] == {"miss": 1, "hit": 1}, result
+    assert result["after"] == {"refused": 1, "miss": 1}, result

@@ -103,26 +103,62 @@ class CachedProgram:
             stats["undescribed"] += 1
             return self._jitted(*args, **static)
         digest = hashlib.sha256(text.encode()).hexdigest()
+        path = folder / f"{digest}{SUFFIX}"
         compiled = self._loaded.get(digest)
         if compiled is not None:
             stats["memo"] += 1
             self._loaded.move_to_end(digest)
-        else:
-            compiled = load(folder / f"{digest}{SUFFIX}", text)
-            if compiled is None:
-                compiled = self._jitted.lower(*args, **static).compile()
-                stats["miss"] += 1
-                store(folder / f"{digest}{SUFFIX}", text, compiled)
+            return compiled(*args)
+        compiled = load(path, text)
+        if compiled is not None:
+            try:
+                out = compiled(*args)
+            except Exception:  # it loaded but does not run: compile it again
+                stats["refused"] += 1
             else:
                 stats["hit"] += 1
-            self._loaded[digest] = compiled
-            if len(self._loaded) > MAX_LOADED:
-                self._loaded.popitem(last=False)
+                self._remember(digest, compiled)
+                return out
+        compiled, fresh = _compile_fresh(self._jitted.lower(*args, **static))
+        stats["miss"] += 1
+        if fresh:
+            store(path, text, compiled)
+        self._remember(digest, compiled)
         return compiled(*args)
+
+    def _remember(self, digest, compiled) -> None:
+        self._loaded[digest] = compiled
+        if len(self._loaded) > MAX_LOADED:
+            self._loaded.popitem(last=False)
 
     def forget(self) -> None:
         """Drop the executables kept in this process (the files stay)."""
         self._loaded.clear()
+
+
+def _compile_fresh(lowered):
+    """``(executable, fresh)``: XLA's own compilation of ``lowered``, bypassing JAX's
+    persistent cache, and whether that bypass held.
+
+    An executable that JAX loaded from its persistent cache serializes without its
+    kernels on the CPU (jaxlib 0.10.2: the stored entry loads, then fails with
+    ``NOT_FOUND: Function wrapped_iota not found``), so only a fresh compilation is
+    stored. The bypass switches JAX's once-per-process "cache used" answer off for the
+    call (private state: if it has moved, the executable is used but not stored).
+    """
+    try:
+        from jax._src import compilation_cache as jax_cache
+        from jax._src import xla_bridge
+
+        jax_cache.is_cache_used(xla_bridge.get_backend())  # settle the one-time check
+        used = jax_cache._cache_used
+    except (ImportError, AttributeError, TypeError):
+        return lowered.compile(), False
+    jax_cache._cache_used = False
+    try:
+        return lowered.compile(), True
+    finally:
+        jax_cache._cache_used = used
 
 
 def load(path: Path, text: str):
