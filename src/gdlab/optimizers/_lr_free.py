@@ -89,6 +89,7 @@ from gdlab.optimizers._base import (
     Optimizer,
     ScalarOrSchedule,
     check_hyperparameter,
+    is_concrete_number,
     next_count,
     value_at,
 )
@@ -107,6 +108,11 @@ def _check_common(learning_rate, b1, b2, eps, d0, weight_decay, convention):
     check_hyperparameter("eps", eps, 0.0, _INF, "neither")
     check_hyperparameter("d0", d0, 0.0, _INF, "neither")
     check_hyperparameter("weight_decay", weight_decay, 0.0, _INF, "left")
+
+
+def _is_zero(value) -> bool:
+    """A literal 0 decay costs nothing (PyTorch also skips it); a traced one is applied."""
+    return is_concrete_number(value) and value == 0
 
 
 def _eta(d, learning_rate, count, t, b1, b2, g):
@@ -173,7 +179,9 @@ def dadapt_adamw(learning_rate: ScalarOrSchedule = 1.0, b1: float = 0.9, b2: flo
         m = b1 * state.m + (1.0 - b1) * eta * g
         v = b2 * state.v + (1.0 - b2) * g * g
         d = _grown(state.d, r, (1.0 - rho) * jnp.sum(jnp.abs(s)))
-        step = m / (jnp.sqrt(v) + eps) + weight_decay * eta * params
+        step = m / (jnp.sqrt(v) + eps)
+        if not _is_zero(weight_decay):
+            step = step + weight_decay * eta * params
         return -step, DAdaptAdamWState(count=t, m=m, v=v, s=s, r=r, d=d)
 
     return Optimizer(init, update)
@@ -239,7 +247,10 @@ def prodigy(learning_rate: ScalarOrSchedule = 1.0, b1: float = 0.9, b2: float = 
         r = beta3 * state.r + (d / d0) * eta * jnp.vdot(g, state.theta0 - params)
         s = beta3 * state.s + ((d / d0) * d if safeguard_warmup else (d / d0) * eta) * g
         d_next = _grown(d, d_coef * r, jnp.sum(jnp.abs(s)))
-        step = eta * (m / (jnp.sqrt(v) + d_next * eps) + weight_decay * params)
+        direction = m / (jnp.sqrt(v) + d_next * eps)
+        if not _is_zero(weight_decay):
+            direction = direction + weight_decay * params
+        step = eta * direction
         return -step, ProdigyState(count=t, m=m, v=v, s=s, theta0=state.theta0, r=r,
                                    d=d_next)
 

@@ -79,6 +79,7 @@ from gdlab.optimizers._base import (
     Optimizer,
     ScalarOrSchedule,
     check_hyperparameter,
+    is_concrete_number,
     next_count,
     value_at,
 )
@@ -145,12 +146,20 @@ def _check_common(learning_rate, b1, warmup_steps, weight_decay, weight_lr_power
     check_hyperparameter("weight_lr_power", weight_lr_power, 0.0, _INF, "left")
 
 
-def _rate(learning_rate, warmup_steps, s, dtype):
-    """:math:`\\gamma(s)\\min(1, s/W)` (the ramp is 1 when :math:`W = 0`)."""
-    s = s.astype(dtype)
+def _is_zero(value) -> bool:
+    """A literal 0 (a warmup or decay that costs nothing); a traced value is applied."""
+    return is_concrete_number(value) and value == 0
+
+
+def _rate(learning_rate, warmup_steps, count, dtype):
+    """:math:`\\gamma(s)\\min(1, s/W)` at the counter :math:`s` (no ramp when :math:`W = 0`)."""
+    gamma = value_at(learning_rate, count)
+    if _is_zero(warmup_steps):
+        return jnp.asarray(gamma, dtype)
+    s = count.astype(dtype)
     ramp = jnp.where(s < warmup_steps, s / jnp.where(warmup_steps > 0, warmup_steps, 1.0),
                      1.0)
-    return jnp.asarray(value_at(learning_rate, s) * ramp, dtype)
+    return jnp.asarray(gamma * ramp, dtype)
 
 
 def _averaging(state, gamma_weight, weight_lr_power):
@@ -209,7 +218,7 @@ def schedule_free_sgd(learning_rate: ScalarOrSchedule = 1.0, b1: float = 0.9, *,
         gamma = _rate(learning_rate, warmup_steps, state.count, g.dtype)  # z's step: s = t-1
         gamma_weight = _rate(learning_rate, warmup_steps, t, g.dtype)  # the weight's: s = t
         gamma_max, weight_sum, c = _averaging(state, gamma_weight, weight_lr_power)
-        z = state.z - gamma * (g + weight_decay * params)
+        z = state.z - gamma * (g if _is_zero(weight_decay) else g + weight_decay * params)
         return _interpolate(params, state, z, c), ScheduleFreeSgdState(
             count=t, b1=state.b1, z=z, weight_sum=weight_sum, gamma_max=gamma_max)
 
@@ -254,7 +263,10 @@ def schedule_free_adamw(learning_rate: ScalarOrSchedule = 2.5e-3, b1: float = 0.
         gamma_max, weight_sum, c = _averaging(state, gamma_weight, weight_lr_power)
         v = b2 * state.v + (1.0 - b2) * g * g
         v_hat = v / (1.0 - _power(b2, t, g))
-        z = state.z - gamma * (g / (jnp.sqrt(v_hat) + eps) + weight_decay * params)
+        direction = g / (jnp.sqrt(v_hat) + eps)
+        if not _is_zero(weight_decay):
+            direction = direction + weight_decay * params
+        z = state.z - gamma * direction
         return _interpolate(params, state, z, c), ScheduleFreeAdamWState(
             count=t, b1=state.b1, z=z, v=v, weight_sum=weight_sum, gamma_max=gamma_max)
 
