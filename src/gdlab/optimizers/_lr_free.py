@@ -268,7 +268,7 @@ ENTRIES: dict[str, OptimizerInfo] = {
         prodigy,
         "d-adaptation, d-weighted gradients, r from <g, x0 - x>",
         {"learning_rate": 1.0, "convention": "optax"}, conventions=("optax",),
-        reference="Mishchenko & Defazio, Prodigy: An Expeditiously Adaptive Parameter-Free "
-                  "Learner, ICML 2024"),
+        reference="Mishchenko & Defazio, Prodigy: An Expeditiously Adaptive..., "
+                  "ICML 2024"),
 }
 """The registry entries this module adds to ``gdlab.OPTIMIZERS``."""
