@@ -6,6 +6,7 @@ the value received, and exit code 2.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -15,7 +16,27 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(
+
+class _Gdlab(typer.Typer):
+    """gdlab's Typer app. Called as the console script (no arguments: ``sys.argv``), it
+    runs ``gdlab article`` written in plain options (:func:`_article_options`) itself:
+    Typer 0.29 builds a pydantic adapter for every option of every command before it runs
+    one (~0.2 s of CPU, and pydantic's import). Everything else goes to Typer: help,
+    errors, other commands, and every call with arguments (``CliRunner`` included)."""
+
+    def __call__(self, *args, **kwargs):
+        options = None if args or kwargs else _article_options(sys.argv[1:])
+        if options is None:
+            return super().__call__(*args, **kwargs)
+        _setup()
+        try:
+            article(**options)
+        except typer.Exit as exit:
+            sys.exit(exit.exit_code)
+        sys.exit(0)
+
+
+app = _Gdlab(
     help="gdlab: a gradient-descent laboratory. Run, see, compare and understand "
     "gradient descent and its variants.",
     no_args_is_help=True,
@@ -82,6 +103,36 @@ def article(
                       row["status"])
     console.print(table)
     console.print(f"Report: {Path(out) / 'report.html'}")
+
+
+def _article_options(argv: list[str]) -> dict | None:
+    """:func:`article`'s arguments when ``argv`` is ``article`` followed only by
+    ``--faithful``, ``--out TEXT``, ``--seed DIGITS`` and ``--format png|svg``, each at
+    most once (a value also as ``--name=value``, none starting with ``-``); else ``None``,
+    and Typer parses (and explains what it refuses)."""
+    if argv[:1] != ["article"]:
+        return None
+    names = {"--faithful": "faithful", "--out": "out", "--seed": "seed", "--format": "format"}
+    given, words = {}, list(argv[1:])
+    while words:
+        name, equals, value = words.pop(0).partition("=")
+        key = names.get(name)
+        if key is None or key in given or (key == "faithful" and equals):
+            return None
+        if key != "faithful" and not equals:
+            if not words:
+                return None
+            value = words.pop(0)
+        if key != "faithful" and value.startswith("-"):
+            return None
+        given[key] = True if key == "faithful" else value
+    defaults = {k: p.default for k, p in inspect.signature(article).parameters.items()}
+    seed = given.get("seed", str(defaults["seed"]))
+    fmt = given.get("format", defaults["format"].value)
+    if not (seed.isascii() and seed.isdigit()) or fmt not in {f.value for f in Format}:
+        return None
+    return {"faithful": given.get("faithful", defaults["faithful"]),
+            "out": given.get("out", defaults["out"]), "seed": int(seed), "format": Format(fmt)}
 
 
 def _parse_settings(pairs: list[str]) -> dict[str, str]:
