@@ -114,6 +114,46 @@ def test_moving_one_slider_reruns_its_slot_only_and_redraws_its_sources_only(mon
                                   first.path[:, 0])
 
 
+def test_a_slider_move_changes_only_what_the_browser_paints_on_the_moving_layer():
+    # BokehJS repaints a figure's primary canvas layer when one of its renderers' data or
+    # ranges change, and only the overlay layer when only overlay-level renderers change:
+    # a slider move must send no change to the landscape's image, contours or axes
+    from bokeh.document import Document
+    from bokeh.models import ColumnDataSource, GlyphRenderer, Range1d
+
+    explorer = page(opt2="momentum", lr2="0.001", steps="500")
+    doc = Document()
+    doc.add_root(explorer.layout.get_root(doc))
+    changed = []
+    doc.on_change(lambda event: changed.append((getattr(event, "model", None),
+                                                getattr(event, "attr", None))))
+    explorer.controls.slots[0].lr.value = -3.01
+    figures = (explorer.landscape.figure, explorer.curves.loss, explorer.curves.distance)
+    levels = {r.data_source: r.level for f in figures for r in f.renderers
+              if isinstance(r, GlyphRenderer)}
+    sources = [model for model, _ in changed if isinstance(model, ColumnDataSource)]
+    assert explorer.landscape.paths[0] in sources and explorer.curves.loss_sources[0] in sources
+    assert all(levels[source] == "overlay" for source in sources if source in levels)
+    assert not [model for model, _ in changed if isinstance(model, Range1d)]
+    for source in (explorer.landscape.image, explorer.landscape.contours):
+        assert levels[source] != "overlay" and source not in sources
+
+
+def test_log_axes_span_the_values_rounded_out_to_quarter_decades():
+    from gdlab.explorer._curves_view import log_span
+
+    # log10(0.035) = -1.456: down to 10^(-6/4); log10(30) = 1.477: up to 10^(6/4)
+    np.testing.assert_allclose(log_span(0.035, 30.0), (10 ** -1.5, 10 ** 1.5), rtol=1e-12)
+    np.testing.assert_allclose(log_span(0.1, 10.0), (0.1, 10.0), rtol=1e-12)  # on the grid
+    np.testing.assert_allclose(log_span(2.0, 2.0), (10 ** 0.25, 10 ** 0.5), rtol=1e-12)
+    explorer = page(opt2="momentum", lr2="0.001")
+    values = np.concatenate([np.asarray(s.data["value"], dtype=float)
+                             for s in explorer.curves.loss_sources if len(s.data["value"])])
+    low, high = explorer.curves.loss.y_range.start, explorer.curves.loss.y_range.end
+    assert low <= np.nanmin(values) and np.nanmax(values) <= high
+    assert np.nanmin(values) < low * 10 ** 0.25 and high < np.nanmax(values) * 10 ** 0.25
+
+
 def test_the_kept_runs_are_bounded_in_bytes(monkeypatch):
     from gdlab.explorer import _compute
 
@@ -140,7 +180,13 @@ def test_markers_are_thinned_to_every_kth_iterate_and_the_last():
     explorer = page(steps="500")
     markers = explorer.landscape.markers[0].data
     path = explorer.runs[0].path
-    np.testing.assert_array_equal(markers["x"], path[marker_rows(len(path)), 0])
+    shown = path[marker_rows(len(path))]
+    for axis, key in enumerate("xy"):  # each dot: its point twice (zero length), a break
+        column = np.asarray(markers[key])
+        assert len(column) == 3 * len(shown)
+        np.testing.assert_array_equal(column[0::3], shown[:, axis])
+        np.testing.assert_array_equal(column[1::3], shown[:, axis])
+        assert np.isnan(column[2::3]).all()
 
 
 T = 40  # ONE's steps

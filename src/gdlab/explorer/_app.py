@@ -19,11 +19,20 @@ import param
 
 from gdlab._validation import InvalidParameterError
 from gdlab.explorer import _compute, _exports, _settings
+from gdlab.explorer._clip import ClipOverlays
 from gdlab.explorer._controls import Controls, css
 from gdlab.explorer._conventions_view import ConventionsView
-from gdlab.explorer._curves_view import CurvesView, internals_text, theory_text
+from gdlab.explorer._curves_view import (
+    CurvesView,
+    internals_html,
+    internals_table,
+    internals_text,
+    theory_html,
+    theory_text,
+)
 from gdlab.explorer._landscape_view import LandscapeView
 from gdlab.explorer._state import State, default_convention, parse_query, slot, to_query
+from gdlab.explorer._text import TextView
 
 URL_KEYS = ("problem", "expression", "kappa", "steps", "start", "seed", "batch", "sampling",
             *(f"{key}{k}" for k in range(1, 5)
@@ -42,6 +51,13 @@ def _parsed(name: str, text: str, k: int) -> tuple:
     if problem:
         raise ValueError(f"settings {k}: {problem}")
     return pairs
+
+
+def _internals(problem, runs, step: int) -> tuple[str, str]:
+    """The internals at ``step`` as (Markdown, HTML), from one table."""
+    table = internals_table(problem, runs, step)
+    return (internals_text(problem, runs, step, table),
+            internals_html(problem, runs, step, table))
 
 
 class _Query(param.Parameterized):
@@ -69,11 +85,11 @@ class Explorer:
         self.controls = Controls()
         self.landscape = LandscapeView()
         self.curves = CurvesView()
-        self.status = pn.pane.Str("", css_classes=css("status"), sizing_mode="stretch_width")
+        self.status = TextView("status", sizing_mode="stretch_width")
         self.message = pn.pane.Markdown("", css_classes=css("message"),
                                         styles={"color": "#b00020"})
-        self.internals = pn.pane.Markdown("", css_classes=css("internals"), width=560)
-        self.theory = pn.pane.Markdown("", css_classes=css("theory"), width=560)
+        self.internals = TextView("internals", width=560)
+        self.theory = TextView("theory", width=560)
         self.conventions_view = ConventionsView()
         self.conventions = pn.pane.Markdown("", css_classes=css("conventions"), width=560)
         self.landscape.figure.on_event("tap", lambda event: self.set_start(event.x, event.y))
@@ -121,17 +137,17 @@ class Explorer:
         errors = [r.error for r in runs if r.error]
         message = "\n\n".join([*messages, *errors])
         status = self.status_text() or "no optimizer selected"
-        internals = internals_text(problem, runs, step)
-        theory = theory_text(problem, runs)
+        internals = _internals(problem, runs, step)
+        theory = theory_text(problem, runs), theory_html(problem, runs)
 
         def draw():  # every change of the page in one message to the browser
             self.landscape.update(problem, state, runs, step, new_structure=new_structure)
             self.curves.update(problem, runs)
             self.curves.set_step(step)
             self.message.object = message
-            self.internals.object = internals
-            self.theory.object = theory
-            self.status.object = status
+            self.internals.show(*internals)
+            self.theory.show(*theory)
+            self.status.show(status)
 
         self._draw(draw)
         if self.tabs is not None and self.tabs.active == CONVENTIONS_TAB:
@@ -166,12 +182,12 @@ class Explorer:
     def _set_step(self, step: int) -> None:
         self.step = step = max(0, min(int(step), self.last_step))
         runs = self.runs
-        internals = internals_text(self.problem, runs, step)
+        internals = _internals(self.problem, runs, step)
 
         def draw():
             self.landscape.set_step(runs, step)
             self.curves.set_step(step)
-            self.internals.object = internals
+            self.internals.show(*internals)
 
         self._draw(draw)
         self._set_current_widget()
@@ -358,13 +374,13 @@ class Explorer:
                        pn.Column(pn.pane.Bokeh(self.curves.loss),
                                  pn.pane.Bokeh(self.curves.distance)))
         tabs = self.tabs = pn.Tabs(
-            ("internals", self.internals), ("theory", self.theory),
+            ("internals", self.internals.model), ("theory", self.theory.model),
             ("conventions", pn.Column(pn.pane.Bokeh(self.conventions_view.figure),
                                       self.conventions)), dynamic=False)
         tabs.param.watch(lambda e: self._show_conventions() if e.new == CONVENTIONS_TAB
                          else None, "active")
         return pn.Column(pn.pane.Markdown("## gdlab explorer"), problem_row, optimizers,
-                         self.message, views, self.status, tabs, exports,
+                         self.message, views, self.status.model, tabs, exports, ClipOverlays(),
                          css_classes=["gdlab-explorer"])
 
 

@@ -26,6 +26,7 @@ from bokeh.models import (
     LinearColorMapper,
     NormalHead,
     PointDrawTool,
+    Range1d,
 )
 from bokeh.plotting import figure
 from matplotlib.colors import to_hex
@@ -43,6 +44,14 @@ COLORS = [to_hex(color) for color in run_colors(4)]
 ARROW_SHARE = 0.12
 """The longest arrow's length as a share of the box's diagonal."""
 PLANE_RESOLUTION = 50
+MOVING = "overlay"
+"""The Bokeh level of everything that moves with a run (paths, markers, the start, the
+arrows, the minima): BokehJS paints that level on a canvas
+layer of its own, so a new path repaints that layer only, and the landscape's image,
+contours and axes (the primary layer) are painted again only when the box changes
+(see :data:`gdlab.explorer._clip.CLIP_OVERLAYS_JS` for the frame's clip)."""
+DOT_SIZE = 5
+"""The iterates' dots' diameter in pixels."""
 MAX_MARKERS = 100
 """Iterate markers drawn per path: every k-th iterate, k = ceil(T / 100), and the last (the
 line goes through every iterate). Past ~100 the dots overlap into a thick line, and each
@@ -51,6 +60,29 @@ costs the browser's paint."""
 
 def _empty(*keys) -> dict:
     return {key: [] for key in keys}
+
+
+def _same(old, new) -> bool:
+    """Whether a source's data ``old`` already holds the small lists ``new``."""
+    return old.keys() == new.keys() and all(
+        len(old[key]) == len(new[key]) and list(old[key]) == list(new[key]) for key in new)
+
+
+def _set(source, data) -> None:
+    """Set a source's small data only when it changed (a change is a message to the
+    browser and a repaint there)."""
+    if not _same(source.data, data):
+        source.data = data
+
+
+def dot_rows(points: np.ndarray) -> np.ndarray:
+    """``points`` ``(n, 2)`` as the rows of a line that draws a dot at each: the point
+    twice (a piece of zero length, which a round cap draws as a disc of the line's
+    width), then a row of NaN (a break), ``(3 n, 2)``."""
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    rows = np.full((len(points), 3, 2), np.nan)
+    rows[:, 0] = rows[:, 1] = points
+    return rows.reshape(-1, 2)
 
 
 def marker_rows(n: int, most: int = MAX_MARKERS) -> np.ndarray:
@@ -68,8 +100,9 @@ class LandscapeView:
 
     def __init__(self):
         self.figure = figure(name="gdlab-landscape", css_classes=["gdlab-landscape"],
-                             width=560, height=480, tools="pan,wheel_zoom,box_zoom,reset",
-                             title="landscape: click to set the start")
+                             width=680, height=480, tools="pan,wheel_zoom,box_zoom,reset",
+                             title="landscape: click to set the start",
+                             x_range=Range1d(0, 1), y_range=Range1d(0, 1))
         self.figure.toolbar.logo = None
         self.mapper = LinearColorMapper(palette=SHADES)
         self.image = ColumnDataSource(_empty("image", "x", "y", "dw", "dh"))
@@ -84,21 +117,25 @@ class LandscapeView:
         for k, color in enumerate(COLORS, start=1):
             path = ColumnDataSource(_empty("x", "y"))
             self.figure.line("x", "y", source=path, color=color, line_width=2,
-                             legend_label=f"optimizer {k}")
+                             legend_label=f"optimizer {k}", level=MOVING)
             markers = ColumnDataSource(_empty("x", "y"))
-            self.figure.scatter("x", "y", source=markers, color=color, size=4)
+            # the iterates' dots: zero-length pieces of one line with round caps (dot_rows),
+            # one stroke for all of them where a scatter fills each marker on its own
+            self.figure.line("x", "y", source=markers, color=color, line_width=DOT_SIZE,
+                             line_cap="round", level=MOVING)
             self.paths.append(path)
             self.markers.append(markers)
         self.path_items = list(self.figure.legend.items)
         self.current = ColumnDataSource(_empty("x", "y", "color"))
         self.figure.scatter("x", "y", source=self.current, color="color", size=11,
-                            line_color="black")
+                            line_color="black", level=MOVING)
         self.tangents = ColumnDataSource(_empty("xs", "ys", "color"))
         self.figure.multi_line("xs", "ys", source=self.tangents, color="color",
-                               line_dash="dashed", line_width=2)
+                               line_dash="dashed", line_width=2, level=MOVING)
         self.start = ColumnDataSource(_empty("x", "y"), name="gdlab-start")
         start = self.figure.scatter("x", "y", source=self.start, marker="circle", size=14,
-                                    color="#E69F00", line_color="black", legend_label="start")
+                                    color="#E69F00", line_color="black", legend_label="start",
+                                    level=MOVING)
         # drag the start point (a click anywhere sets it too); the pan tool stays a click away
         drag = PointDrawTool(renderers=[start], add=False, drag=True, num_objects=1,
                              description="drag the start point")
@@ -109,9 +146,14 @@ class LandscapeView:
         self.start.on_change("data", self._dragged)
         self.minima = ColumnDataSource(_empty("x", "y"))
         self.figure.scatter("x", "y", source=self.minima, marker="star", size=16,
-                            color="#D55E00", line_color="black", legend_label="minimum")
-        self.figure.legend.location = "top_right"
-        self.figure.legend.background_fill_alpha = 0.6
+                            color="#D55E00", line_color="black", legend_label="minimum",
+                            level=MOVING)
+        # the legend beside the frame, not over it: the paths' layer would paint over it
+        legend = self.figure.legend[0]
+        self.figure.center.remove(legend)
+        legend.update(location="top_left", border_line_alpha=0, margin=4, padding=4,
+                      spacing=2)
+        self.figure.add_layout(legend, "right")
         self.gradient_arrows = ColumnDataSource(_empty("x0", "y0", "x1", "y1"))
         self.momentum_arrows = ColumnDataSource(_empty("x0", "y0", "x1", "y1"))
         for source, color in ((self.gradient_arrows, "#D55E00"),
@@ -119,7 +161,7 @@ class LandscapeView:
             self.figure.add_layout(Arrow(
                 end=NormalHead(size=9, fill_color=color, line_color=color),
                 x_start="x0", y_start="y0", x_end="x1", y_end="y1", source=source,
-                line_color=color, line_width=2))
+                line_color=color, line_width=2, level=MOVING))
         self.mode = None
         self._drawn, self._drawn_mode = {}, None  # the run each path source shows
         self.plane = None
@@ -139,6 +181,8 @@ class LandscapeView:
 
     def _place(self, data):
         """Show the start (a change the page makes, not a drag)."""
+        if _same(self.start.data, data):
+            return
         self._placing = True
         try:
             self.start.data = data
@@ -185,8 +229,8 @@ class LandscapeView:
                 source.data, markers.data = _empty("x", "y"), _empty("x", "y")
             else:
                 source.data = {"x": path[:, 0], "y": path[:, 1]}
-                shown = marker_rows(len(path))
-                markers.data = {"x": path[shown, 0], "y": path[shown, 1]}
+                dots = dot_rows(path[marker_rows(len(path))])
+                markers.data = {"x": dots[:, 0], "y": dots[:, 1]}
             self._drawn[k] = run
         self._drawn_mode = self.mode
         self.set_step(runs, step)
@@ -260,9 +304,10 @@ class LandscapeView:
     def _set_box(self, bounds, *, y=True):
         self.bounds = bounds
         (x0, x1), (y0, y1) = bounds
-        self.figure.x_range.start, self.figure.x_range.end = x0, x1
+        # the reset tool goes back to this box
+        self.figure.x_range.update(start=x0, end=x1, reset_start=x0, reset_end=x1)
         if y:
-            self.figure.y_range.start, self.figure.y_range.end = y0, y1
+            self.figure.y_range.update(start=y0, end=y1, reset_start=y0, reset_end=y1)
 
     def _draw_image(self, grid, floor_values=True):
         values = np.where(np.isfinite(grid.values), grid.values, np.nan)
@@ -291,10 +336,10 @@ class LandscapeView:
             self._set_box(bounds)
             self._draw_image(grid_for(problem, bounds))
         self.figure.xaxis.axis_label, self.figure.yaxis.axis_label = problem.param_names[:2]
-        self.curve.data = _empty("x", "y")
-        self._place({"x": [start[0]], "y": [start[1]]})
+        _set(self.curve, _empty("x", "y"))
+        self._place({"x": [float(start[0])], "y": [float(start[1])]})
         minima = landscape.known_minimizers(problem)
-        self.minima.data = {"x": list(minima[:, 0]), "y": list(minima[:, 1])}
+        _set(self.minima, {"x": list(minima[:, 0]), "y": list(minima[:, 1])})
 
     def _draw_1d(self, problem, paths, start, all_paths):
         # the box comes from the start and the minimizer only (the start's mirror image
@@ -305,9 +350,10 @@ class LandscapeView:
         span = max(high - low, 1e-6)
         low, high = low - 0.25 * span, high + 0.25 * span
         ws, losses = curve_for(problem, low, high)
-        self.image.data = _empty("image", "x", "y", "dw", "dh")
-        self.contours.data = _empty("xs", "ys")
-        self.curve.data = {"x": ws, "y": losses}
+        _set(self.image, _empty("image", "x", "y", "dw", "dh"))
+        _set(self.contours, _empty("xs", "ys"))
+        if self.curve.data.get("x") is not ws:  # the cached curve of this box
+            self.curve.data = {"x": ws, "y": losses}
         finite = losses[np.isfinite(losses)]
         top = float(finite.max()) if finite.size else 1.0
         bottom = float(finite.min()) if finite.size else 0.0
@@ -317,8 +363,8 @@ class LandscapeView:
         self.figure.yaxis.axis_label = getattr(problem, "loss_name", "loss")
         self._place({"x": [start[0]], "y": [problem.loss(start)]})
         minimum = problem.minimum()
-        self.minima.data = ({"x": list(minima), "y": [minimum] * len(minima)}
-                            if minimum is not None else _empty("x", "y"))
+        _set(self.minima, {"x": list(minima), "y": [minimum] * len(minima)}
+             if minimum is not None else _empty("x", "y"))
         drawn = []
         for path, run in zip(all_paths, self._runs, strict=True):
             if path is None:
@@ -338,13 +384,13 @@ class LandscapeView:
         self._draw_image(grid)
         labels = plane.axis_labels()
         self.figure.xaxis.axis_label, self.figure.yaxis.axis_label = labels
-        self.curve.data = _empty("x", "y")
+        _set(self.curve, _empty("x", "y"))
         a, b = plane.coordinates(start[None])[0]
         self._place({"x": [a], "y": [b]})
         minimizer = problem.minimizer()
         if minimizer is not None:
             m = plane.coordinates(np.asarray(minimizer)[None])[0]
-            self.minima.data = {"x": [m[0]], "y": [m[1]]}
+            _set(self.minima, {"x": [float(m[0])], "y": [float(m[1])]})
         else:
-            self.minima.data = _empty("x", "y")
+            _set(self.minima, _empty("x", "y"))
         return [None if p is None else plane.coordinates(p) for p in all_paths]
