@@ -43,6 +43,7 @@ import platform
 import re
 import sys
 import tempfile
+import threading
 import types
 from collections import Counter, OrderedDict
 from functools import partial
@@ -154,11 +155,21 @@ def _compile_fresh(lowered):
         used = jax_cache._cache_used
     except (ImportError, AttributeError, TypeError):
         return lowered.compile(), False
-    jax_cache._cache_used = False
+    with _BYPASS["lock"]:  # threads compiling at once restore the answer once, at the end
+        if not _BYPASS["depth"]:
+            _BYPASS["used"] = used
+        _BYPASS["depth"] += 1
+        jax_cache._cache_used = False
     try:
         return lowered.compile(), True
     finally:
-        jax_cache._cache_used = used
+        with _BYPASS["lock"]:
+            _BYPASS["depth"] -= 1
+            if not _BYPASS["depth"]:
+                jax_cache._cache_used = _BYPASS["used"]
+
+
+_BYPASS = {"lock": threading.Lock(), "depth": 0, "used": False}
 
 
 def load(path: Path, text: str):
