@@ -139,10 +139,14 @@ def main() -> None:
     cpu_medians = {k: statistics.median(v) for k, v in cpu.items()}
     cpu_ratios = {k: cpu_medians[k] / cpu_medians["plain"] for k in cpu_medians
                   if k != "plain"}
+    load_after = list(os.getloadavg())
     result = {
         "machine": {"platform": platform.platform(), "processor": platform.machine(),
                     "cpu_model": report.cpu_model(), "cpus": os.cpu_count(),
-                    "python": platform.python_version()},
+                    "python": platform.python_version(),
+                    "load_average_at_start": list(load_before),
+                    "load_average_at_end": load_after},
+        "versions": report.versions("jaxlib", "matplotlib"),
         "date": time.strftime("%Y-%m-%d"),
         "code": _code_state(),
         "repeats": args.repeats,
@@ -150,8 +154,7 @@ def main() -> None:
         "ratio_to_plain": ratios,
         "median_cpu_seconds": cpu_medians,
         "cpu_ratio_to_plain": cpu_ratios,
-        "load_average_1_5_15_min": {"before": list(load_before),
-                                    "after": list(os.getloadavg())},
+        "load_average_1_5_15_min": {"before": list(load_before), "after": load_after},
         "all_seconds": times,
         "all_cpu_seconds": cpu,
         "gdlab_split_seconds_in_process": splits,

@@ -13,7 +13,7 @@ from gdlab.problems._least_squares import MSE_CONVENTION
 
 PNG_COMPRESS_LEVEL = 3
 """zlib level of the PNG files: the same pixels as Pillow's default 6, in about 60% of
-its encoding time for 4% more bytes (measured on the article's six figures)."""
+its encoding time for 1-17% more bytes (measured on the article's figures)."""
 
 
 def figure_bytes(figure, fmt: str = "png", dpi: int = 110) -> bytes:
