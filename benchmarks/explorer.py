@@ -23,10 +23,22 @@ One update is timed in the page, on its own clock (``performance.now()``):
 
 Also recorded per update: the ColumnDataSource changes that arrived after the status (a
 plot drawn after the numbers), which ``latency_ms`` then misses; their count is reported.
-The first ``--warmup`` updates are left out of the statistics (and recorded).
+The first ``--warmup`` updates of each page are left out of the statistics (and recorded).
 
-Run: ``.venv/bin/python benchmarks/explorer.py [--events 50] [--warmup 3] [--steps 500]
-[--out benchmarks/results/explorer.json]`` (``make bench-explorer``). Needs
+The page is opened ``--repeats`` times (a fresh page each time, on the same server, the
+load average recorded before and after each); the results pool every repeat's timed
+updates, and ``by_repeat`` holds each repeat's median and 95th percentile, with their
+median across repeats (the machine is shared: one repeat can land on a busy minute).
+The server's CPU time per update (``server_cpu_ms_per_update``, from ``/proc``) is
+recorded too: unlike the latency it hardly depends on what else the machine runs.
+
+``in_process_apply_ms`` is the server's own share without a browser: ``Explorer.apply``
+for the same slider moves in this process, on a page rendered into a Bokeh document (so
+the models' updates are counted), without the URL write (a served page writes the URL
+0.5 s after the last change, outside the update).
+
+Run: ``.venv/bin/python benchmarks/explorer.py [--events 50] [--warmup 3] [--repeats 3]
+[--steps 500] [--out benchmarks/results/explorer.json]`` (``make bench-explorer``). Needs
 ``/usr/bin/chromium`` (``apt-get install chromium``) and the dev extras (playwright).
 """
 
@@ -149,8 +161,15 @@ def summary(values):
             "mean": statistics.fmean(values), "min": min(values), "max": max(values)}
 
 
-def measure(url, events, warmup, timeout_s=30.0):
-    """Drive the slider ``events + warmup`` times; returns (samples, browser version)."""
+def cpu_seconds(pid: int) -> float:
+    """The user and system CPU time of process ``pid`` so far, in seconds (``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(url, events, warmup, server_pid=None, timeout_s=30.0):
+    """Drive the slider ``events + warmup`` times on a fresh page; returns (samples,
+    browser version, the server's CPU ms per timed update or None)."""
     from playwright.sync_api import sync_playwright
 
     args = ["--no-sandbox"] if os.geteuid() == 0 else []
@@ -166,24 +185,35 @@ def measure(url, events, warmup, timeout_s=30.0):
             status = page.locator(".gdlab-status").first
             page.evaluate(INSTRUMENT_JS, [handle.element_handle(), status.element_handle()])
             handle.focus()
+            cpu = None
             for i in range(events + warmup):
-                count = i
+                if i == warmup and server_pid is not None:
+                    cpu = cpu_seconds(server_pid)
                 handle.press("ArrowLeft" if i % 2 == 0 else "ArrowRight")
                 page.wait_for_function("n => window.__gdlab_bench.samples.length > n",
-                                       arg=count, timeout=timeout_s * 1000, polling=10)
+                                       arg=i, timeout=timeout_s * 1000, polling=10)
                 page.wait_for_timeout(50)  # the location sync and the rest of the burst
+            if cpu is not None:
+                cpu = (cpu_seconds(server_pid) - cpu) * 1e3 / max(events, 1)
             samples = page.evaluate("() => window.__gdlab_bench.samples")
-            return samples, browser.version
+            return samples, browser.version, cpu
         finally:
             browser.close()
 
 
 def in_process(state, events, warmup):
     """The server's share alone: ``Explorer.apply`` for the same slider moves, in this
-    process, no browser (the runs, the texts and the Bokeh models' updates), in ms."""
+    process, no browser (the runs, the texts and the Bokeh models' updates, on a page
+    rendered into a document; the URL write left out, as a served page makes it later),
+    in ms."""
+    from bokeh.document import Document
+
     from gdlab.explorer._app import Explorer
 
     explorer = Explorer(state)
+    document = Document()
+    document.add_root(explorer.layout.get_root(document))
+    explorer._write_query = lambda: None  # served: 0.5 s after the last change
     lr = float(state["lr1"])
     times = []
     for i in range(events + warmup):
@@ -198,6 +228,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50, help="timed slider events")
     parser.add_argument("--warmup", type=int, default=3, help="untimed events first")
+    parser.add_argument("--repeats", type=int, default=3, help="pages opened in turn")
     parser.add_argument("--steps", type=int, default=500, help="steps per optimizer")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "explorer.json")
     args = parser.parse_args(argv)
@@ -206,15 +237,24 @@ def main(argv=None) -> None:
     state = dict(STATE, steps=str(args.steps))
     record = {"workload": "explorer update latency: slot 1's learning-rate slider moved by "
                           "the keyboard, 4 optimizers x "
-                          f"{args.steps} steps on rosenbrock, headless Chromium",
+                          f"{args.steps} steps on rosenbrock, headless Chromium, "
+                          f"{args.repeats} pages in turn (pooled)",
               "machine": report.machine(), "date": time.strftime("%Y-%m-%d %H:%M"),
               "versions": report.versions("panel", "bokeh", "playwright"),
               "state": state, "events": args.events, "warmup": args.warmup,
+              "repeats": args.repeats,
               "target": {"p95_latency_ms_below": TARGET_P95_MS}}
     process, url = start_server()
+    repeats = []
     try:
         url = f"{url.split('?', 1)[0]}?{urlencode(state)}"
-        samples, browser_version = measure(url, args.events, args.warmup)
+        for _ in range(args.repeats):
+            load = list(report.load_average())
+            samples, browser_version, cpu = measure(url, args.events, args.warmup,
+                                                    process.pid)
+            repeats.append({"load_average_at_start": load,
+                            "load_average_at_end": list(report.load_average()),
+                            "server_cpu_ms_per_update": cpu, "samples": samples})
     finally:
         process.terminate()
         try:
@@ -222,10 +262,23 @@ def main(argv=None) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
     record["versions"]["chromium"] = browser_version
-    timed = samples[args.warmup:]
-    record["samples"] = samples
+    timed = [s for r in repeats for s in r["samples"][args.warmup:]]
+    record["samples"] = [s for r in repeats for s in r["samples"]]
+    record["by_repeat"] = []
+    for r in repeats:
+        latency = [s["latency_ms"] for s in r["samples"][args.warmup:]]
+        record["by_repeat"].append({
+            "latency_median_ms": statistics.median(latency),
+            "latency_p95_ms": percentile(latency, 95),
+            **{k: v for k, v in r.items() if k != "samples"}})
     record["results"] = {key: summary([s[key] for s in timed])
                          for key in ("latency_ms", "status_ms")}
+    record["results"]["median_of_repeats"] = {
+        key: statistics.median(r[f"latency_{key}_ms"] for r in record["by_repeat"])
+        for key in ("median", "p95")}
+    cpus = [r["server_cpu_ms_per_update"] for r in repeats
+            if r["server_cpu_ms_per_update"] is not None]
+    record["results"]["server_cpu_ms_per_update"] = statistics.median(cpus) if cpus else None
     for key in ("data_ms", "first_data_ms"):
         data = [s[key] for s in timed if s.get(key) is not None]
         record["results"][key] = summary(data) if data else None
@@ -242,7 +295,9 @@ def main(argv=None) -> None:
           f"{lat['median']:.0f} ms, 95th percentile {p95:.0f} ms (target < "
           f"{TARGET_P95_MS:g} ms: {'met' if record['target']['met'] else 'not met'}); "
           f"status text alone: median {record['results']['status_ms']['median']:.0f} ms; "
-          f"load average {record['machine']['load_average_at_start']} at the start")
+          f"by repeat (median, p95): "
+          + ", ".join(f"({r['latency_median_ms']:.0f}, {r['latency_p95_ms']:.0f}) at load "
+                      f"{r['load_average_at_start'][0]:.1f}" for r in record["by_repeat"]))
     print(f"wrote {args.out}")
 
 

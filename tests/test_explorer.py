@@ -139,6 +139,21 @@ def test_a_slider_move_changes_only_what_the_browser_paints_on_the_moving_layer(
         assert levels[source] != "overlay" and source not in sources
 
 
+def test_a_hidden_tabs_text_is_sent_when_its_tab_is_shown():
+    from html import unescape
+
+    explorer = page()
+    first, text = explorer.theory.model.text, explorer.theory.object
+    explorer.controls.slots[0].lr.value = -2.9  # the theory tab is hidden: not sent
+    assert explorer.theory.object != text and explorer.theory.model.text == first
+    assert "At step 40" in unescape(explorer.internals.model.text)  # the shown tab is
+    explorer.tabs.active = 1  # the theory tab
+    shown = unescape(explorer.theory.model.text)
+    assert shown.startswith("<p><b>Theory</b></p><ul><li>") and "0.00125893" in shown
+    for line in explorer.status.object.splitlines():  # the status, as preformatted text
+        assert line in unescape(explorer.status.model.text)
+
+
 def test_log_axes_span_the_values_rounded_out_to_quarter_decades():
     from gdlab.explorer._curves_view import log_span
 

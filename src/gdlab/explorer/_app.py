@@ -42,7 +42,7 @@ QUERY_DELAY_S = 0.5
 """A served page writes its URL this long after the last change (a drag writes it once,
 when it stops): the location sync costs the browser two more messages and ~35 ms of work,
 which would otherwise land between a slider move and the paint of its result."""
-CONVENTIONS_TAB = 2
+INTERNALS_TAB, THEORY_TAB, CONVENTIONS_TAB = 0, 1, 2
 
 
 def _parsed(name: str, text: str, k: int) -> tuple:
@@ -214,6 +214,17 @@ class Explorer:
     def status_text(self) -> str:
         return "\n".join(_compute.status_line(self.problem, r) for r in self.runs)
 
+    def _show_tab(self, active: int) -> None:
+        """A tab was chosen: its text is sent now (a hidden tab's text waits, so a slider
+        move sends only what the page shows)."""
+        def draw():
+            self.internals.set_visible(active == INTERNALS_TAB)
+            self.theory.set_visible(active == THEORY_TAB)
+
+        self._draw(draw)
+        if active == CONVENTIONS_TAB:
+            self._show_conventions()
+
     def _show_conventions(self):
         """Run the conventions (only while their tab is shown: three more runs)."""
         problem, state = self.problem, self.state
@@ -377,8 +388,8 @@ class Explorer:
             ("internals", self.internals.model), ("theory", self.theory.model),
             ("conventions", pn.Column(pn.pane.Bokeh(self.conventions_view.figure),
                                       self.conventions)), dynamic=False)
-        tabs.param.watch(lambda e: self._show_conventions() if e.new == CONVENTIONS_TAB
-                         else None, "active")
+        self.theory.set_visible(False)  # the internals tab is the one shown first
+        tabs.param.watch(lambda e: self._show_tab(e.new), "active")
         return pn.Column(pn.pane.Markdown("## gdlab explorer"), problem_row, optimizers,
                          self.message, views, self.status.model, tabs, exports, ClipOverlays(),
                          css_classes=["gdlab-explorer"])

@@ -99,7 +99,11 @@ class CurvesView:
                                     else "distance: no minimizer known")
 
     def _show(self, source, steps, values):
-        source.data = {"step": [] if steps is None else steps, "value": values}
+        old = source.data.get("step")
+        if steps is not None and len(old) == len(steps) and np.array_equal(old, steps):
+            source.data["value"] = values  # the same steps: one column goes to the browser
+        else:
+            source.data = {"step": [] if steps is None else steps, "value": values}
         self._extents[id(source)] = None if steps is None else (int(steps[-1]),
                                                                  _extent(values))
 

@@ -255,12 +255,12 @@ class LandscapeView:
                 self._tangent(r, i, color, tangents)
             elif self.mode == "2d":
                 vectors.append((r, i))
-        self.current.data = current
-        self.tangents.data = tangents
+        _set(self.current, current)
+        _set(self.tangents, tangents)
         if vectors:
             self._arrows(vectors, grads, moms)
-        self.gradient_arrows.data = grads
-        self.momentum_arrows.data = moms
+        _set(self.gradient_arrows, grads)
+        _set(self.momentum_arrows, moms)
 
     def _arrows(self, vectors, grads, moms):
         points = np.array([r.path[i] for r, i in vectors])

@@ -37,12 +37,27 @@ class TextView:
                           run_scripts=False, stylesheets=[InlineStyleSheet(css=STYLE)],
                           **layout)
         self.object = ""
+        self.visible = True  # False in a hidden tab: the model waits until it is shown
+        self._pending = None
 
     def show(self, text: str, html: str | None = None) -> None:
         """Show ``text`` (as ``html`` if given, else as preformatted text); no change is
-        sent when the text is the one shown."""
+        sent when the text is the one shown, nor while the view is hidden (it is sent
+        when :meth:`set_visible` shows it)."""
         if text == self.object:
             return
         self.object = text
         html = html if html is not None else f"<pre>{escape(text)}</pre>"
-        self.model.text = escape(html)  # the model's text is escaped HTML (Panel's rule)
+        self._pending = escape(html)  # the model's text is escaped HTML (Panel's rule)
+        if self.visible:
+            self._send()
+
+    def set_visible(self, visible: bool) -> None:
+        """Whether the view is on the page now (its tab is the active one)."""
+        self.visible = visible
+        if visible:
+            self._send()
+
+    def _send(self):
+        if self._pending is not None:
+            self.model.text, self._pending = self._pending, None
