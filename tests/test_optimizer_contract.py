@@ -20,7 +20,9 @@ CONVERGENCE_LR = {"adagrad": 0.2, "adadelta": 0.2, "nadam": 0.01, "rmsprop": 1e-
                   "schedule_free_sgd": 0.3,
                   # the learning-rate-free methods' rate multiplies their estimate d: 1 is
                   # what they are meant to run at
-                  "prodigy": 1.0, "dadapt_adamw": 1.0}
+                  "prodigy": 1.0, "dadapt_adamw": 1.0,
+                  # L-BFGS's rate is its line search's first trial: 1 is the natural one
+                  "lbfgs": 1.0}
 TOLERANCE = {
     # steps of fixed size: sign(.) times lr, so the iterate wobbles at about lr
     "sign_sgd": 2e-3, "signum": 5e-3, "lion": 2e-3,
@@ -41,6 +43,14 @@ TOLERANCE = {
     # Adam at such a step wobbles down slowly (Prodigy 6e-2 at 1500 steps, 8.8e-8 at 3000;
     # D-Adapt 3.2e-6, 1.2e-6; at a multiplier 0.05 D-Adapt reaches 2e-15)
     "prodigy": 3e-7, "dadapt_adamw": 4e-6,
+    # the line search compares loss values, which stop resolving a change near
+    # sqrt(machine epsilon): 3.8e-10 measured (as armijo)
+    "lbfgs": 1e-9,
+    # optax's guard: no step once |lr g|^2 <= 2^-52, i.e. |g| <= 3e-7 at lr 0.05 (5.3e-7)
+    "polyak_sgd": 2e-6,
+    # the ascent step keeps its length rho = 0.05 as g -> 0, so g~ = H (delta + rho g/|g|)
+    # does not vanish at the minimiser: a wobble of order rho (2.7e-3; 5.4e-4 at rho 0.01)
+    "sam": 1e-2,
 }
 # AdamW is tested without decay: its decay moves the fixed point off the least-squares
 # solution (m_hat / (sqrt(v_hat) + eps) + wd theta = 0), by design.
@@ -48,7 +58,10 @@ SETTINGS = {"adamw": {"weight_decay": 0.0},
             # AdEMAMix's slow momentum (b3 = 0.9999) remembers ~10^4 steps, more than the
             # run: at the default it still wobbles at 4e-3 after 3000 steps (its paper warms
             # b3 up for this reason); b3 = 0.99 reaches 7e-16
-            "ademamix": {"b3": 0.99}}
+            "ademamix": {"b3": 0.99},
+            # PyTorch's stopping rules (no step once g . d > -1e-9 or max |g| <= 1e-7) end
+            # the run at ~3e-5 from the solution: off, to test the method itself
+            "lbfgs": {"tolerance_change": 0.0, "tolerance_grad": 0.0}}
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +77,11 @@ def _bowl(p):
 def _update(opt, g, state, params):
     import inspect
 
-    if "value_fn" in inspect.signature(opt.update).parameters:
-        return opt.update(g, state, params, value_fn=_bowl)
-    return opt.update(g, state, params)
+    accepted = inspect.signature(opt.update).parameters
+    extra = {"value_fn": _bowl} if "value_fn" in accepted else {}
+    if "value" in accepted:  # the Polyak step reads the loss value
+        extra["value"] = _bowl(params)
+    return opt.update(g, state, params, **extra)
 
 
 def _step_all(opt, params, grads):
@@ -163,6 +178,11 @@ ROSENBROCK = {  # name: (learning_rate, bound)         measured, and why not clo
     # schedule-free: the recorded point is y, the gradient point; both crawl in the valley
     "schedule_free_adamw": (0.1, 0.1),  # 3.3e-2 (0.03: 4.6e-2, 0.3: 0.25)
     "schedule_free_sgd": (1e-3, 0.2),   # 6.1e-2; rates >= 1e-2 diverge on the walls
+    "lbfgs": (1.0, 1e-4),       # 4.2e-5: PyTorch's rule stops it once g . d > -1e-9
+    "polyak_sgd": (1.0, 1e-7),  # 3.1e-8: f* = 0 is known here; optax's guard stops it
+                                #         once |g|^2 <= 2^-52 (at 0.3 its 1/s step overshoots)
+    "sam": (1e-3, 1.5),         # 0.99: its inner SGD crawls (sgd: 0.13), and the ascent
+                                #       step of length 0.05 spans the narrow valley
 }
 
 

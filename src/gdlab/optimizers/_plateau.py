@@ -19,6 +19,10 @@ Differences from PyTorch: the floor is a scale ``min_scale`` (PyTorch's ``min_lr
 divided by the learning rate), and PyTorch's ``eps`` (skip reductions smaller than
 1e-8 in absolute learning rate) is not applied. With stochastic batches the batch loss
 is noisy: use a patience of many steps or full batches.
+
+It declares ``value=`` and whatever extra arguments the wrapped optimizer declares
+(``value_fn=`` for a line search), and hands those on: inside :func:`chain` it still
+gets the loss (``chain(clip_by_norm(1.0), reduce_on_plateau(sgd()))``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import jax.numpy as jnp
 
 from gdlab._validation import check_float, check_int
 from gdlab.optimizers._base import Optimizer
+from gdlab.optimizers._transforms import declaring, extra_arguments, forward
 
 
 class PlateauState(NamedTuple):
@@ -69,11 +74,12 @@ def reduce_on_plateau(optimizer: Optimizer, *, factor: float = 0.1, patience: in
                             best=jnp.full((), jnp.inf, params.dtype), bad_steps=zero,
                             cooldown_left=zero)
 
-    def update(g, state, params=None, *, value=None):
-        updates, inner = optimizer.update(g, state.inner, params)
-        updates = state.scale * updates
+    def update(g, state, params=None, *, value=None, **extra):
         if value is None:
             raise ValueError("reduce_on_plateau needs the loss: update(..., value=loss)")
+        updates, inner = forward(optimizer.update, g, state.inner, params,
+                                 {**extra, "value": value})
+        updates = state.scale * updates
         improved = value < state.best * (1.0 - threshold)
         best = jnp.where(improved, value, state.best)
         bad = jnp.where(improved, 0, state.bad_steps + 1)
@@ -88,4 +94,4 @@ def reduce_on_plateau(optimizer: Optimizer, *, factor: float = 0.1, patience: in
                                      best=best, bad_steps=bad.astype(jnp.int32),
                                      cooldown_left=cooldown_left.astype(jnp.int32))
 
-    return Optimizer(init, update)
+    return Optimizer(init, declaring(("value", *extra_arguments(optimizer.update)), update))

@@ -17,10 +17,23 @@ ones, so they compose with :func:`chain`, optax-style:
   optimizer take one step with the average every :math:`k`-th step (optax ``MultiSteps``,
   Keras ``gradient_accumulation_steps``), zero updates in between.
 * :func:`from_optax`: run any optax ``GradientTransformation`` in gdlab's engine.
+
+**Extra arguments.** Some updates need more than the gradient: the loss value
+(``value=``: reduce-on-plateau, the Polyak step) or the loss as a function of the
+parameters (``value_fn=``: line searches, Newton, SAM's second gradient). The engine
+reads an update's signature and passes exactly the ones it declares (see
+:data:`EXTRA_ARGUMENTS`). :func:`chain` and every wrapper here declare the union of what
+their inner optimizers declare, and hand each inner optimizer only the ones it declares,
+so ``chain(clip_by_norm(1.0), reduce_on_plateau(sgd()))`` gets its loss value. A
+transformation that declares neither keeps the engine from building them: with
+``value_fn`` the engine must keep the data rows of a full-batch run (see
+:func:`extra_arguments`).
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -55,22 +68,60 @@ def _zero_count():
     return jnp.zeros((), jnp.int32)
 
 
+EXTRA_ARGUMENTS = ("value", "value_fn")
+"""The keyword arguments an update may declare beyond ``(grads, state, params)``:
+``value``, the batch loss at ``params``; ``value_fn``, the batch loss as a function of
+the parameters (the same batch)."""
+
+
+def extra_arguments(update: Callable) -> tuple[str, ...]:
+    """The names of :data:`EXTRA_ARGUMENTS` that ``update``'s signature declares."""
+    accepted = inspect.signature(update).parameters
+    return tuple(name for name in EXTRA_ARGUMENTS if name in accepted)
+
+
+def forward(update: Callable, g, state, params, extra: dict):
+    """Call ``update`` with the entries of ``extra`` it declares (and no others)."""
+    return update(g, state, params, **{k: extra[k] for k in extra_arguments(update)
+                                       if k in extra})
+
+
+def declaring(names, update: Callable) -> Callable:
+    """``update`` (taking ``**extra``) with a signature that declares ``names`` only, which
+    is what the engine reads to decide what to pass."""
+    P = inspect.Parameter
+    parameters = [P("g", P.POSITIONAL_OR_KEYWORD), P("state", P.POSITIONAL_OR_KEYWORD),
+                  P("params", P.POSITIONAL_OR_KEYWORD, default=None)]
+    parameters += [P(name, P.KEYWORD_ONLY, default=None)
+                   for name in EXTRA_ARGUMENTS if name in set(names)]
+    update.__signature__ = inspect.Signature(parameters)
+    return update
+
+
+def _union(*updates) -> tuple[str, ...]:
+    found = {name for u in updates for name in extra_arguments(u)}
+    return tuple(name for name in EXTRA_ARGUMENTS if name in found)
+
+
 def chain(*transforms: Optimizer) -> Optimizer:
-    """Apply ``transforms`` in order: the output of each is the input of the next."""
+    """Apply ``transforms`` in order: the output of each is the input of the next.
+
+    Extra arguments (``value=``, ``value_fn=``) reach every transform that declares them.
+    """
     if not transforms:
         raise InvalidParameterError("transforms", "at least one Optimizer", transforms)
 
     def init(params):
         return ChainState(count=_zero_count(), inner=tuple(t.init(params) for t in transforms))
 
-    def update(g, state, params=None):
+    def update(g, state, params=None, **extra):
         states = []
         for transform, inner in zip(transforms, state.inner, strict=True):
-            g, inner = transform.update(g, inner, params)
+            g, inner = forward(transform.update, g, inner, params, extra)
             states.append(inner)
         return g, ChainState(count=state.count + 1, inner=tuple(states))
 
-    return Optimizer(init, update)
+    return Optimizer(init, declaring(_union(*(t.update for t in transforms)), update))
 
 
 def _stateless(fn) -> Optimizer:
@@ -133,8 +184,8 @@ def skip_nonfinite(optimizer: Optimizer) -> Optimizer:
         return SkipState(count=_zero_count(), inner=optimizer.init(params),
                          skipped=_zero_count())
 
-    def update(g, state, params=None):
-        updates, inner = optimizer.update(g, state.inner, params)
+    def update(g, state, params=None, **extra):
+        updates, inner = forward(optimizer.update, g, state.inner, params, extra)
         finite = jnp.all(jnp.isfinite(updates))
         inner = jax.tree_util.tree_map(lambda new, old: jnp.where(finite, new, old), inner,
                                        state.inner)
@@ -142,7 +193,7 @@ def skip_nonfinite(optimizer: Optimizer) -> Optimizer:
                 SkipState(count=state.count + 1, inner=inner,
                           skipped=state.skipped + (~finite).astype(jnp.int32)))
 
-    return Optimizer(init, update)
+    return Optimizer(init, declaring(extra_arguments(optimizer.update), update))
 
 
 def accumulate(optimizer: Optimizer, every_k: int) -> Optimizer:
@@ -153,17 +204,18 @@ def accumulate(optimizer: Optimizer, every_k: int) -> Optimizer:
         return AccumulateState(count=_zero_count(), inner=optimizer.init(params),
                                g_sum=jnp.zeros_like(params))
 
-    def update(g, state, params=None):
+    def update(g, state, params=None, **extra):
         g_sum = state.g_sum + g
         ready = (state.count + 1) % every_k == 0
-        updates, inner = optimizer.update(g_sum / every_k, state.inner, params)
+        # the inner step sees this step's loss (value, value_fn), as optax's MultiSteps does
+        updates, inner = forward(optimizer.update, g_sum / every_k, state.inner, params, extra)
         inner = jax.tree_util.tree_map(lambda new, old: jnp.where(ready, new, old), inner,
                                        state.inner)
         return (jnp.where(ready, updates, jnp.zeros_like(updates)),
                 AccumulateState(count=state.count + 1, inner=inner,
                                 g_sum=jnp.where(ready, jnp.zeros_like(g_sum), g_sum)))
 
-    return Optimizer(init, update)
+    return Optimizer(init, declaring(extra_arguments(optimizer.update), update))
 
 
 def from_optax(transformation) -> Optimizer:
@@ -175,5 +227,9 @@ def from_optax(transformation) -> Optimizer:
     if not (hasattr(transformation, "init") and hasattr(transformation, "update")):
         raise InvalidParameterError("transformation", "an optax GradientTransformation "
                                     "(with init and update)", transformation)
+    def update(g, state, params=None, **extra):
+        return transformation.update(g, state, params, **extra)
+
+    # an optax update that names value= or value_fn= (e.g. optax.polyak_sgd's) gets them
     return Optimizer(transformation.init,
-                     lambda g, state, params=None: transformation.update(g, state, params))
+                     declaring(extra_arguments(transformation.update), update))
