@@ -48,7 +48,9 @@ EXTRA = {("rmsprop", "nesterov"): {"convention": "optax", "momentum": 0.9},
          ("adam", "amsgrad"): {"b2": 0.5}, ("adamw", "amsgrad"): {"b2": 0.5},
          ("adam", "decoupled"): {"weight_decay": 0.5},
          # ADOPT clips g / sqrt(v_prev) at t^(1/4): only a gradient that grows does that
-         ("adopt", "clip"): {"b2": 0.0}}
+         ("adopt", "clip"): {"b2": 0.0},
+         # Muon's flag reaches a scalar problem only through optax's fallback (Nesterov Adam)
+         ("muon", "nesterov"): {"convention": "optax"}}
 RATE = {"momentum": 1e-5, "adopt": 1.0}
 STEPS = 20
 

@@ -373,7 +373,10 @@ def prepare(problem: Problem, optimizer, settings=({},), *, seeds=None, num_step
         for s in settings:  # validate every value on the host before tracing
             make_spec(spec.name, **{**spec.hyperparams, **dict(spec.static), **s})
         rows = [{**spec.hyperparams, **s} for s in settings]
-        build = _FromSpec(spec.factory, tuple(sorted(spec.static)))
+        static = dict(spec.static)
+        if "layout" in inspect.signature(spec.factory).parameters and static.get("layout") is None:
+            static["layout"] = problem.layout  # matrix methods (muon...) act on its blocks
+        build = _FromSpec(spec.factory, tuple(sorted(static.items())))
     else:
         if keys:
             raise InvalidParameterError(
