@@ -19,7 +19,9 @@ What each test checks against something independent of the app:
 * the exports are valid files of their kind (magic bytes, Pillow decodes them, the CSV's
   last rows are the status's final points) and the TOML's own command, run through the
   CLI, ends at the page's final points;
-* ten sessions opened at once each show the run of their own URL.
+* ten sessions opened at once each show the run of their own URL;
+* the landscape's moving layer is clipped to the frame (BokehJS's own ``needs_clip`` of
+  each renderer view, read in the page).
 
 Nothing is downloaded: Playwright launches ``/usr/bin/chromium`` (``.ci/run`` installs
 Debian's ``chromium`` when it is missing). The tests skip only when that browser is absent
@@ -88,6 +90,28 @@ FRAME_JS = """() => {
     }
   }
   return null;
+}"""
+
+
+# Whether BokehJS clips each glyph renderer of the landscape to the frame when it paints
+# the overlay layer (needs_clip), by level: the explorer asks it to for the moving layer;
+# the glyph level is clipped by its layer instead.
+CLIPS_JS = """() => {
+  const out = {};
+  for (const doc of Bokeh.documents) {
+    const fig = doc.get_model_by_name('gdlab-landscape');
+    if (fig == null) continue;
+    for (const root of Object.values(Bokeh.index)) {
+      const view = root.owner.find_one(fig);
+      if (view == null) continue;
+      for (const r of view.computed_renderer_views) {
+        if (r.model.glyph == null) continue;
+        const seen = out[r.model.level] = out[r.model.level] || [];
+        if (!seen.includes(r.needs_clip)) seen.push(r.needs_clip);
+      }
+    }
+  }
+  return out;
 }"""
 
 
@@ -386,6 +410,9 @@ def test_page_loads_without_console_errors_and_screenshot(open_page):
     assert page.text("gdlab-message") == ""
     page.page.wait_for_timeout(500)  # the canvas repaint after the last data
     assert page.errors == []
+    # the moving layer (level overlay) is clipped to the frame like the glyph level is
+    assert page.page.evaluate(CLIPS_JS) == {"overlay": [True], "glyph": [False],
+                                            "image": [False]}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     target = ARTIFACTS / "screenshot.png"
     partial = ARTIFACTS / f".screenshot.{os.getpid()}.png"
