@@ -75,6 +75,11 @@ CASES = {
     "schedule_free_adamw": ({}, lambda o: o.contrib.schedule_free_adamw(LR), None),
     "prodigy": ({}, lambda o: o.contrib.prodigy(LR), None),
     "dadapt_adamw": ({}, lambda o: o.contrib.dadapt_adamw(LR), None),
+    # issue 15, matrix methods: the flat vector is one 1-D block on both sides, so Muon is
+    # its AdamW fallback (optax's muon puts a 1-D array there too) and Adafactor unfactored;
+    # benchmarks/matrix_probe.py times them on a 100 x 100 matrix
+    "muon": ({"convention": "optax"}, lambda o: o.contrib.muon(LR), None),
+    "adafactor": ({"convention": "optax"}, lambda o: o.adafactor(LR), None),
 }
 
 

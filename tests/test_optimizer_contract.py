@@ -21,6 +21,9 @@ CONVERGENCE_LR = {"adagrad": 0.2, "adadelta": 0.2, "nadam": 0.01, "rmsprop": 1e-
                   # the learning-rate-free methods' rate multiplies their estimate d: 1 is
                   # what they are meant to run at
                   "prodigy": 1.0, "dadapt_adamw": 1.0,
+                  # Adafactor: from 0.1 up the clipped relative steps of each scalar block
+                  # wobble at 1.8e-2 (0.03: 7e-16); Shampoo (diagonal here) crawls at 0.05
+                  "adafactor": 0.03, "shampoo": 0.2,
                   # L-BFGS's rate is its line search's first trial: 1 is the natural one
                   "lbfgs": 1.0}
 TOLERANCE = {
@@ -59,6 +62,8 @@ SETTINGS = {"adamw": {"weight_decay": 0.0},
             # run: at the default it still wobbles at 4e-3 after 3000 steps (its paper warms
             # b3 up for this reason); b3 = 0.99 reaches 7e-16
             "ademamix": {"b3": 0.99},
+            # Muon's fallback (every block here is a scalar) is AdamW, torch's decay 1e-2
+            "muon": {"adam_weight_decay": 0.0},
             # PyTorch's stopping rules (no step once g . d > -1e-9 or max |g| <= 1e-7) end
             # the run at ~3e-5 from the solution: off, to test the method itself
             "lbfgs": {"tolerance_change": 0.0, "tolerance_grad": 0.0}}
@@ -178,6 +183,10 @@ ROSENBROCK = {  # name: (learning_rate, bound)         measured, and why not clo
     # schedule-free: the recorded point is y, the gradient point; both crawl in the valley
     "schedule_free_adamw": (0.1, 0.1),  # 3.3e-2 (0.03: 4.6e-2, 0.3: 0.25)
     "schedule_free_sgd": (1e-3, 0.2),   # 6.1e-2; rates >= 1e-2 diverge on the walls
+    # two scalar blocks: Muon is its fallback AdamW, Shampoo its diagonal (AdaGrad)
+    "muon": (0.03, 0.1),        # 2.1e-2: AdamW's decay 1e-2 moves the minimum, as adamw's
+    "shampoo": (1.0, 0.06),     # 1.9e-2: the accumulated H keeps shrinking the steps
+    "adafactor": (1.0, 0.8),    # 0.27: steps of rho max(1e-3, |theta_i|), rho = 1/sqrt(t)
     "lbfgs": (1.0, 1e-4),       # 4.2e-5: PyTorch's rule stops it once g . d > -1e-9
     "polyak_sgd": (1.0, 1e-7),  # 3.1e-8: f* = 0 is known here; optax's guard stops it
                                 #         once |g|^2 <= 2^-52 (at 0.3 its 1/s step overshoots)
