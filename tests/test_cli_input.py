@@ -324,7 +324,10 @@ def _check_fuzz_run(tmp_path, arguments):
 def test_every_optimizer_runs_in_float32_as_in_float64(name):
     # found by the fuzz: five optimizers' float32 updates came out float64 (a default b1,
     # a Python float, to the power of the int32 count) and lax.scan refused the carry
-    spec = gdlab.optimizer(name, learning_rate=1e-5)
+    # (L-BFGS without its line search: the search compares loss values, and in float32's
+    # 7 digits its branch decisions are not float64's; the first trial here is 2e-10)
+    settings = {"line_search": "none"} if name == "lbfgs" else {}
+    spec = gdlab.optimizer(name, learning_rate=1e-5, **settings)
     problem = gdlab.article_regression()
     single = gdlab.run(problem, spec, num_steps=3, dtype="float32")
     double = gdlab.run(problem, spec, num_steps=3)

@@ -303,8 +303,12 @@ def _gallery():
 # golden sequences check both under a decaying rate, tests/test_optimizers_golden.py;
 # Adafactor too: PyTorch's relative step is min(lr_t, 1/sqrt(t)), not proportional to the
 # rate; its golden sequences run under a decaying rate, tests/test_frontier_matrix.py)
+# (L-BFGS as armijo: the rate is its line search's first trial; optax's Polyak step takes
+# the ratio of the scaled update, not proportional to the rate: both are checked under a
+# decaying rate by tests/test_frontier_quasi.py against torch and optax)
 @pytest.mark.parametrize("name", sorted(set(gdlab.OPTIMIZERS)
-                                        - {"armijo", "lars", "rprop", "adafactor"}))
+                                        - {"armijo", "lars", "rprop", "adafactor",
+                                           "lbfgs", "polyak_sgd"}))
 def test_every_gallery_schedule_drives_every_optimizer(name):
     # (armijo is left out: a schedule sets its first trial step, the line search the step)
     # Eager, no compilation per schedule. In the default (PyTorch) convention no state of
@@ -316,8 +320,8 @@ def test_every_gallery_schedule_drives_every_optimizer(name):
         opt = gdlab.optimizer(name, learning_rate=schedule).build()
         params = jnp.zeros(2)
         state, ref_state = opt.init(params), reference.init(params)
-        extra = {"value_fn": lambda p: 0.5 * jnp.sum((p - 1.0) ** 2)} if name == "newton" \
-            else {}
+        extra = ({"value_fn": lambda p: 0.5 * jnp.sum((p - 1.0) ** 2)}
+                 if name in ("newton", "sam") else {})  # SAM: its second gradient
         for t, g in enumerate(grads):
             update, state = opt.update(g, state, params, **extra)
             unit, ref_state = reference.update(g, ref_state, params, **extra)
