@@ -154,7 +154,9 @@ def adafactor(learning_rate: ScalarOrSchedule = 1e-2, decay_rate: float = 0.8, *
 
     def plan(size):
         """Each block's ``(shape, start, stop, factored)``."""
-        return tuple((shape, start, stop, len(shape) == 2 and min(shape) >= min_dim_size_to_factor)
+        # a scalar block is a 1-vector (the same RMS, fewer reshapes in the compiled step)
+        return tuple((shape or (1,), start, stop,
+                      len(shape) == 2 and min(shape) >= min_dim_size_to_factor)
                      for shape, start, stop in block_slices(layout, size))
 
     def init(params):
@@ -202,7 +204,7 @@ def adafactor(learning_rate: ScalarOrSchedule = 1e-2, decay_rate: float = 0.8, *
                 U = U / jnp.maximum(1.0, _rms(U) / clipping_threshold)
             alpha = jnp.maximum(eps2, _rms(X)) * rho if multiply_by_parameter_scale else rho
             steps.append((alpha * U).reshape(-1))
-        step = jnp.concatenate(steps)
+        step = steps[0] if len(steps) == 1 else jnp.concatenate(steps)
         M = state.M
         if momentum is not None:
             M = momentum * M + (1.0 - momentum) * step
@@ -213,7 +215,9 @@ def adafactor(learning_rate: ScalarOrSchedule = 1e-2, decay_rate: float = 0.8, *
             step = step + weight_decay * params
 
         def joined(parts, old):
-            return jnp.concatenate(parts) if parts else old
+            if not parts:
+                return old
+            return parts[0] if len(parts) == 1 else jnp.concatenate(parts)
 
         return -step, AdafactorState(count=t, R=joined(R_new, state.R),
                                      C=joined(C_new, state.C), V=joined(V_new, state.V), M=M)
