@@ -118,8 +118,8 @@ def cases():
             ("quartic", {"line_search_fn": "strong_wolfe"}, {}, {"lr": 1.0, "rate": 0.9}),
             ("quartic", {}, {"line_search": "none"}, {"lr": 0.1, "rate": 1.0}),
             ("quartic", {}, {"line_search": "none"}, {"lr": 0.5, "rate": 0.95}),
-            ("rosenbrock", {"line_search_fn": "strong_wolfe", "history_size": 5},
-             {"memory_size": 5}, constant)):
+            ("rosenbrock", {"line_search_fn": "strong_wolfe", "history_size": 3},
+             {"memory_size": 3}, constant)):
         text = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
         tag = "" if sched["rate"] == 1.0 else f", lr_t = {sched['lr']} * {sched['rate']}**t"
         add("torch", f"LBFGS(lr={sched['lr']}, max_iter=1, max_eval=26, {text}){tag}",
