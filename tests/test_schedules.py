@@ -298,17 +298,20 @@ def _gallery():
     return module.GALLERY
 
 
-# (lars and rprop are left out too: LARS's momentum sums steps already scaled by each
-# past rate, optax's order, and Rprop reads the rate once, as its initial step size; the
-# golden sequences check both under a decaying rate, tests/test_optimizers_golden.py;
-# Adafactor too: PyTorch's relative step is min(lr_t, 1/sqrt(t)), not proportional to the
-# rate; its golden sequences run under a decaying rate, tests/test_frontier_matrix.py)
-# (L-BFGS as armijo: the rate is its line search's first trial; optax's Polyak step takes
-# the ratio of the scaled update, not proportional to the rate: both are checked under a
-# decaying rate by tests/test_frontier_quasi.py against torch and optax)
-@pytest.mark.parametrize("name", sorted(set(gdlab.OPTIMIZERS)
-                                        - {"armijo", "lars", "rprop", "adafactor",
-                                           "lbfgs", "polyak_sgd"}))
+# Left out: lars and rprop (LARS's momentum sums steps already scaled by each past rate,
+# optax's order, and Rprop reads the rate once, as its initial step size; the golden
+# sequences check both under a decaying rate, tests/test_optimizers_golden.py); the
+# schedule-free methods' averaging weights and the learning-rate-free methods' estimate d
+# (state built from past rates: tests/test_frontier_free.py checks them under a decaying
+# rate against optax); Adafactor (PyTorch's relative step is min(lr_t, 1/sqrt(t)), not
+# proportional to the rate: tests/test_frontier_matrix.py); L-BFGS as armijo (the rate is
+# its line search's first trial) and optax's Polyak step (the ratio of the scaled update),
+# both checked under a decaying rate by tests/test_frontier_quasi.py against torch and optax
+SCHEDULE_STATEFUL = {"armijo", "lars", "rprop", "schedule_free_sgd", "schedule_free_adamw",
+                     "prodigy", "dadapt_adamw", "adafactor", "lbfgs", "polyak_sgd"}
+
+
+@pytest.mark.parametrize("name", sorted(set(gdlab.OPTIMIZERS) - SCHEDULE_STATEFUL))
 def test_every_gallery_schedule_drives_every_optimizer(name):
     # (armijo is left out: a schedule sets its first trial step, the line search the step)
     # Eager, no compilation per schedule. In the default (PyTorch) convention no state of
