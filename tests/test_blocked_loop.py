@@ -99,3 +99,41 @@ def test_block_shape_fills_whole_records_or_divides_a_record(record_every, block
         assert steps == records * record_every <= block
     else:
         assert record_every % steps == 0 and steps <= block
+
+
+def test_block_for_grows_with_the_run_and_keeps_a_replay_small():
+    from gdlab.simulation import BLOCK, MAX_BLOCK, block_for
+
+    for num_steps in (1, 100, 2047, 2048, 5000, 65_536, 10**6, 10**9):
+        block = block_for(num_steps)
+        assert BLOCK <= block <= MAX_BLOCK and block & (block - 1) == 0, num_steps
+        # at most 1/64 of the run, unless that is under the smallest block
+        assert block == BLOCK or 64 * block <= num_steps, num_steps
+        # and the largest such power of two (up to the cap)
+        assert block == MAX_BLOCK or 64 * 2 * block > num_steps, num_steps
+
+
+def test_long_blocks_equal_exact_across_the_stability_threshold():
+    # blocks of 256 steps (a run of ~16,000 steps gets them by default), records longer
+    # than a block and watching every 100 steps: segments of gcd(250, 100) = 50 steps
+    problem, lrs = _article_lrs()
+    batch = prepare(problem, gdlab.optimizer("momentum", learning_rate=1e-5, momentum=0.9),
+                    [{"learning_rate": lr} for lr in lrs], seeds=list(range(len(lrs))),
+                    num_steps=2000, sampling="replacement", batch_size=3, record_every=1000,
+                    watch_every=100)
+    codes = _check(batch, (256,))
+    assert (codes < 0).any() and (codes == 0).any()
+
+
+@pytest.mark.parametrize("watch_every", [30, 2, 7])
+def test_shuffled_epochs_that_are_whole_segments_equal_exact(watch_every):
+    # 150 points in batches of 5: epochs of 30 steps. Records of 60 steps in blocks of
+    # 30: segments of 30 and 2 steps hold whole epochs (their loop skips the test for a
+    # new order, their first step makes it), segments of gcd(30, 7) = 1 do not.
+    problem, lrs = _article_lrs()
+    batch = prepare(problem, gdlab.optimizer("momentum", learning_rate=1e-5, momentum=0.9),
+                    [{"learning_rate": lr} for lr in lrs], seeds=list(range(len(lrs))),
+                    num_steps=300, sampling="shuffle", batch_size=5, record_every=60,
+                    watch_every=watch_every)
+    codes = _check(batch, (32,))
+    assert (codes < 0).any() and (codes == 0).any()

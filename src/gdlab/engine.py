@@ -48,11 +48,11 @@ from gdlab.problems import Problem
 from gdlab.sampling import make_sampler
 from gdlab.schedules import Schedule
 from gdlab.simulation import (
-    BLOCK,
     CONVERGED,
     DIVERGED,
     OUTPUTS,
     RUNNING,
+    block_for,
     decode_stop,
     patch_records,
     simulate,
@@ -264,7 +264,7 @@ class Batch:
                 flattened[id(row)] = jax.tree_util.tree_flatten(row)[0]
             flat.append(flattened[id(row)])
         count = len(flat[0]) if flat else 0
-        leaves = [jnp.asarray(np.array([f[j] for f in flat], dtype=np.float64), dtype=jdtype)
+        leaves = [_to_device(np.array([f[j] for f in flat], dtype=np.float64), jdtype)
                   for j in range(count)]
         return leaves, jnp.asarray(np.asarray(seeds, dtype=np.uint32))
 
@@ -423,7 +423,7 @@ def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None
             or below it (0: never).
         block: steps per block of the compiled loop (:func:`gdlab.simulation.simulate`;
             0: the exact program, every check at every step; ``None``: blocks of
-            :data:`~gdlab.simulation.BLOCK` steps from :data:`BLOCKED_MIN_WORK`
+            :func:`~gdlab.simulation.block_for` steps from :data:`BLOCKED_MIN_WORK`
             setting-steps, else exact). Every value gives the same bits; only the speed
             and the compile time differ.
 
@@ -435,8 +435,8 @@ def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None
     leaves, seed_array = batch.leaves(rows, seeds)
     if block is None:
         runs = len(leaves[0]) if leaves else len(seed_array)
-        block = BLOCK if runs * batch.num_steps >= BLOCKED_MIN_WORK else 0
-    stats = {k: jnp.asarray(v, jdtype)
+        block = block_for(batch.num_steps) if runs * batch.num_steps >= BLOCKED_MIN_WORK else 0
+    stats = {k: _to_device(v, jdtype)
              for k, v in problem.full_statistics(batch.dtype).items()}
     data = problem.data
     if stats and batch.sampler.is_full_batch and not _evaluates_batches(batch):
@@ -447,12 +447,12 @@ def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None
         tuple(_as_data(array, jdtype) for array in data),
         {k: _as_data(v, jdtype) for k, v in problem.constants.items()},
         stats,
-        jnp.asarray(batch.start, jdtype),
+        _to_device(batch.start, jdtype),
         leaves,
         seed_array,
-        jnp.asarray(batch.divergence_factor, jdtype),
-        jnp.asarray(-1.0 if batch.grad_tol is None else batch.grad_tol, jdtype),
-        jnp.asarray(-np.inf if target is None else target, jdtype),
+        _to_device(batch.divergence_factor, jdtype),
+        _to_device(-1.0 if batch.grad_tol is None else batch.grad_tol, jdtype),
+        _to_device(-np.inf if target is None else target, jdtype),
         loss_fn=problem.loss_fn,
         full_fn=problem.full_value_and_grad,
         build=batch.build,
@@ -506,8 +506,15 @@ def _as_data(array, jdtype):
     (class labels, indices) as they are."""
     array = np.asarray(array)
     if np.issubdtype(array.dtype, np.floating):
-        return jnp.asarray(array, jdtype)
-    return jnp.asarray(array)
+        return _to_device(array, jdtype)
+    return jax.device_put(array)
+
+
+def _to_device(value, jdtype):
+    """``value`` as a device array of ``jdtype``, converted by NumPy on the host:
+    ``jnp.asarray(value, dtype)`` runs a small compiled conversion (0.1-0.2 s each on a
+    loaded machine, a few per process) for the same numbers (both round to nearest)."""
+    return jax.device_put(np.asarray(value, dtype=np.dtype(jdtype)))
 
 
 @dataclass(frozen=True)

@@ -123,8 +123,12 @@ class Sampler:
         keys = hash_uint32(seed, stream, jnp.arange(self.num_examples))
         return jnp.argsort(keys, stable=True).astype(jnp.int32)
 
-    def next(self, state, step, seed):
-        """The indices of the batch used at ``step`` (0-based) and the new state."""
+    def next(self, state, step, seed, new_epochs=True):
+        """The indices of the batch used at ``step`` (0-based) and the new state.
+
+        ``new_epochs=False`` promises that ``step`` does not start an epoch (after the
+        first), so ``"shuffle"`` skips the test for a new permutation: the engine's
+        loops whose steps cannot fall on an epoch's start use it (a kernel less)."""
         step = jnp.asarray(step, dtype=jnp.int32)
         slots = jnp.arange(self.batch_size, dtype=jnp.int32)
         if self.scheme == "replacement":
@@ -135,16 +139,18 @@ class Sampler:
         position = step % self.batches_per_epoch
         if self.scheme == "sequential":
             return position * self.batch_size + slots, state
-        epoch = step // self.batches_per_epoch
-        state = lax.cond(
-            (position == 0) & (step > 0),
-            lambda: self._permutation(seed, epoch),
-            lambda: state,
-        )
+        if new_epochs:
+            epoch = step // self.batches_per_epoch
+            state = lax.cond(
+                (position == 0) & (step > 0),
+                lambda: self._permutation(seed, epoch),
+                lambda: state,
+            )
         return lax.dynamic_slice(state, (position * self.batch_size,), (self.batch_size,)), state
 
-    def rows(self, data, state, step, seed):
-        """The rows of ``data`` (a tuple of arrays) used at ``step``, and the new state.
+    def rows(self, data, state, step, seed, new_epochs=True):
+        """The rows of ``data`` (a tuple of arrays) used at ``step``, and the new state
+        (``new_epochs``: see :meth:`next`).
 
         In order (``"sequential"``) the batch is one contiguous slice, taken as a slice
         rather than gathered by index: the same numbers, fewer operations per step.
@@ -152,7 +158,7 @@ class Sampler:
         if self.scheme == "sequential":
             start = (jnp.asarray(step, jnp.int32) % self.batches_per_epoch) * self.batch_size
             return tuple(lax.dynamic_slice_in_dim(a, start, self.batch_size) for a in data), state
-        batch, state = self.next(state, step, seed)
+        batch, state = self.next(state, step, seed, new_epochs)
         if self.batch_size <= UNROLL_SLOTS:
             # one gather per slot: under vmap each is a gather of one row per run,
             # which XLA's CPU backend runs about twice as fast as one (runs, B) gather

@@ -40,8 +40,26 @@ the run keeps the state before it): the stop code stays one int32 per run."""
 
 
 BLOCK = 32
-"""Steps per block of the blocked program (see :func:`simulate`); 0 runs every step with
-its checks (the exact program)."""
+"""The fewest steps per block of the blocked program (see :func:`simulate` and
+:func:`block_for`); 0 runs every step with its checks (the exact program)."""
+
+MAX_BLOCK = 1024
+"""The most steps per block (:func:`block_for`)."""
+
+
+def block_for(num_steps: int) -> int:
+    """Steps per block for a run of ``num_steps``: the power of two nearest below
+    ``num_steps / 64``, within [:data:`BLOCK`, :data:`MAX_BLOCK`].
+
+    A block's end costs a pass over the carried state outside the inner loop (on CPU a
+    body of dozens of kernels, several microseconds), so long blocks pay for
+    themselves on long runs: per-sample SGD over 10^6 rows spent most of its time there
+    with blocks of 32. The first flagged block of each run is replayed by the exact
+    program, so a block is kept at about 1/64 of the run (a replay costs under 2% of
+    it), and never under 32 steps.
+    """
+    target = max(num_steps // 64, 1)
+    return max(BLOCK, min(MAX_BLOCK, 1 << (target.bit_length() - 1)))
 
 
 def block_shape(record_every: int, block: int = BLOCK) -> tuple[int, int]:
@@ -132,14 +150,17 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
     def watched_at(count):
         return {name: jnp.asarray(value_at(settings[name], count), dtype) for name in watch}
 
-    def advance(params, opt_state, sample_state, position):
-        """One update from step ``position``: its batch loss and gradient, the new state."""
+    def advance(params, opt_state, sample_state, position, new_epochs=True):
+        """One update from step ``position``: its batch loss and gradient, the new state
+        (``new_epochs=False``: ``position`` does not start an epoch, see
+        :meth:`gdlab.sampling.Sampler.next`)."""
         if sampler.is_full_batch:  # every step sees all the data: the problem's full loss
             rows = data
             batch_loss, g = full_fn(params, data, constants, stats)
             new_sample_state = sample_state
         else:
-            rows, new_sample_state = sampler.rows(data, sample_state, position, seed)
+            rows, new_sample_state = sampler.rows(data, sample_state, position, seed,
+                                                  new_epochs)
             batch_loss, g = value_and_grad(params, rows, constants)
         extra = {}
         if takes_value:  # e.g. reduce_on_plateau: the loss decides the next scale
@@ -249,11 +270,33 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
             full_norm = jnp.where(due, new_norm, full_norm)
         return (carry[:7] + (full_loss, full_norm, best_loss, best_step, hit_step), flag)
 
+    def lean_update(state, position, new_epochs=True):
+        """:func:`fast_update` without the ``last_*`` values (the batch loss, gradient
+        norm and hyperparameters of the last update), which nothing reads before a
+        segment's end."""
+        carry, flag = state
+        params, opt_state, sample_state = carry[:3]
+        batch_loss, _, params, opt_state, sample_state = advance(
+            params, opt_state, sample_state, position, new_epochs)
+        flag = flag | ~(jnp.abs(batch_loss) <= flag_limit)
+        return ((params, opt_state, sample_state, *carry[3:]), flag), None
+
     def fast_segment(state, first):
-        """``segment_steps`` updates with nothing but the step in the loop (few kernels:
-        XLA's CPU runtime runs a loop body of many small kernels on its thread pool, at
-        a microsecond a step), then the watching at the segment's end."""
-        state = steps(fast_update, state, first, segment_steps)
+        """``segment_steps`` updates with nothing but the step in the loop, then the
+        watching at the segment's end. XLA's CPU runtime runs a loop body of more than 8
+        kernels on its thread pool (at about a microsecond a step, whatever the work)
+        and a smaller one in order: so the loop holds :func:`lean_update`, and the last
+        update, which also sets the ``last_*`` values, runs after it. When epochs are a
+        whole number of segments, only a segment's first step can start one: it runs
+        before the loop, and the loop skips the test for a new shuffled order."""
+        inner, start = segment_steps - 1, first
+        if epochs_in_segments and inner:  # this step may start an epoch
+            state = lean_update(state, first)[0]
+            inner, start = inner - 1, first + 1
+        if inner:
+            state = steps(partial(lean_update, new_epochs=not epochs_in_segments), state,
+                          start, inner)
+        state = fast_update(state, first + segment_steps - 1)[0]
         return fast_watch(state, first + segment_steps), None
 
     # a record whose step is not a watched step evaluates the full loss for itself
@@ -291,6 +334,10 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
     block_steps, block_records = block_shape(record_every, block) if block else (0, 0)
     # a segment ends at every record or block end and every watched step within them
     segment_steps = math.gcd(record_every if block_records else block_steps, watch_every)
+    # every epoch starts at a segment's first step (segments start at multiples of
+    # segment_steps): the test for a new shuffled order can leave the segment's loop
+    epochs_in_segments = (sampler.scheme == "shuffle"
+                          and sampler.batches_per_epoch % segment_steps == 0)
 
     def fast_record(state, first):
         state = steps(fast_segment, state, first, record_every // segment_steps,
