@@ -87,6 +87,7 @@ from gdlab.optimizers._base import (
     next_count,
     value_at,
 )
+from gdlab.optimizers._info import OptimizerInfo
 
 _INF = float("inf")
 
@@ -259,3 +260,20 @@ def rprop(learning_rate: ScalarOrSchedule = 1e-2, eta_minus: float = 0.5,
         return -step, RpropState(count=next_count(state.count), delta=delta, p=p)
 
     return Optimizer(init, update)
+
+
+ENTRIES: dict[str, OptimizerInfo] = {
+    "lamb": OptimizerInfo(
+        lamb, "r = adam step + wd theta; theta <- theta - lr (|theta|/|r|) r",
+        {"convention": "optax"}, conventions=("optax",),
+        reference="You et al., Large Batch Optimization for Deep Learning (LAMB), ICLR 2020"),
+    "lars": OptimizerInfo(
+        lars, "u = g + wd theta; b <- mu b + lr eta |theta|/|u| u; theta <- theta - b",
+        {"convention": "optax"}, conventions=("optax",),
+        reference="You, Gitman & Ginsburg, Large Batch Training of Convolutional Networks, 2017"),
+    "rprop": OptimizerInfo(
+        rprop, "a step per coordinate: x1.2 while sign(g) holds, x0.5 on a flip",
+        {"learning_rate": 1e-2, "convention": "pytorch"}, conventions=("pytorch", "optax"),
+        reference="Riedmiller & Braun, A Direct Adaptive Method... The RPROP Algorithm, 1993"),
+}
+"""The registry entries this module adds to ``gdlab.OPTIMIZERS``."""

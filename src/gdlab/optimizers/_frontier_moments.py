@@ -82,6 +82,7 @@ from gdlab.optimizers._base import (
     next_count,
     value_at,
 )
+from gdlab.optimizers._info import OptimizerInfo
 
 _INF = float("inf")
 
@@ -249,3 +250,21 @@ def ademamix(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float 
         return -step, AdemamixState(count=k, m1=m1, m2=m2, v=v)
 
     return Optimizer(init, update)
+
+
+ENTRIES: dict[str, OptimizerInfo] = {
+    "adan": OptimizerInfo(
+        adan, "moments of g, of g - g_prev and of (g + (1-b2) d)^2; optax form",
+        {"convention": "optax"}, conventions=("optax",),
+        reference="Xie et al., Adan: Adaptive Nesterov Momentum Algorithm, 2022"),
+    "adopt": OptimizerInfo(
+        adopt, "m <- b1 m + (1-b1) clip(g / sqrt(v_prev)); theta <- theta - lr m",
+        {"convention": "optax"}, conventions=("optax",),
+        reference="Taniguchi et al., ADOPT: Modified Adam Can Converge with Any beta2, "
+        "NeurIPS 2024"),
+    "ademamix": OptimizerInfo(
+        ademamix, "adam with m1_hat + alpha m2 on top, m2 a slow EMA (b3 = 0.9999)",
+        {"convention": "optax"}, conventions=("optax",),
+        reference="Pagliardini, Ablin & Grangier, The AdEMAMix Optimizer, 2024"),
+}
+"""The registry entries this module adds to ``gdlab.OPTIMIZERS``."""

@@ -7,15 +7,42 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gdlab.optimizers._base import Optimizer
+from gdlab.optimizers._hyper import Table
 
 
 @dataclass(frozen=True)
 class OptimizerInfo:
-    """What ``gdlab list`` shows about an optimizer."""
+    """What ``gdlab list`` shows about an optimizer, and its declared table.
+
+    With a ``table`` (:mod:`gdlab.optimizers._hyper`), the table is the one place the
+    values live: ``defaults`` may then be the names of the settings a spec fixes by
+    default (their values are read from the table), and ``conventions`` and
+    ``convention_defaults`` are read from it.
+    """
 
     factory: Callable[..., Optimizer]
     summary: str
-    defaults: Mapping[str, Any]
+    defaults: Mapping[str, Any] | tuple[str, ...] = ()
     conventions: tuple[str, ...] = ()
     reference: str = ""
     convention_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    table: Table | None = None
+
+    def __post_init__(self):
+        table = self.table
+        if table is None:
+            if isinstance(self.defaults, tuple):
+                object.__setattr__(self, "defaults", {})
+            return
+        names = self.defaults if isinstance(self.defaults, tuple) else tuple(self.defaults)
+        if not isinstance(self.defaults, tuple):  # values given: they must be the table's
+            for name, value in self.defaults.items():
+                if table[name].default != value:
+                    raise ValueError(f"{name}={value!r} is not the table's default "
+                                     f"{table[name].default!r}")
+        object.__setattr__(self, "defaults", {n: table[n].default for n in names})
+        object.__setattr__(self, "conventions", table.conventions)
+        object.__setattr__(self, "convention_defaults", {
+            c: {e.name: e.by_convention[c] for e in table if c in e.by_convention}
+            for c in table.conventions
+            if any(c in e.by_convention for e in table)})

@@ -19,13 +19,21 @@ from gdlab._validation import (
     check_choice,
     declared_kinds,
 )
-from gdlab.optimizers import _adafactor, _lbfgs, _loss_aware, _lr_free, _matrix, _schedule_free
+from gdlab.optimizers import (
+    _adafactor,
+    _frontier,
+    _frontier_moments,
+    _lbfgs,
+    _loss_aware,
+    _lr_free,
+    _matrix,
+    _schedule_free,
+    _sgd,
+)
 from gdlab.optimizers._adam import adam, adamw, amsgrad
 from gdlab.optimizers._adam_variants import adabelief, adamax, nadam, radam, yogi
 from gdlab.optimizers._adaptive import adadelta, adagrad, rmsprop
 from gdlab.optimizers._base import Optimizer
-from gdlab.optimizers._frontier import lamb, lars, rprop
-from gdlab.optimizers._frontier_moments import adan, ademamix, adopt
 from gdlab.optimizers._info import OptimizerInfo
 from gdlab.optimizers._reference import armijo, newton
 from gdlab.optimizers._sgd import momentum, nesterov, sgd
@@ -36,22 +44,23 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
     "sgd": OptimizerInfo(
         sgd,
         "theta <- theta - lr * g",
-        {"learning_rate": 0.01},
+        ("learning_rate",),
         reference="Robbins & Monro, A stochastic approximation method, 1951",
+        table=_sgd.SGD,
     ),
     "momentum": OptimizerInfo(
         momentum,
         "heavy ball: b <- mu b + g; theta <- theta - lr b (keras: v <- mu v - lr g; theta += v)",
-        {"learning_rate": 0.01, "momentum": 0.9, "convention": "pytorch"},
-        conventions=("pytorch", "optax", "keras"),
+        ("learning_rate", "momentum", "convention"),
         reference="Polyak, Some methods of speeding up the convergence..., 1964",
+        table=_sgd.MOMENTUM,
     ),
     "nesterov": OptimizerInfo(
         nesterov,
         "b <- mu b + g; theta <- theta - lr (g + mu b) (keras: theta += mu v - lr g)",
-        {"learning_rate": 0.01, "momentum": 0.9, "convention": "pytorch"},
-        conventions=("pytorch", "optax", "keras"),
+        ("learning_rate", "momentum", "convention"),
         reference="Nesterov 1983; Sutskever et al., ICML 2013",
+        table=_sgd.NESTEROV,
     ),
     "adam": OptimizerInfo(
         adam,
@@ -124,30 +133,6 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
         lion, "theta <- theta - lr (sign(b1 m + (1-b1) g) + wd theta); m <- b2 m + (1-b2) g",
         {"convention": "optax"}, conventions=("optax", "keras"),
         reference="Chen et al., Symbolic Discovery of Optimization Algorithms, NeurIPS 2023"),
-    "lamb": OptimizerInfo(
-        lamb, "r = adam step + wd theta; theta <- theta - lr (|theta|/|r|) r",
-        {"convention": "optax"}, conventions=("optax",),
-        reference="You et al., Large Batch Optimization for Deep Learning (LAMB), ICLR 2020"),
-    "lars": OptimizerInfo(
-        lars, "u = g + wd theta; b <- mu b + lr eta |theta|/|u| u; theta <- theta - b",
-        {"convention": "optax"}, conventions=("optax",),
-        reference="You, Gitman & Ginsburg, Large Batch Training of Convolutional Networks, 2017"),
-    "adan": OptimizerInfo(
-        adan, "moments of g, of g - g_prev and of (g + (1-b2) d)^2; optax form",
-        {"convention": "optax"}, conventions=("optax",),
-        reference="Xie et al., Adan: Adaptive Nesterov Momentum Algorithm, 2022"),
-    "adopt": OptimizerInfo(
-        adopt, "m <- b1 m + (1-b1) clip(g / sqrt(v_prev)); theta <- theta - lr m",
-        {"convention": "optax"}, conventions=("optax",),
-        reference="Taniguchi et al., ADOPT: Modified Adam Can Converge with Any beta2, NeurIPS 2024"),
-    "ademamix": OptimizerInfo(
-        ademamix, "adam with m1_hat + alpha m2 on top, m2 a slow EMA (b3 = 0.9999)",
-        {"convention": "optax"}, conventions=("optax",),
-        reference="Pagliardini, Ablin & Grangier, The AdEMAMix Optimizer, 2024"),
-    "rprop": OptimizerInfo(
-        rprop, "a step per coordinate: x1.2 while sign(g) holds, x0.5 on a flip",
-        {"learning_rate": 1e-2, "convention": "pytorch"}, conventions=("pytorch", "optax"),
-        reference="Riedmiller & Braun, A Direct Adaptive Method... The RPROP Algorithm, 1993"),
     "armijo": OptimizerInfo(
         armijo, "gradient descent, step shrunk until f(theta - a g) <= f - c a |g|^2",
         {"learning_rate": 1.0}, reference="Armijo 1966; Nocedal & Wright, Algorithm 3.1"),
@@ -156,7 +141,8 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
         {"learning_rate": 1.0}, reference="Nocedal & Wright, Numerical Optimization, ch. 3"),
 }
 # The second frontier batch (issue 15): each module declares its own entries.
-for _part in (_lbfgs, _loss_aware, _schedule_free, _lr_free, _matrix, _adafactor):
+for _part in (_frontier, _frontier_moments, _lbfgs, _loss_aware, _schedule_free, _lr_free,
+              _matrix, _adafactor):
     OPTIMIZERS.update(_part.ENTRIES)
 
 
@@ -213,7 +199,13 @@ CONVENTION_DEFAULTS = {
     "lion": {"optax": {"weight_decay": 1e-3}, "keras": {"weight_decay": 0.0}},
 }
 """The defaults each factory picks by convention (shown by ``gdlab list optimizers``;
-``tests/test_optimizers.py`` checks that they are the factories' own)."""
+``tests/test_optimizers.py`` checks that they are the factories' own). Optimizers with a
+declared table (:mod:`gdlab.optimizers._hyper`) take theirs from it, below."""
+for _name, _info in OPTIMIZERS.items():
+    if _info.table is not None:
+        CONVENTION_DEFAULTS.pop(_name, None)
+        if _info.convention_defaults:
+            CONVENTION_DEFAULTS[_name] = dict(_info.convention_defaults)
 
 
 def _short(value) -> str:

@@ -51,15 +51,33 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
-from gdlab._validation import InvalidParameterError, check_bool, check_choice
-from gdlab.optimizers._base import (
-    Optimizer,
-    ScalarOrSchedule,
-    check_hyperparameter,
-    value_at,
-)
+from gdlab.optimizers._base import Optimizer, ScalarOrSchedule, value_at
+from gdlab.optimizers._hyper import Hyperparameter, Rule, Table, beta, convention, flag
+from gdlab.optimizers._hyper import learning_rate as _learning_rate
 
 CONVENTIONS = ("pytorch", "optax", "keras")
+
+SGD = Table((
+    _learning_rate(0.01),
+    convention(*CONVENTIONS, default="pytorch"),
+))
+"""``sgd``'s hyperparameters (the three conventions give the same update)."""
+
+MOMENTUM = Table((
+    _learning_rate(0.01),
+    beta("momentum", 0.9, "mu, the momentum coefficient", schedule=True),
+    flag("nesterov", False, "Nesterov's look-ahead form"),
+    Hyperparameter("dampening", 0.0, low=0.0, high=1.0, closed="left", only=("pytorch",),
+                   text="PyTorch's tau: b <- mu b + (1 - tau) g"),
+    convention(*CONVENTIONS),
+), rules=(Rule(("dampening", "nesterov"), lambda dampening, nesterov:
+               dampening == 0 or not nesterov, "dampening",
+               "0 when nesterov=True (as in PyTorch)"),))
+"""``momentum``'s hyperparameters."""
+
+NESTEROV = Table(tuple(entry for entry in MOMENTUM if entry.name in
+                       ("learning_rate", "momentum", "convention")))
+"""``nesterov``'s hyperparameters (``momentum`` with ``nesterov=True``)."""
 
 
 class SgdState(NamedTuple):
@@ -80,15 +98,13 @@ class VelocityState(NamedTuple):
     v: jnp.ndarray
 
 
-def _check_learning_rate(learning_rate):
-    return check_hyperparameter("learning_rate", learning_rate, 0.0, float("inf"), "neither")
-
-
-def sgd(learning_rate: ScalarOrSchedule = 0.01) -> Optimizer:
+def sgd(learning_rate: ScalarOrSchedule = 0.01, *, convention: str = "pytorch") -> Optimizer:
     r"""Plain (stochastic) gradient descent: :math:`\theta_t = \theta_{t-1} - \gamma_t g_t`.
 
     Args:
         learning_rate: :math:`\gamma > 0`, a number, an array or a schedule ``step -> value``.
+        convention: ``"pytorch"``, ``"optax"`` or ``"keras"``; all three libraries take
+            this same step, so the name is accepted for uniformity and changes nothing.
 
     Returns:
         An :class:`Optimizer`.
@@ -101,7 +117,7 @@ def sgd(learning_rate: ScalarOrSchedule = 0.01) -> Optimizer:
         >>> float(updates[0]), int(state.count)
         (-0.2, 1)
     """
-    learning_rate = _check_learning_rate(learning_rate)
+    learning_rate, _ = SGD.validate(learning_rate=learning_rate, convention=convention)
 
     def init(params):
         return SgdState(count=jnp.zeros((), jnp.int32))
@@ -147,15 +163,10 @@ def momentum(
         >>> round(float(theta[0]), 10)  # 1 - 0.1 * 1 - 0.1 * (0.5 + 1)
         0.75
     """
-    learning_rate = _check_learning_rate(learning_rate)
-    mu = check_hyperparameter("momentum", momentum, 0.0, 1.0, "left")
-    check_choice("convention", convention, CONVENTIONS)
-    nesterov = check_bool("nesterov", nesterov)  # "no" would be truthy
-    check_hyperparameter("dampening", dampening, 0.0, 1.0, "left")
+    learning_rate, mu, nesterov, dampening, convention = MOMENTUM.validate(
+        learning_rate=learning_rate, momentum=momentum, nesterov=nesterov,
+        dampening=dampening, convention=convention)
     damped = not (isinstance(dampening, int | float) and dampening == 0)
-    if damped and (convention != "pytorch" or nesterov):
-        raise InvalidParameterError("dampening", "0 unless convention='pytorch' and "
-                                    "nesterov=False (as in PyTorch)", dampening)
 
     if convention == "keras":
 

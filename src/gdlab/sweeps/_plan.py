@@ -296,9 +296,13 @@ def plan(problem: Problem, optimizer, space: Space, options: RunOptions,
             "divergence_factor": options.divergence_factor,
             "init_params": options.init_params,
         }
+        table = OPTIMIZERS[optimizer.name].table
+        if table is not None:  # the declared ranges judge every extreme, nothing is built
+            _check_by_table(table, spec, rows, where)
         try:
-            # validates every extreme numeric setting and the run options, before any work
-            prepare(problem, spec, rows, **options_for_group)
+            # validates every extreme numeric setting (those the table does not declare)
+            # and the run options, before any work
+            prepare(problem, spec, rows if table is None else rows[:1], **options_for_group)
             batch = prepare(problem, spec, [{**spec.hyperparams, **rows[0]}], seeds=[0],
                             **options_for_group)
         except InvalidParameterError as error:
@@ -321,6 +325,16 @@ def plan(problem: Problem, optimizer, space: Space, options: RunOptions,
         target = minimum + options.tol * (problem.loss(start) - minimum)
     return Plan(problem, optimizer, space, options, groups, chunks, target, minimizer, minimum,
                 numeric)
+
+
+def _check_by_table(table, spec: OptimizerSpec, rows: list[dict], where: dict) -> None:
+    """Each row's settings against the optimizer's declared table (ranges, the
+    convention's limits, the rules between settings), naming swept values as the user
+    spelled them; the optimizer is not built."""
+    settings = {**dict(spec.static), **spec.hyperparams}
+    for row in rows:
+        merged = {k: v for k, v in {**settings, **row}.items() if k in table}
+        table.validate(_labels=where, **merged)
 
 
 def _check_run_values(name: str, values: np.ndarray, where: str) -> None:
