@@ -77,19 +77,57 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
-from gdlab._validation import InvalidParameterError, check_bool, check_choice
 from gdlab.optimizers._adam_variants import _power
-from gdlab.optimizers._base import (
-    Optimizer,
-    ScalarOrSchedule,
-    check_hyperparameter,
-    is_concrete_number,
-    next_count,
-    value_at,
+from gdlab.optimizers._base import Optimizer, ScalarOrSchedule, next_count, value_at
+from gdlab.optimizers._hyper import (
+    Hyperparameter,
+    Rule,
+    Table,
+    beta,
+    convention,
+    flag,
+    nonnegative,
+    positive,
 )
+from gdlab.optimizers._hyper import learning_rate as _learning_rate
 from gdlab.optimizers._info import OptimizerInfo
 
-_INF = float("inf")
+LAMB = Table((
+    _learning_rate(1e-3),
+    beta("b1", 0.9, "beta1, the first moment's decay"),
+    beta("b2", 0.999, "beta2, the second moment's decay"),
+    positive("eps", 1e-6, "epsilon, added outside the root"),
+    nonnegative("eps_root", 0.0, "epsilon_root, added inside the root"),
+    nonnegative("weight_decay", 0.0, "lambda, added to the direction before the ratio"),
+    convention("optax"),
+))
+"""``lamb``'s hyperparameters (optax's form; PyTorch has no LAMB)."""
+
+LARS = Table((
+    _learning_rate(1e-2),
+    beta("momentum", 0.9, "mu, the momentum coefficient"),
+    nonnegative("weight_decay", 0.0, "lambda, added to the gradient"),
+    positive("trust_coefficient", 1e-3, "eta, scales the trust ratio"),
+    nonnegative("eps", 0.0, "epsilon, added to the ratio's denominator"),
+    flag("nesterov", False, "Nesterov's form of the momentum"),
+    convention("optax"),
+))
+"""``lars``'s hyperparameters (optax's form; PyTorch has no LARS)."""
+
+RPROP = Table((
+    _learning_rate(1e-2, "Delta_0, the initial step size (a schedule: its value at step 0)"),
+    Hyperparameter("eta_minus", 0.5, low=0.0, high=1.0, closed="neither",
+                   text="eta-, the step's factor after a sign change"),
+    Hyperparameter("eta_plus", 1.2, low=1.0, closed="neither",
+                   text="eta+, the step's factor while the sign holds"),
+    nonnegative("min_step_size", 1e-6, "Delta_min, the smallest step"),
+    Hyperparameter("max_step_size", 50.0, low=0.0, closed="neither",
+                   text="Delta_max, the largest step"),
+    convention("pytorch", "optax"),
+), rules=(Rule(("min_step_size", "max_step_size"),
+               lambda min_step_size, max_step_size: min_step_size <= max_step_size,
+               "max_step_size", ">= min_step_size ({min_step_size})"),))
+"""``rprop``'s hyperparameters."""
 
 
 def _trust_ratio(numerator_norm, denominator, u_norm, theta_norm):
@@ -126,13 +164,9 @@ def lamb(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0.
         >>> round(float(jnp.linalg.norm(u)), 6)  # the step is lr * |theta|
         0.5
     """
-    check_choice("convention", convention, ("optax",))
-    check_hyperparameter("learning_rate", learning_rate, 0.0, _INF, "neither")
-    check_hyperparameter("b1", b1, 0.0, 1.0, "left")
-    check_hyperparameter("b2", b2, 0.0, 1.0, "left")
-    check_hyperparameter("eps", eps, 0.0, _INF, "neither")
-    check_hyperparameter("eps_root", eps_root, 0.0, _INF, "left")
-    check_hyperparameter("weight_decay", weight_decay, 0.0, _INF, "left")
+    learning_rate, b1, b2, eps, eps_root, weight_decay, _ = LAMB.validate(
+        learning_rate=learning_rate, b1=b1, b2=b2, eps=eps, eps_root=eps_root,
+        weight_decay=weight_decay, convention=convention)
 
     def init(params):
         zeros = jnp.zeros_like(params)
@@ -173,13 +207,10 @@ def lars(learning_rate: ScalarOrSchedule = 1e-2, momentum: float = 0.9, *,
         nesterov: the Nesterov form of the momentum.
         convention: ``"optax"`` (PyTorch has no LARS).
     """
-    check_choice("convention", convention, ("optax",))
-    nesterov = check_bool("nesterov", nesterov)
-    check_hyperparameter("learning_rate", learning_rate, 0.0, _INF, "neither")
-    check_hyperparameter("momentum", momentum, 0.0, 1.0, "left")
-    check_hyperparameter("weight_decay", weight_decay, 0.0, _INF, "left")
-    check_hyperparameter("trust_coefficient", trust_coefficient, 0.0, _INF, "neither")
-    check_hyperparameter("eps", eps, 0.0, _INF, "left")
+    learning_rate, momentum, weight_decay, trust_coefficient, eps, nesterov, _ = \
+        LARS.validate(learning_rate=learning_rate, momentum=momentum,
+                      weight_decay=weight_decay, trust_coefficient=trust_coefficient,
+                      eps=eps, nesterov=nesterov, convention=convention)
 
     def init(params):
         return LarsState(count=jnp.zeros((), jnp.int32), b=jnp.zeros_like(params))
@@ -228,16 +259,10 @@ def rprop(learning_rate: ScalarOrSchedule = 1e-2, eta_minus: float = 0.5,
         >>> [round(float(u1[0]), 6), round(float(u2[0]), 6)]  # same sign: step x 1.2
         [-0.1, -0.12]
     """
-    check_choice("convention", convention, ("pytorch", "optax"))
-    check_hyperparameter("learning_rate", learning_rate, 0.0, _INF, "neither")
-    check_hyperparameter("eta_minus", eta_minus, 0.0, 1.0, "neither")
-    check_hyperparameter("eta_plus", eta_plus, 1.0, _INF, "neither")
-    check_hyperparameter("min_step_size", min_step_size, 0.0, _INF, "left")
-    check_hyperparameter("max_step_size", max_step_size, 0.0, _INF, "neither")
-    if (is_concrete_number(min_step_size) and is_concrete_number(max_step_size)
-            and max_step_size < min_step_size):
-        raise InvalidParameterError("max_step_size", f">= min_step_size ({min_step_size})",
-                                    max_step_size)
+    learning_rate, eta_minus, eta_plus, min_step_size, max_step_size, convention = \
+        RPROP.validate(learning_rate=learning_rate, eta_minus=eta_minus, eta_plus=eta_plus,
+                       min_step_size=min_step_size, max_step_size=max_step_size,
+                       convention=convention)
 
     def init(params):
         delta0 = value_at(learning_rate, jnp.zeros((), jnp.int32))
@@ -265,15 +290,15 @@ def rprop(learning_rate: ScalarOrSchedule = 1e-2, eta_minus: float = 0.5,
 ENTRIES: dict[str, OptimizerInfo] = {
     "lamb": OptimizerInfo(
         lamb, "r = adam step + wd theta; theta <- theta - lr (|theta|/|r|) r",
-        {"convention": "optax"}, conventions=("optax",),
+        ("convention",), table=LAMB,
         reference="You et al., Large Batch Optimization for Deep Learning (LAMB), ICLR 2020"),
     "lars": OptimizerInfo(
         lars, "u = g + wd theta; b <- mu b + lr eta |theta|/|u| u; theta <- theta - b",
-        {"convention": "optax"}, conventions=("optax",),
+        ("convention",), table=LARS,
         reference="You, Gitman & Ginsburg, Large Batch Training of Convolutional Networks, 2017"),
     "rprop": OptimizerInfo(
         rprop, "a step per coordinate: x1.2 while sign(g) holds, x0.5 on a flip",
-        {"learning_rate": 1e-2, "convention": "pytorch"}, conventions=("pytorch", "optax"),
+        ("learning_rate", "convention"), table=RPROP,
         reference="Riedmiller & Braun, A Direct Adaptive Method... The RPROP Algorithm, 1993"),
 }
 """The registry entries this module adds to ``gdlab.OPTIMIZERS``."""

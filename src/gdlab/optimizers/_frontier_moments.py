@@ -73,28 +73,50 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
-from gdlab._validation import check_bool, check_choice
 from gdlab.optimizers._adam_variants import _power
-from gdlab.optimizers._base import (
-    Optimizer,
-    ScalarOrSchedule,
-    check_hyperparameter,
-    next_count,
-    value_at,
-)
+from gdlab.optimizers._base import Optimizer, ScalarOrSchedule, next_count, value_at
+from gdlab.optimizers._hyper import Table, beta, convention, flag, nonnegative, positive
+from gdlab.optimizers._hyper import learning_rate as _learning_rate
 from gdlab.optimizers._info import OptimizerInfo
 
-_INF = float("inf")
+_OPTAX = convention("optax")
 
+ADAN = Table((
+    _learning_rate(1e-3),
+    beta("b1", 0.98, "beta1, the gradient average's decay"),
+    beta("b2", 0.92, "beta2, the gradient difference average's decay"),
+    beta("b3", 0.99, "beta3, the second moment's decay"),
+    positive("eps", 1e-8, "epsilon, added outside the root"),
+    nonnegative("eps_root", 1e-8, "epsilon_root, added inside the root"),
+    nonnegative("weight_decay", 0.0, "lambda, times the learning rate"),
+    _OPTAX,
+))
+"""``adan``'s hyperparameters (optax's form; PyTorch has no Adan)."""
 
-def _check_beta(name, value):
-    check_hyperparameter(name, value, 0.0, 1.0, "left")
+ADOPT = Table((
+    _learning_rate(1e-3),
+    beta("b1", 0.9, "beta1, the momentum's decay"),
+    beta("b2", 0.9999, "beta2, the second moment's decay"),
+    positive("eps", 1e-6, "epsilon, the floor of sqrt(v)"),
+    flag("clip", True, "clip the normalised gradient to +-(t-1)^p"),
+    nonnegative("clip_exponent", 0.25, "p in the clip bound (t-1)^p"),
+    flag("nesterov", False, "Nesterov's form of the momentum"),
+    _OPTAX,
+))
+"""``adopt``'s hyperparameters (optax's form; PyTorch has no ADOPT)."""
 
-
-def _check_common(learning_rate, eps, weight_decay=0.0):
-    check_hyperparameter("learning_rate", learning_rate, 0.0, _INF, "neither")
-    check_hyperparameter("eps", eps, 0.0, _INF, "neither")
-    check_hyperparameter("weight_decay", weight_decay, 0.0, _INF, "left")
+ADEMAMIX = Table((
+    _learning_rate(1e-3),
+    beta("b1", 0.9, "beta1, the fast momentum's decay"),
+    beta("b2", 0.999, "beta2, the second moment's decay"),
+    beta("b3", 0.9999, "beta3, the slow momentum's decay", schedule=True),
+    nonnegative("alpha", 5.0, "alpha, the slow momentum's weight", schedule=True),
+    positive("eps", 1e-8, "epsilon, added outside the root"),
+    nonnegative("eps_root", 0.0, "epsilon_root, added inside the root"),
+    nonnegative("weight_decay", 0.0, "lambda, times the learning rate"),
+    _OPTAX,
+))
+"""``ademamix``'s hyperparameters (optax's form; PyTorch has no AdEMAMix)."""
 
 
 class AdanState(NamedTuple):
@@ -120,11 +142,9 @@ def adan(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.98, b2: float = 0
         weight_decay: :math:`\\lambda \\ge 0`, multiplied by the learning rate.
         convention: ``"optax"`` (PyTorch has no Adan).
     """
-    check_choice("convention", convention, ("optax",))
-    _check_common(learning_rate, eps, weight_decay)
-    for name, value in (("b1", b1), ("b2", b2), ("b3", b3)):
-        _check_beta(name, value)
-    check_hyperparameter("eps_root", eps_root, 0.0, _INF, "left")
+    learning_rate, b1, b2, b3, eps, eps_root, weight_decay, _ = ADAN.validate(
+        learning_rate=learning_rate, b1=b1, b2=b2, b3=b3, eps=eps, eps_root=eps_root,
+        weight_decay=weight_decay, convention=convention)
 
     def init(params):
         zeros = jnp.zeros_like(params)
@@ -169,13 +189,9 @@ def adopt(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0
         nesterov: the Nesterov form of the momentum.
         convention: ``"optax"`` (PyTorch has no ADOPT).
     """
-    check_choice("convention", convention, ("optax",))
-    clip = check_bool("clip", clip)
-    nesterov = check_bool("nesterov", nesterov)
-    _check_common(learning_rate, eps)
-    _check_beta("b1", b1)
-    _check_beta("b2", b2)
-    check_hyperparameter("clip_exponent", clip_exponent, 0.0, _INF, "left")
+    learning_rate, b1, b2, eps, clip, clip_exponent, nesterov, _ = ADOPT.validate(
+        learning_rate=learning_rate, b1=b1, b2=b2, eps=eps, clip=clip,
+        clip_exponent=clip_exponent, nesterov=nesterov, convention=convention)
 
     def init(params):
         zeros = jnp.zeros_like(params)
@@ -223,13 +239,9 @@ def ademamix(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float 
         weight_decay: :math:`\\lambda \\ge 0`, multiplied by the learning rate.
         convention: ``"optax"`` (PyTorch has no AdEMAMix).
     """
-    check_choice("convention", convention, ("optax",))
-    _check_common(learning_rate, eps, weight_decay)
-    _check_beta("b1", b1)
-    _check_beta("b2", b2)
-    _check_beta("b3", b3)
-    check_hyperparameter("alpha", alpha, 0.0, _INF, "left")
-    check_hyperparameter("eps_root", eps_root, 0.0, _INF, "left")
+    learning_rate, b1, b2, b3, alpha, eps, eps_root, weight_decay, _ = ADEMAMIX.validate(
+        learning_rate=learning_rate, b1=b1, b2=b2, b3=b3, alpha=alpha, eps=eps,
+        eps_root=eps_root, weight_decay=weight_decay, convention=convention)
 
     def init(params):
         zeros = jnp.zeros_like(params)
@@ -255,16 +267,16 @@ def ademamix(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float 
 ENTRIES: dict[str, OptimizerInfo] = {
     "adan": OptimizerInfo(
         adan, "moments of g, of g - g_prev and of (g + (1-b2) d)^2; optax form",
-        {"convention": "optax"}, conventions=("optax",),
+        ("convention",), table=ADAN,
         reference="Xie et al., Adan: Adaptive Nesterov Momentum Algorithm, 2022"),
     "adopt": OptimizerInfo(
         adopt, "m <- b1 m + (1-b1) clip(g / sqrt(v_prev)); theta <- theta - lr m",
-        {"convention": "optax"}, conventions=("optax",),
+        ("convention",), table=ADOPT,
         reference="Taniguchi et al., ADOPT: Modified Adam Can Converge with Any beta2, "
         "NeurIPS 2024"),
     "ademamix": OptimizerInfo(
         ademamix, "adam with m1_hat + alpha m2 on top, m2 a slow EMA (b3 = 0.9999)",
-        {"convention": "optax"}, conventions=("optax",),
+        ("convention",), table=ADEMAMIX,
         reference="Pagliardini, Ablin & Grangier, The AdEMAMix Optimizer, 2024"),
 }
 """The registry entries this module adds to ``gdlab.OPTIMIZERS``."""
