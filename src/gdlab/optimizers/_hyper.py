@@ -14,7 +14,8 @@ A :class:`Hyperparameter` is one row::
 
 reads "momentum, default 0.9, a float in [0, 1)". Kinds: ``"float"`` (a number, a JAX
 array or, where ``schedule`` is true, a schedule ``step -> value``), ``"int"``,
-``"bool"`` and ``"choice"`` (one of ``choices``). A default of ``None`` with
+``"bool"``, ``"choice"`` (one of ``choices``) and ``"floats"`` (a fixed number, ``size``,
+of floats, each in the range: Muon's Newton-Schulz coefficients). A default of ``None`` with
 ``by_convention`` set means the convention chooses it; ``optional`` means ``None`` is a
 value of its own (a feature switched off, such as Adafactor's momentum).
 
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gdlab._validation import (
@@ -42,7 +43,7 @@ from gdlab._validation import (
     check_int,
 )
 
-KINDS = ("float", "int", "bool", "choice")
+KINDS = ("float", "int", "bool", "choice", "floats")
 
 
 def _concrete(value) -> bool:
@@ -65,7 +66,9 @@ class Hyperparameter:
             convention chooses it.
         kind: one of :data:`KINDS`.
         low, high, closed: the range of a float or int (``closed`` as in
-            :func:`gdlab._validation.check_float`; ints are always closed).
+            :func:`gdlab._validation.check_float`; ints are always closed), or of each
+            of the ``"floats"``.
+        size: how many numbers a ``"floats"`` value holds.
         choices: the allowed strings of a ``"choice"``.
         by_convention: the default under each convention, where it depends on it.
         only: conventions in which the value may differ from ``default`` (empty: all).
@@ -81,6 +84,7 @@ class Hyperparameter:
     low: float = -math.inf
     high: float = math.inf
     closed: str = "both"
+    size: int = 0
     choices: tuple[str, ...] = ()
     by_convention: Mapping[str, Any] = field(default_factory=dict)
     only: tuple[str, ...] = ()
@@ -92,6 +96,8 @@ class Hyperparameter:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"kind {self.kind!r} of {self.name!r} is not one of {KINDS}")
+        if (self.kind == "floats") != (self.size > 0):
+            raise ValueError(f"{self.name!r}: a size is for kind 'floats' only, and it needs one")
 
     def allowed(self) -> str:
         """The allowed values in words, as the error messages write them."""
@@ -103,6 +109,8 @@ class Hyperparameter:
             lo = "-inf" if self.low == -math.inf else str(int(self.low))
             hi = "inf" if self.high == math.inf else str(int(self.high))
             words = f"an int in the range [{lo}, {hi}]"
+        elif self.kind == "floats":
+            words = f"a tuple of {self.size} floats in the range {self.interval()}"
         else:
             words = f"a float in the range {self.interval()}"
         return words + (" or None" if self.optional else "")
@@ -131,6 +139,8 @@ class Hyperparameter:
             return check_bool(name, value)
         if self.kind == "choice":
             return check_choice(name, value, self.choices)
+        if self.kind == "floats":
+            return self._check_floats(value, name)
         if self.kind == "int":
             low = None if self.low == -math.inf else int(self.low)
             high = None if self.high == math.inf else int(self.high)
@@ -151,8 +161,25 @@ class Hyperparameter:
         except InvalidParameterError:
             raise InvalidParameterError(name, self.allowed(), value) from None
 
+    def _check_floats(self, value, name: str) -> tuple[float, ...]:
+        """``size`` finite floats in the range, as a tuple (a static setting: no arrays
+        are traced here)."""
+        try:
+            if isinstance(value, str | bytes):
+                raise TypeError
+            items = tuple(value)
+            if len(items) != self.size or any(isinstance(x, bool) for x in items):
+                raise ValueError
+            return tuple(check_float(name, x, self.low, self.high, self.closed)
+                         for x in items)
+        except (TypeError, ValueError, InvalidParameterError):
+            raise InvalidParameterError(name, self.allowed(), value) from None
+
     def outside(self) -> list:
         """Values just outside the range (what the table tests feed the factory)."""
+        if self.kind == "floats":  # each number just outside, and one number too many
+            one = replace(self, kind="float", size=0).outside()
+            return [(x,) * self.size for x in one] + [(0.0,) * (self.size + 1)]
         if self.kind == "bool":
             return [1, "yes"]
         if self.kind == "choice":

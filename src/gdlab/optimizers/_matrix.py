@@ -109,22 +109,61 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
-from gdlab._validation import InvalidParameterError, check_bool, check_choice, check_int
-from gdlab.optimizers._base import (
-    Optimizer,
-    ScalarOrSchedule,
-    check_hyperparameter,
-    next_count,
-    value_at,
+from gdlab._validation import InvalidParameterError
+from gdlab.optimizers._base import Optimizer, ScalarOrSchedule, next_count, value_at
+from gdlab.optimizers._hyper import (
+    Hyperparameter,
+    Table,
+    beta,
+    convention,
+    flag,
+    nonnegative,
+    positive,
 )
+from gdlab.optimizers._hyper import learning_rate as _learning_rate
 from gdlab.optimizers._info import OptimizerInfo
 
 __all__ = ["MuonState", "ShampooState", "muon", "newton_schulz", "shampoo"]
 
-_INF = float("inf")
 NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)
 """Keller Jordan's quintic coefficients :math:`(a, b, c)`, the default of both torch 2.13
 and optax 0.2.8."""
+
+MUON = Table((
+    _learning_rate(1e-3),
+    beta("momentum", 0.95, "mu, the matrix blocks' momentum"),
+    flag("nesterov", True, "Nesterov's form of the momentum (both libraries' default)"),
+    nonnegative("weight_decay", None, "lambda, the matrix blocks' decay, times the "
+                "learning rate", by_convention={"pytorch": 0.1, "optax": 0.0}),
+    positive("eps", None, "epsilon of the Newton-Schulz normalisation",
+             by_convention={"pytorch": 1e-7, "optax": 1e-8}),
+    Hyperparameter("ns_steps", 5, kind="int", low=1, high=99,
+                   text="k, Newton-Schulz steps (torch allows at most 99)"),
+    Hyperparameter("ns_coefficients", NS_COEFFICIENTS, kind="floats", size=3,
+                   closed="neither", text="(a, b, c) of the quintic a x + b x^3 + c x^5"),
+    Hyperparameter("consistent_rms", None, low=0.0, closed="neither", optional=True,
+                   text="r: scale each matrix's update by r sqrt(max(rows, cols)) "
+                   "(None: the width rule)"),
+    Hyperparameter("adam_learning_rate", None, low=0.0, closed="neither", optional=True,
+                   schedule=True, log=True,
+                   text="the fallback's step size (None: learning_rate)"),
+    beta("adam_b1", 0.9, "beta1 of the fallback AdamW"),
+    beta("adam_b2", 0.999, "beta2 of the fallback AdamW"),
+    positive("adam_eps", 1e-8, "epsilon of the fallback, outside the root"),
+    nonnegative("adam_eps_root", 0.0, "epsilon_root of the fallback, inside the root"),
+    nonnegative("adam_weight_decay", None, "lambda of the fallback AdamW",
+                by_convention={"pytorch": 0.01, "optax": 0.0}),
+    convention("pytorch", "optax"),
+))
+"""``muon``'s hyperparameters (``layout`` is what it acts on, not a row)."""
+
+SHAMPOO = Table((
+    _learning_rate(0.1),
+    positive("eps", 1e-4, "epsilon, the statistics' starting multiple of the identity"),
+    convention("paper"),
+))
+"""``shampoo``'s hyperparameters (the paper's form: neither torch nor optax has Shampoo;
+``layout`` is what it acts on, not a row)."""
 
 Layout = tuple[tuple[str, tuple[int, ...]], ...]
 
@@ -260,32 +299,23 @@ def muon(learning_rate: ScalarOrSchedule = 1e-3, momentum: float = 0.95, *,
         >>> [round(float(x), 3) for x in (u[0], u[3])]  # singular values 0.71 and 1.04
         [-0.071, -0.104]
     """
-    check_choice("convention", convention, ("pytorch", "optax"))
-    nesterov = check_bool("nesterov", nesterov)
+    (learning_rate, momentum, nesterov, weight_decay, eps, ns_steps, (a, b, c),
+     consistent_rms, adam_learning_rate, adam_b1, adam_b2, adam_eps, adam_eps_root,
+     adam_weight_decay, convention) = MUON.validate(
+        learning_rate=learning_rate, momentum=momentum, nesterov=nesterov,
+        weight_decay=weight_decay, eps=eps, ns_steps=ns_steps,
+        ns_coefficients=ns_coefficients, consistent_rms=consistent_rms,
+        adam_learning_rate=adam_learning_rate, adam_b1=adam_b1, adam_b2=adam_b2,
+        adam_eps=adam_eps, adam_eps_root=adam_eps_root,
+        adam_weight_decay=adam_weight_decay, convention=convention)
     layout = check_layout(layout)
-    ns_steps = check_int("ns_steps", ns_steps, low=1, high=99)
-    try:
-        a, b, c = (float(x) for x in ns_coefficients)
-    except (TypeError, ValueError):
-        raise InvalidParameterError("ns_coefficients", "three floats (a, b, c)",
-                                    ns_coefficients) from None
     pytorch = convention == "pytorch"
-    weight_decay = (0.1 if pytorch else 0.0) if weight_decay is None else weight_decay
-    eps = (1e-7 if pytorch else 1e-8) if eps is None else eps
-    adam_weight_decay = ((0.01 if pytorch else 0.0) if adam_weight_decay is None
+    by_convention = MUON.defaults(convention)
+    weight_decay = by_convention["weight_decay"] if weight_decay is None else weight_decay
+    eps = by_convention["eps"] if eps is None else eps
+    adam_weight_decay = (by_convention["adam_weight_decay"] if adam_weight_decay is None
                          else adam_weight_decay)
     adam_learning_rate = learning_rate if adam_learning_rate is None else adam_learning_rate
-    for name, value, closed in (("learning_rate", learning_rate, "neither"),
-                                ("adam_learning_rate", adam_learning_rate, "neither"),
-                                ("weight_decay", weight_decay, "left"),
-                                ("eps", eps, "neither"), ("adam_eps", adam_eps, "neither"),
-                                ("adam_eps_root", adam_eps_root, "left"),
-                                ("adam_weight_decay", adam_weight_decay, "left")):
-        check_hyperparameter(name, value, 0.0, _INF, closed)
-    for name, value in (("momentum", momentum), ("adam_b1", adam_b1), ("adam_b2", adam_b2)):
-        check_hyperparameter(name, value, 0.0, 1.0, "left")
-    if consistent_rms is not None:
-        check_hyperparameter("consistent_rms", consistent_rms, 0.0, _INF, "neither")
 
     def split(size):
         blocks = block_slices(layout, size)
@@ -376,10 +406,9 @@ def shampoo(learning_rate: ScalarOrSchedule = 0.1, eps: float = 1e-4, *,
         >>> round(float(u[0]), 6)  # 256^(-1/4) * 16 * 256^(-1/4)
         -1.0
     """
-    check_choice("convention", convention, ("paper",))
+    learning_rate, eps, _ = SHAMPOO.validate(learning_rate=learning_rate, eps=eps,
+                                             convention=convention)
     layout = check_layout(layout)
-    check_hyperparameter("learning_rate", learning_rate, 0.0, _INF, "neither")
-    check_hyperparameter("eps", eps, 0.0, _INF, "neither")
 
     def split(size):
         blocks = block_slices(layout, size)
@@ -419,17 +448,13 @@ ENTRIES: dict[str, OptimizerInfo] = {
     "muon": OptimizerInfo(
         muon, "B <- mu B + (1-mu) g; theta <- theta - lr (s NS5(B) + wd theta) per matrix "
         "block (Newton-Schulz: near-orthogonal); AdamW for the other blocks",
-        {"learning_rate": 1e-3, "convention": "pytorch"}, conventions=("pytorch", "optax"),
+        ("learning_rate", "convention"), table=MUON,
         reference="Jordan et al., Muon: An optimizer for hidden layers in neural networks, "
-                  "2024",
-        # the matrix blocks' defaults (weight_decay 0.1 / 0, eps 1e-7 / 1e-8) are in the
-        # docstring: on a vector without a layout only the fallback's can be seen
-        convention_defaults={"pytorch": {"adam_weight_decay": 0.01},
-                             "optax": {"adam_weight_decay": 0.0}}),
+                  "2024"),
     "shampoo": OptimizerInfo(
         shampoo, "L += G G^T; R += G^T G; theta <- theta - lr L^(-1/4) G R^(-1/4) per matrix "
         "block; diagonal AdaGrad for the other blocks",
-        {"learning_rate": 0.1, "convention": "paper"}, conventions=("paper",),
+        ("learning_rate", "convention"), table=SHAMPOO,
         reference="Gupta, Koren & Singer, Shampoo: Preconditioned Stochastic Tensor "
                   "Optimization, ICML 2018"),
 }
