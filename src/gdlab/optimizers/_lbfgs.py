@@ -91,22 +91,36 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdlab._validation import check_choice, check_int
-from gdlab.optimizers._base import (
-    Optimizer,
-    ScalarOrSchedule,
-    check_hyperparameter,
-    is_concrete_number,
-    next_count,
-    value_at,
-)
+from gdlab.optimizers._base import Optimizer, ScalarOrSchedule, next_count, value_at
+from gdlab.optimizers._hyper import Hyperparameter, Rule, Table, convention, nonnegative
+from gdlab.optimizers._hyper import learning_rate as _learning_rate
 from gdlab.optimizers._info import OptimizerInfo
 
 __all__ = ["LbfgsState", "lbfgs", "strong_wolfe"]
 
-_INF = float("inf")
-_MEMORY = {"pytorch": 100, "optax": 10}
 _CURVATURE_FLOOR = 1e-10  # PyTorch keeps a pair only when y's > 1e-10
+
+LBFGS = Table((
+    _learning_rate(1.0, "eta, the line search's first trial (the step without one)"),
+    Hyperparameter("memory_size", None, kind="int", low=1,
+                   by_convention={"pytorch": 100, "optax": 10},
+                   text="m, the (s, y) pairs kept"),
+    Hyperparameter("line_search", "strong_wolfe", kind="choice",
+                   choices=("strong_wolfe", "none"), text="how the step length is chosen"),
+    Hyperparameter("max_linesearch_steps", 25, kind="int", low=1,
+                   text="evaluations of f the line search may make"),
+    Hyperparameter("c1", 1e-4, low=0.0, high=1.0, closed="neither",
+                   text="c1, the sufficient-decrease constant"),
+    Hyperparameter("c2", 0.9, low=0.0, high=1.0, closed="neither",
+                   text="c2, the curvature constant"),
+    nonnegative("tolerance_grad", 1e-7,
+                "pytorch: no step when max |g_i| is at most this"),
+    nonnegative("tolerance_change", 1e-9,
+                "no step when g.d > -this (pytorch); the shortest bracket searched"),
+    convention("pytorch", "optax"),
+), rules=(Rule(("c1", "c2"), lambda c1, c2: c1 < c2, "c2",
+               "a float in the range (c1, 1) = ({c1:g}, 1)"),))
+"""``lbfgs``'s hyperparameters (``memory_size`` by convention: 100 as torch, 10 as optax)."""
 
 
 class LbfgsState(NamedTuple):
@@ -294,20 +308,14 @@ def lbfgs(learning_rate: ScalarOrSchedule = 1.0, memory_size: int | None = None,
         >>> round(distance("pytorch", 12), 9)
         5.76e-07
     """
-    check_choice("convention", convention, ("pytorch", "optax"))
-    check_choice("line_search", line_search, ("strong_wolfe", "none"))
-    memory = _MEMORY[convention] if memory_size is None else check_int(
-        "memory_size", memory_size, low=1)
-    max_steps = check_int("max_linesearch_steps", max_linesearch_steps, low=1)
-    check_hyperparameter("learning_rate", learning_rate, 0.0, _INF, "neither")
-    check_hyperparameter("c1", c1, 0.0, 1.0, "neither")
-    check_hyperparameter("c2", c2, 0.0, 1.0, "neither")
-    if is_concrete_number(c1) and is_concrete_number(c2) and not c1 < c2:
-        from gdlab._validation import InvalidParameterError
-
-        raise InvalidParameterError("c2", f"a float in the range (c1, 1) = ({c1:g}, 1)", c2)
-    check_hyperparameter("tolerance_grad", tolerance_grad, 0.0, _INF, "left")
-    check_hyperparameter("tolerance_change", tolerance_change, 0.0, _INF, "left")
+    (learning_rate, memory, line_search, max_steps, c1, c2, tolerance_grad,
+     tolerance_change, convention) = LBFGS.validate(
+        learning_rate=learning_rate, memory_size=memory_size, line_search=line_search,
+        max_linesearch_steps=max_linesearch_steps, c1=c1, c2=c2,
+        tolerance_grad=tolerance_grad, tolerance_change=tolerance_change,
+        convention=convention)
+    if memory is None:
+        memory = LBFGS["memory_size"].default_for(convention)
     torch_form = convention == "pytorch"
 
     def init(params):
@@ -400,9 +408,8 @@ ENTRIES: dict[str, OptimizerInfo] = {
     "lbfgs": OptimizerInfo(
         lbfgs, "d = -H g (two-loop over the last m steps); theta <- theta + t d, t by a "
         "strong Wolfe line search from lr",
-        {"learning_rate": 1.0, "convention": "pytorch"}, conventions=("pytorch", "optax"),
+        ("learning_rate", "convention"), table=LBFGS,
         reference="Liu & Nocedal, On the limited memory BFGS method, 1989; Nocedal & "
-        "Wright, Algorithms 3.5, 3.6, 7.4",
-        convention_defaults={"pytorch": {"memory_size": 100}, "optax": {"memory_size": 10}}),
+        "Wright, Algorithms 3.5, 3.6, 7.4"),
 }
 """The registry entries this module adds to ``gdlab.OPTIMIZERS``."""
