@@ -67,19 +67,35 @@ import jax
 import jax.numpy as jnp
 
 from gdlab._validation import InvalidParameterError, check_choice
-from gdlab.optimizers._base import (
-    Optimizer,
-    ScalarOrSchedule,
-    check_hyperparameter,
-    next_count,
-    value_at,
-)
+from gdlab.optimizers._base import Optimizer, ScalarOrSchedule, next_count, value_at
+from gdlab.optimizers._hyper import Hyperparameter, Table, convention, nonnegative, positive
+from gdlab.optimizers._hyper import learning_rate as _learning_rate
 from gdlab.optimizers._info import OptimizerInfo
 from gdlab.optimizers._transforms import declaring, extra_arguments, forward
 
 __all__ = ["PolyakState", "SamState", "polyak_sgd", "sam"]
 
-_INF = float("inf")
+POLYAK_SGD = Table((
+    _learning_rate(1.0, "s, the scale of the Polyak step (optax's scaling)"),
+    positive("max_learning_rate", 1.0, "gamma_max, the cap of the step"),
+    Hyperparameter("f_min", 0.0, low=-float("inf"), high=float("inf"), closed="neither",
+                   text="f*, a lower bound on the loss"),
+    nonnegative("eps", 0.0, "epsilon, added to the squared gradient norm"),
+    Hyperparameter("variant", "sps", kind="choice", choices=("sps", "sps+"),
+                   text="sps+: the positive part of f - f*"),
+    convention("optax", "paper"),
+))
+"""``polyak_sgd``'s hyperparameters."""
+
+SAM = Table((
+    Hyperparameter("learning_rate", None, low=0.0, closed="neither", optional=True,
+                   schedule=True, log=True,
+                   text="the named inner optimizer's step size (None: its default)"),
+    nonnegative("rho", 0.05, "rho, the radius of the ascent step"),
+    convention("optax"),
+))
+"""``sam``'s hyperparameters (the inner ``optimizer`` is what it wraps, not a row)."""
+
 _FLOAT64_EPS = 2.0**-52  # optax compares with jnp.finfo(float).eps, float64's
 
 
@@ -114,12 +130,9 @@ def polyak_sgd(learning_rate: ScalarOrSchedule = 1.0, *, max_learning_rate: floa
         >>> [float(v) for v in theta + u]  # gamma = 14 / 56: half of theta is left
         [0.5, 1.0, 1.5]
     """
-    check_choice("convention", convention, ("optax", "paper"))
-    check_choice("variant", variant, ("sps", "sps+"))
-    check_hyperparameter("learning_rate", learning_rate, 0.0, _INF, "neither")
-    check_hyperparameter("max_learning_rate", max_learning_rate, 0.0, _INF, "neither")
-    check_hyperparameter("f_min", f_min, -_INF, _INF, "neither")
-    check_hyperparameter("eps", eps, 0.0, _INF, "left")
+    learning_rate, max_learning_rate, f_min, eps, variant, convention = POLYAK_SGD.validate(
+        learning_rate=learning_rate, max_learning_rate=max_learning_rate, f_min=f_min,
+        eps=eps, variant=variant, convention=convention)
 
     def init(params):
         return PolyakState(count=jnp.zeros((), jnp.int32), gamma=jnp.zeros((), params.dtype))
@@ -197,9 +210,9 @@ def sam(optimizer: Optimizer | str = "sgd", *, learning_rate: ScalarOrSchedule |
         >>> float(u[0])  # the gradient at theta + 0.5 g/|g| = (1.5, 0): 4 * 1.5^3
         -1.35
     """
-    check_choice("convention", convention, ("optax",))
+    learning_rate, rho, _ = SAM.validate(learning_rate=learning_rate, rho=rho,
+                                         convention=convention)
     inner = _inner_optimizer(optimizer, learning_rate)
-    check_hyperparameter("rho", rho, 0.0, _INF, "left")
 
     def init(params):
         return SamState(count=jnp.zeros((), jnp.int32), inner=inner.init(params))
@@ -218,13 +231,11 @@ def sam(optimizer: Optimizer | str = "sgd", *, learning_rate: ScalarOrSchedule |
 ENTRIES: dict[str, OptimizerInfo] = {
     "polyak_sgd": OptimizerInfo(
         polyak_sgd, "theta <- theta - s min((f - f*) / |g|^2, gamma_max) g (optax: ratio of "
-        "u = -s g)", {"learning_rate": 1.0, "convention": "optax"},
-        conventions=("optax", "paper"),
+        "u = -s g)", ("learning_rate", "convention"), table=POLYAK_SGD,
         reference="Polyak 1987; Loizou et al., Stochastic Polyak Step-size for SGD, 2021"),
     "sam": OptimizerInfo(
         sam, "g~ = grad f(theta + rho g/|g|); the inner optimizer (default sgd) steps with g~",
-        {"optimizer": "sgd", "learning_rate": 0.01, "convention": "optax"},
-        conventions=("optax",),
+        ("convention",), table=SAM,
         reference="Foret et al., Sharpness-Aware Minimization, ICLR 2021"),
 }
 """The registry entries this module adds to ``gdlab.OPTIMIZERS``."""
