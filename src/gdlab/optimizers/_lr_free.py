@@ -83,31 +83,56 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
-from gdlab._validation import check_bool, check_choice
 from gdlab.optimizers._adam_variants import _power
 from gdlab.optimizers._base import (
     Optimizer,
     ScalarOrSchedule,
-    check_hyperparameter,
     is_concrete_number,
     next_count,
     value_at,
 )
+from gdlab.optimizers._hyper import (
+    Hyperparameter,
+    Table,
+    beta,
+    convention,
+    flag,
+    nonnegative,
+    positive,
+)
+from gdlab.optimizers._hyper import learning_rate as _learning_rate
 from gdlab.optimizers._info import OptimizerInfo
 
 __all__ = ["DAdaptAdamWState", "ProdigyState", "dadapt_adamw", "prodigy"]
 
-_INF = float("inf")
+_GAMMA = "gamma, a multiplier of the estimate d"
+_D0 = "d_0, the initial under-estimate of the distance to the solution"
 
+DADAPT_ADAMW = Table((
+    _learning_rate(1.0, _GAMMA),
+    beta("b1", 0.9, "beta1, the first moment's decay"),
+    beta("b2", 0.999, "beta2, the second moment's decay (its root averages the estimate)"),
+    positive("eps", 1e-8, "epsilon, added outside the root"),
+    positive("d0", 1e-6, _D0),
+    nonnegative("weight_decay", 0.0, "lambda, times the step size eta_t"),
+    convention("optax"),
+))
+"""``dadapt_adamw``'s hyperparameters (optax's form; PyTorch has none)."""
 
-def _check_common(learning_rate, b1, b2, eps, d0, weight_decay, convention):
-    check_choice("convention", convention, ("optax",))
-    check_hyperparameter("learning_rate", learning_rate, 0.0, _INF, "neither")
-    check_hyperparameter("b1", b1, 0.0, 1.0, "left")
-    check_hyperparameter("b2", b2, 0.0, 1.0, "left")
-    check_hyperparameter("eps", eps, 0.0, _INF, "neither")
-    check_hyperparameter("d0", d0, 0.0, _INF, "neither")
-    check_hyperparameter("weight_decay", weight_decay, 0.0, _INF, "left")
+PRODIGY = Table((
+    _learning_rate(1.0, _GAMMA),
+    beta("b1", 0.9, "beta1, the first moment's decay"),
+    beta("b2", 0.999, "beta2, the second moment's decay"),
+    positive("eps", 1e-8, "epsilon, times d, added outside the root"),
+    beta("b3", None, "beta3, the estimate's average (None: sqrt(beta2))", optional=True),
+    positive("d0", 1e-6, _D0),
+    Hyperparameter("d_coef", 1.0, low=0.0, closed="neither",
+                   text="c, multiplies each new estimate"),
+    nonnegative("weight_decay", 0.0, "lambda, decoupled, times the step size eta_t"),
+    flag("safeguard_warmup", False, "leave gamma_t and the bias correction out of s"),
+    convention("optax"),
+))
+"""``prodigy``'s hyperparameters (optax's form; PyTorch has none)."""
 
 
 def _is_zero(value) -> bool:
@@ -161,7 +186,9 @@ def dadapt_adamw(learning_rate: ScalarOrSchedule = 1.0, b1: float = 0.9, b2: flo
         >>> float(state.d)  # r_1 = 0 (s_0 = 0): the first estimate is d_0
         1e-06
     """
-    _check_common(learning_rate, b1, b2, eps, d0, weight_decay, convention)
+    learning_rate, b1, b2, eps, d0, weight_decay, _ = DADAPT_ADAMW.validate(
+        learning_rate=learning_rate, b1=b1, b2=b2, eps=eps, d0=d0,
+        weight_decay=weight_decay, convention=convention)
 
     def init(params):
         zeros = jnp.zeros_like(params)
@@ -225,11 +252,10 @@ def prodigy(learning_rate: ScalarOrSchedule = 1.0, b1: float = 0.9, b2: float = 
         >>> float(state.d)  # theta_0 - theta_0 = 0: no progress to measure yet
         1e-06
     """
-    _check_common(learning_rate, b1, b2, eps, d0, weight_decay, convention)
-    safeguard_warmup = check_bool("safeguard_warmup", safeguard_warmup)
-    if b3 is not None:
-        check_hyperparameter("b3", b3, 0.0, 1.0, "left")
-    check_hyperparameter("d_coef", d_coef, 0.0, _INF, "neither")
+    (learning_rate, b1, b2, eps, b3, d0, d_coef, weight_decay, safeguard_warmup,
+     _) = PRODIGY.validate(
+        learning_rate=learning_rate, b1=b1, b2=b2, eps=eps, b3=b3, d0=d0, d_coef=d_coef,
+        weight_decay=weight_decay, safeguard_warmup=safeguard_warmup, convention=convention)
 
     def init(params):
         zeros = jnp.zeros_like(params)
@@ -261,13 +287,13 @@ ENTRIES: dict[str, OptimizerInfo] = {
     "dadapt_adamw": OptimizerInfo(
         dadapt_adamw,
         "adam whose step d <- max(d, r / |s|_1) estimates |x0 - x*|",
-        {"learning_rate": 1.0, "convention": "optax"}, conventions=("optax",),
+        ("learning_rate", "convention"), table=DADAPT_ADAMW,
         reference="Defazio & Mishchenko, Learning-Rate-Free Learning by D-Adaptation, "
                   "ICML 2023"),
     "prodigy": OptimizerInfo(
         prodigy,
         "d-adaptation, d-weighted gradients, r from <g, x0 - x>",
-        {"learning_rate": 1.0, "convention": "optax"}, conventions=("optax",),
+        ("learning_rate", "convention"), table=PRODIGY,
         reference="Mishchenko & Defazio, Prodigy: An Expeditiously Adaptive..., "
                   "ICML 2024"),
 }

@@ -73,22 +73,44 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
-from gdlab._validation import InvalidParameterError, check_choice
+from gdlab._validation import InvalidParameterError
 from gdlab.optimizers._adam_variants import _power
 from gdlab.optimizers._base import (
     Optimizer,
     ScalarOrSchedule,
-    check_hyperparameter,
     is_concrete_number,
     next_count,
     value_at,
 )
+from gdlab.optimizers._hyper import Table, beta, convention, nonnegative, positive
+from gdlab.optimizers._hyper import learning_rate as _learning_rate
 from gdlab.optimizers._info import OptimizerInfo
 
 __all__ = ["ScheduleFreeAdamWState", "ScheduleFreeSgdState", "schedule_free_adamw",
            "schedule_free_eval_params", "schedule_free_sgd"]
 
-_INF = float("inf")
+
+
+def _table(learning_rate: float, *adam) -> Table:
+    """The rows both schedule-free methods share, with ``adam``'s after ``b1``."""
+    return Table((
+        _learning_rate(learning_rate),
+        beta("b1", 0.9, "beta, the interpolation between z and x", closed="right"),
+        *adam,
+        nonnegative("warmup_steps", 0.0, "W, the steps of a linear warmup from 0"),
+        nonnegative("weight_decay", 0.0, "lambda, the weight decay"),
+        nonnegative("weight_lr_power", 2.0, "p, the averaging weight gamma_max^p"),
+        convention("optax"),
+    ))
+
+
+SCHEDULE_FREE_SGD = _table(1.0)
+"""``schedule_free_sgd``'s hyperparameters (optax's form; PyTorch has none)."""
+
+SCHEDULE_FREE_ADAMW = _table(
+    2.5e-3, beta("b2", 0.999, "beta2, the second moment's decay"),
+    positive("eps", 1e-8, "epsilon, added outside the root"))
+"""``schedule_free_adamw``'s hyperparameters (optax's form; PyTorch has none)."""
 
 
 class ScheduleFreeSgdState(NamedTuple):
@@ -134,16 +156,6 @@ def schedule_free_eval_params(state, params):
             "state", "a schedule-free optimizer's state (with fields 'b1' and 'z')",
             type(state).__name__)
     return (params - (1.0 - b1) * z) / b1
-
-
-def _check_common(learning_rate, b1, warmup_steps, weight_decay, weight_lr_power,
-                  convention):
-    check_choice("convention", convention, ("optax",))
-    check_hyperparameter("learning_rate", learning_rate, 0.0, _INF, "neither")
-    check_hyperparameter("b1", b1, 0.0, 1.0, "right")
-    check_hyperparameter("warmup_steps", warmup_steps, 0.0, _INF, "left")
-    check_hyperparameter("weight_decay", weight_decay, 0.0, _INF, "left")
-    check_hyperparameter("weight_lr_power", weight_lr_power, 0.0, _INF, "left")
 
 
 def _is_zero(value) -> bool:
@@ -204,8 +216,10 @@ def schedule_free_sgd(learning_rate: ScalarOrSchedule = 1.0, b1: float = 0.9, *,
         >>> float((y + u)[0])
         1.0
     """
-    _check_common(learning_rate, b1, warmup_steps, weight_decay, weight_lr_power,
-                  convention)
+    learning_rate, b1, warmup_steps, weight_decay, weight_lr_power, _ = \
+        SCHEDULE_FREE_SGD.validate(learning_rate=learning_rate, b1=b1,
+                                   warmup_steps=warmup_steps, weight_decay=weight_decay,
+                                   weight_lr_power=weight_lr_power, convention=convention)
 
     def init(params):
         zero = jnp.zeros((), params.dtype)
@@ -244,10 +258,10 @@ def schedule_free_adamw(learning_rate: ScalarOrSchedule = 2.5e-3, b1: float = 0.
         weight_lr_power: :math:`p \\ge 0`, the averaging weight :math:`\\gamma_{\\max}^p`.
         convention: ``"optax"`` (PyTorch has none).
     """
-    _check_common(learning_rate, b1, warmup_steps, weight_decay, weight_lr_power,
-                  convention)
-    check_hyperparameter("b2", b2, 0.0, 1.0, "left")
-    check_hyperparameter("eps", eps, 0.0, _INF, "neither")
+    learning_rate, b1, b2, eps, warmup_steps, weight_decay, weight_lr_power, _ = \
+        SCHEDULE_FREE_ADAMW.validate(learning_rate=learning_rate, b1=b1, b2=b2, eps=eps,
+                                     warmup_steps=warmup_steps, weight_decay=weight_decay,
+                                     weight_lr_power=weight_lr_power, convention=convention)
 
     def init(params):
         zero = jnp.zeros((), params.dtype)
@@ -278,12 +292,12 @@ ENTRIES: dict[str, OptimizerInfo] = {
     "schedule_free_sgd": OptimizerInfo(
         schedule_free_sgd,
         "z <- z - lr g(y); x = mean of z; params y = (1-b1) z + b1 x",
-        {"learning_rate": 1.0, "convention": "optax"}, conventions=("optax",),
+        ("learning_rate", "convention"), table=SCHEDULE_FREE_SGD,
         reference=_REFERENCE),
     "schedule_free_adamw": OptimizerInfo(
         schedule_free_adamw,
         "as schedule_free_sgd, z steps by g / (sqrt(v_hat) + eps)",
-        {"learning_rate": 2.5e-3, "convention": "optax"}, conventions=("optax",),
+        ("learning_rate", "convention"), table=SCHEDULE_FREE_ADAMW,
         reference=_REFERENCE),
 }
 """The registry entries this module adds to ``gdlab.OPTIMIZERS``."""
