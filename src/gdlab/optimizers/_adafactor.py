@@ -67,20 +67,34 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
-from gdlab._validation import InvalidParameterError, check_bool, check_choice, check_int
-from gdlab.optimizers._base import (
-    Optimizer,
-    ScalarOrSchedule,
-    check_hyperparameter,
-    next_count,
-    value_at,
-)
+from gdlab._validation import InvalidParameterError
+from gdlab.optimizers._base import Optimizer, ScalarOrSchedule, next_count, value_at
+from gdlab.optimizers._hyper import Hyperparameter, Table, beta, convention, flag, nonnegative
+from gdlab.optimizers._hyper import learning_rate as _learning_rate
 from gdlab.optimizers._info import OptimizerInfo
 from gdlab.optimizers._matrix import Layout, block_slices, check_layout
 
 __all__ = ["AdafactorState", "adafactor"]
 
-_INF = float("inf")
+ADAFACTOR = Table((
+    _learning_rate(1e-2, "gamma, the step size (pytorch: the cap of rho_t = "
+                   "min(gamma_t, 1/sqrt(t)))"),
+    nonnegative("decay_rate", 0.8, "c in beta2_t = 1 - t^(-c)"),
+    Hyperparameter("clipping_threshold", 1.0, low=1.0, closed="left", optional=True,
+                   text="d, the largest RMS of the update (None: no clipping)"),
+    nonnegative("eps1", None, "epsilon1, the floor of the second moments (None: 1e-30 for "
+                "optax, the dtype's machine epsilon for pytorch)", optional=True),
+    nonnegative("eps2", 1e-3, "epsilon2, the smallest parameter scale"),
+    beta("momentum", None, "beta1, optax's momentum (None: none)", optional=True,
+         only=("optax",)),
+    nonnegative("weight_decay", 0.0, "lambda, the weight decay"),
+    flag("multiply_by_parameter_scale", True, "scale the step by max(eps2, RMS(theta))"),
+    Hyperparameter("min_dim_size_to_factor", None, kind="int", low=1,
+                   by_convention={"pytorch": 1, "optax": 128},
+                   text="factor a matrix only if both sides are at least this long"),
+    convention("pytorch", "optax"),
+))
+"""``adafactor``'s hyperparameters (``layout`` is what it acts on, not a row)."""
 
 
 class AdafactorState(NamedTuple):
@@ -98,7 +112,8 @@ def _rms(x):
 def adafactor(learning_rate: ScalarOrSchedule = 1e-2, decay_rate: float = 0.8, *,
               clipping_threshold: float | None = 1.0, eps1: float | None = None,
               eps2: float = 1e-3, momentum: float | None = None, weight_decay: float = 0.0,
-              multiply_by_parameter_scale: bool = True, min_dim_size_to_factor: int | None = None, layout: Layout | None = None,
+              multiply_by_parameter_scale: bool = True,
+              min_dim_size_to_factor: int | None = None, layout: Layout | None = None,
               convention: str = "pytorch") -> Optimizer:
     """Adafactor: factored second moments and relative, clipped steps (module docstring).
 
@@ -128,29 +143,19 @@ def adafactor(learning_rate: ScalarOrSchedule = 1e-2, decay_rate: float = 0.8, *
         >>> [round(float(x), 6) for x in u]  # rho_1 RMS(theta) sign(g), rho_1 = 0.01
         [-0.02, 0.02, -0.02, -0.02]
     """
-    check_choice("convention", convention, ("pytorch", "optax"))
+    (learning_rate, decay_rate, clipping_threshold, eps1, eps2, momentum, weight_decay,
+     multiply_by_parameter_scale, min_dim_size_to_factor, convention) = ADAFACTOR.validate(
+        learning_rate=learning_rate, decay_rate=decay_rate,
+        clipping_threshold=clipping_threshold, eps1=eps1, eps2=eps2, momentum=momentum,
+        weight_decay=weight_decay, multiply_by_parameter_scale=multiply_by_parameter_scale,
+        min_dim_size_to_factor=min_dim_size_to_factor, convention=convention)
     pytorch = convention == "pytorch"
+    if pytorch and momentum is not None:  # an array: the table judges numbers only
+        raise InvalidParameterError("momentum", "None unless convention is 'optax' "
+                                    "(torch.optim.Adafactor has no momentum)", momentum)
     layout = check_layout(layout)
-    multiply_by_parameter_scale = check_bool("multiply_by_parameter_scale",
-                                             multiply_by_parameter_scale)
-    min_dim_size_to_factor = check_int(
-        "min_dim_size_to_factor",
-        (1 if pytorch else 128) if min_dim_size_to_factor is None else min_dim_size_to_factor,
-        low=1)
-    check_hyperparameter("learning_rate", learning_rate, 0.0, _INF, "neither")
-    check_hyperparameter("decay_rate", decay_rate, 0.0, _INF, "left")
-    if clipping_threshold is not None:
-        check_hyperparameter("clipping_threshold", clipping_threshold, 1.0, _INF, "left")
-    if eps1 is not None:
-        check_hyperparameter("eps1", eps1, 0.0, _INF, "left")
-    check_hyperparameter("eps2", eps2, 0.0, _INF, "left")
-    check_hyperparameter("weight_decay", weight_decay, 0.0, _INF, "left")
-    if momentum is not None:
-        if pytorch:
-            raise InvalidParameterError(
-                "momentum", "None with convention='pytorch' (torch.optim.Adafactor has no "
-                "momentum; optax's has)", momentum)
-        check_hyperparameter("momentum", momentum, 0.0, 1.0, "left")
+    if min_dim_size_to_factor is None:
+        min_dim_size_to_factor = ADAFACTOR["min_dim_size_to_factor"].default_for(convention)
 
     def plan(size):
         """Each block's ``(shape, start, stop, factored)``."""
@@ -229,7 +234,7 @@ ENTRIES: dict[str, OptimizerInfo] = {
     "adafactor": OptimizerInfo(
         adafactor, "V ~ R C^T / mean(R) (row and column means of g^2); theta <- theta - "
         "max(eps2, RMS(theta)) rho clip(g / sqrt(V))",
-        {"learning_rate": 1e-2, "convention": "pytorch"}, conventions=("pytorch", "optax"),
+        ("learning_rate", "convention"), table=ADAFACTOR,
         reference="Shazeer & Stern, Adafactor: Adaptive Learning Rates with Sublinear Memory "
                   "Cost, ICML 2018"),
 }
