@@ -200,22 +200,3 @@ def test_run_on_rosenbrock_has_no_quadratic_theory_rows():
     assert "distance to the minimizer" in result.output
     assert "condition number" not in result.output
 
-
-@pytest.mark.parametrize("width", [80, 200])
-def test_list_optimizers_shows_every_default_in_full_at_any_width(monkeypatch, width):
-    from gdlab import cli
-    from gdlab.optimizers import OPTIMIZERS
-    from gdlab.optimizers._registry import CONVENTION_DEFAULTS
-
-    monkeypatch.setattr(cli.console, "width", width)
-    result = runner.invoke(app, ["list", "optimizers"])
-    assert result.exit_code == 0
-    assert "…" not in result.output  # nothing cut short
-    if width < cli.WIDE:  # one block per optimizer: each line whole
-        for name, info in OPTIMIZERS.items():
-            assert f"\n{name}  " in result.output
-            assert info.reference in " ".join(result.output.split())
-            for convention, values in CONVENTION_DEFAULTS.get(name, {}).items():
-                for key, value in values.items():
-                    shown = f"{value:g}" if isinstance(value, float) else str(value)
-                    assert f"{key}={shown}" in result.output, (name, convention, key)

@@ -253,10 +253,96 @@ def test_a_slots_other_settings_reach_its_optimizer_from_the_url_and_the_box():
     box.value = "b1=0.5, nope=1"  # refused by the box: named, the run kept
     assert "settings 1: adam has no setting 'nope'" in explorer.message.object
     assert explorer.status.object == good
-    box.value = "b1=1.5"  # refused by the factory: its own message, in the page
-    assert "b1" in explorer.message.object and "1.5" in explorer.message.object
+    box.value = "b1=1.5"  # refused by the box in the table's words, before any run
+    assert "'b1'" in explorer.message.object and "1.5" in explorer.message.object
+    assert OPTIMIZERS["adam"].table["b1"].allowed() in explorer.message.object
+    assert explorer.status.object == good
     explorer.controls.slots[0].optimizer.value = "sgd"  # a new optimizer: its defaults
     assert explorer.state.slots[0].extra == () and box.value == ""
+
+
+TABLED = [name for name, info in OPTIMIZERS.items() if info.table is not None]
+OWN = ("learning_rate", "convention", "momentum")  # each has a widget of its own
+
+
+def box_rows(table):
+    """The rows the settings box takes: numbers and flags without a widget of their own."""
+    return [e for e in table if e.name not in OWN and e.kind in ("float", "int", "bool")]
+
+
+def as_typed(value):
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+@pytest.mark.parametrize("name", TABLED)
+def test_the_settings_hint_shows_each_default_and_range_of_the_table(name):
+    from gdlab.explorer._settings import placeholder
+
+    table = OPTIMIZERS[name].table
+    for convention in table.conventions or ("",):
+        hints = dict(part.split("=", 1) for part in placeholder(name, convention).split("; ")
+                     if "=" in part)
+        assert list(hints) == [e.name for e in box_rows(table)]
+        for entry in box_rows(table):
+            default = entry.default_for(convention or table.default_convention)
+            assert hints[entry.name].startswith(as_typed(default)), (name, entry.name)
+            if entry.kind != "bool":
+                assert f" in {entry.interval()}" in hints[entry.name], (name, entry.name)
+
+
+@pytest.mark.parametrize("name", TABLED)
+def test_a_value_just_outside_the_tables_range_is_refused_in_its_words(name):
+    from gdlab.explorer._settings import parse
+
+    table = OPTIMIZERS[name].table
+    for entry in box_rows(table):
+        default = entry.default_for(table.default_convention)
+        if default is not None:  # the default itself is taken
+            assert parse(name, f"{entry.name}={as_typed(default)}")[1] == "", entry.name
+        if entry.kind == "bool":
+            continue
+        for value in entry.outside():
+            if isinstance(value, float) and not np.isfinite(value):
+                continue  # the box's own refusal: "a finite number"
+            pairs, message = parse(name, f"{entry.name}={as_typed(value)}")
+            assert pairs == (), (name, entry.name, value)
+            assert f"'{entry.name}'" in message and entry.allowed() in message, message
+            assert f"Got {value!r}" in message, message
+
+
+def test_the_sliders_span_the_tables_ranges_within_the_pages_limits():
+    from gdlab.explorer._controls import SlotControls
+    from gdlab.explorer._state import has_momentum, slot
+
+    controls = SlotControls(1)
+    for name in TABLED:
+        table = OPTIMIZERS[name].table
+        controls.show(slot(name, 1e-2))
+        low, high = 10.0 ** controls.lr.start, 10.0 ** controls.lr.end
+        assert LR_RANGE[0] * (1 - 1e-9) <= low < high <= LR_RANGE[1] * (1 + 1e-9)
+        table.check("learning_rate", low)
+        table.check("learning_rate", high)
+        if not has_momentum(name):
+            continue
+        row, slider = table["momentum"], controls.momentum
+        row.check(slider.start)  # both ends allowed, one step beyond refused
+        row.check(slider.end)
+        with pytest.raises(gdlab.InvalidParameterError):
+            row.check(round(slider.end + slider.step, 6))
+        if np.isfinite(row.low):
+            with pytest.raises(gdlab.InvalidParameterError):
+                row.check(round(slider.start - slider.step, 6))
+
+
+def test_a_url_momentum_outside_the_tables_range_gives_its_words_and_keeps_the_default():
+    row = OPTIMIZERS["momentum"].table["momentum"]
+    state, messages = parse_query({"opt1": "momentum", "mom1": "1"})
+    assert len(messages) == 1 and "mom1" in messages[0] and row.allowed() in messages[0]
+    assert state.slots[0].momentum == row.default
+    state, messages = parse_query({"opt1": "momentum", "mom1": "0.95"})
+    assert messages == [] and state.slots[0].momentum == 0.95
 
 
 def test_the_momentum_slider_and_the_optimizer_select_change_their_slot():
@@ -313,34 +399,66 @@ def test_play_step_and_reset_move_the_current_step_without_recomputing():
     assert explorer.landscape.current.data["x"] == [path[1, 0]]
 
 
+def inside(name, key, kind, extra, convention=""):
+    """A value of setting ``key`` inside its table's range (``None`` where the table's
+    rules refuse it alone, e.g. L-BFGS's c1 above the default c2)."""
+    table = OPTIMIZERS[name].table
+    if kind == "bool":
+        value = True
+    elif table is None:
+        value = 3 if kind == "int" else float(f"{1 / (extra + 3):.6g}")
+    else:
+        row, frac = table[key], 1 / (extra + 3)
+        low = row.low if np.isfinite(row.low) else None
+        high = row.high if np.isfinite(row.high) else None
+        if kind == "int":
+            value = int(min(max(3, low if low is not None else 3),
+                            high if high is not None else 3))
+        elif low is not None and high is not None:
+            value = low + (high - low) * frac
+        else:
+            value = low + frac if low is not None else (high - frac if high is not None
+                                                        else frac)
+        value = value if kind == "int" else float(f"{value:.6g}")
+        try:
+            table.validate(**{key: value}, **({"convention": convention} if convention
+                                              else {}))
+        except gdlab.InvalidParameterError:
+            return None
+    return value
+
+
 def states():
     names = st.sampled_from(["", *OPTIMIZERS])
     rate = st.floats(LR_RANGE[0], LR_RANGE[1]).map(lambda v: float(f"{v:.6g}"))
 
     def slot_of(name, lr, convention, momentum, scheduled, extra):
         from gdlab.explorer._settings import declared
-        from gdlab.explorer._state import slot
+        from gdlab.explorer._state import momentum_range, slot
 
         made = slot(name, lr)
         conventions = OPTIMIZERS[name].conventions if name else ()
         if conventions:
             made = Slot(made.name, lr, conventions[convention % len(conventions)],
                         made.momentum)
-        if made.momentum is not None:
-            made = Slot(made.name, made.learning_rate, made.convention, momentum)
+        if made.momentum is not None:  # a slider position: within its ends
+            low, high = momentum_range(name)
+            made = Slot(made.name, made.learning_rate, made.convention,
+                        round(low + (high - low) * momentum, 3))
         if scheduled and name:
             made = Slot(made.name, made.learning_rate, made.convention, made.momentum,
                         "cosine")
         rows = declared(name)
-        if rows and extra is not None:  # one declared setting, of its declared kind
+        if rows and extra is not None:  # one declared setting, of its kind, in its range
             key, kind, _ = rows[extra % len(rows)]
-            value = {"bool": True, "int": 3}.get(kind, float(f"{1 / (extra + 3):.6g}"))
-            made = Slot(made.name, made.learning_rate, made.convention, made.momentum,
-                        made.schedule, ((key, value),))
+            value = inside(name, key, kind, extra, made.convention)
+            if value is not None:
+                made = Slot(made.name, made.learning_rate, made.convention, made.momentum,
+                            made.schedule, ((key, value),))
         return made
 
     slots = st.tuples(*[st.builds(slot_of, names, rate, st.integers(0, 2),
-                                  st.floats(0, 0.99).map(lambda v: round(v, 3)),
+                                  st.floats(0, 1),
                                   st.booleans(), st.none() | st.integers(0, 20))
                         for _ in range(4)])
     return st.builds(

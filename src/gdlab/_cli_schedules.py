@@ -3,7 +3,6 @@ from command-line settings. Registered on the app by :mod:`gdlab.cli`."""
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +10,7 @@ import typer
 
 # The builder lives with the schedules (a sweep file builds schedules too); the command line
 # imports it from there, and keeps these names for its callers (tests import them here).
-from gdlab.schedules import BASE_NAMES, SCHEDULES, build_schedule, schedule_kinds
+from gdlab.schedules import BASE_NAMES, build_schedule, schedule_kinds
 
 __all__ = ["BASE_NAMES", "build_schedule", "register", "schedule_kinds", "split_settings",
            "typed_settings"]
@@ -56,23 +55,6 @@ def check_image_path(out: Path) -> str:
     return suffix.lstrip(".")
 
 
-def schedule_table():
-    from rich.table import Table
-
-    table = Table(title="schedules (--schedule, settings with --set)")
-    table.add_column("name")
-    table.add_column("settings")
-    table.add_column("summary")
-    for name, factory in SCHEDULES.items():
-        parameters = inspect.signature(factory).parameters
-        settings = ", ".join(p if parameters[p].default is inspect.Parameter.empty
-                             else f"{p}={parameters[p].default}" for p in parameters
-                             if parameters[p].kind != inspect.Parameter.VAR_KEYWORD)
-        summary = (inspect.getdoc(factory) or "").splitlines()[0]
-        table.add_row(name, settings or "policy, k0, k1, gamma, p, l, milestones", summary)
-    return table
-
-
 def register(app, fail, parse_settings, console) -> None:
     schedule_app = typer.Typer(help="Preview learning-rate schedules.", no_args_is_help=True)
     app.add_typer(schedule_app, name="schedule")
@@ -81,7 +63,8 @@ def register(app, fail, parse_settings, console) -> None:
     def schedule_plot(
         name: Annotated[str, typer.Argument(help="Schedule name (gdlab list schedules).")],
         set_: Annotated[list[str] | None, typer.Option(
-            "--set", help="Schedule setting KEY=VALUE (repeatable); lists as 10,20,30.")] = None,
+            "--set", help="Schedule setting KEY=VALUE (repeatable); lists as 10,20,30; "
+            "each schedule's settings and modes: `gdlab list schedules NAME`.")] = None,
         steps: Annotated[str, typer.Option(help="Steps to preview, >= 1.")] = "100",
         out: Annotated[str, typer.Option(help="Image file to write (.png or .svg).")] =
             "schedule.png",
@@ -118,9 +101,11 @@ def register(app, fail, parse_settings, console) -> None:
     @app.command("lr-find")
     def lr_find_command(
         problem: Annotated[str, typer.Option(help="Problem name.")] = "article",
-        optimizer: Annotated[str, typer.Option(help="Optimizer name.")] = "sgd",
+        optimizer: Annotated[str, typer.Option(
+            help="Optimizer name (see `gdlab list optimizers`).")] = "sgd",
         set_: Annotated[list[str] | None, typer.Option(
-            "--set", help="Optimizer setting KEY=VALUE (not the learning rate).")] = None,
+            "--set", help="Optimizer setting KEY=VALUE (not the learning rate); its "
+            "settings, defaults and ranges: `gdlab list optimizers NAME`.")] = None,
         start: Annotated[str, typer.Option(help="First learning rate, > 0.")] = "1e-8",
         end: Annotated[str, typer.Option(help="Last learning rate, > start.")] = "10",
         steps: Annotated[str, typer.Option(help="Updates of the ramp, >= 5.")] = "100",

@@ -266,12 +266,14 @@ def _numeric_column(column, name: str, path: Path):
 def run(
     problem: Annotated[str, typer.Option(help="Problem name (see `gdlab list problems`).")] =
         "article",
-    optimizer: Annotated[str, typer.Option(help="Optimizer name (see `gdlab list`).")] = "sgd",
+    optimizer: Annotated[str, typer.Option(
+        help="Optimizer name (see `gdlab list optimizers`).")] = "sgd",
     learning_rate: Annotated[str, typer.Option(help="Learning rate, > 0.")] = "1e-4",
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Optimizer or schedule setting KEY=VALUE (repeatable), e.g. "
         "momentum=0.9, convention=keras, nesterov=yes, milestones=10,20; read as the type "
-        "the setting declares (flags: true/false, yes/no, on/off, 1/0).")] = None,
+        "the setting declares (flags: true/false, yes/no, on/off, 1/0). Each optimizer's "
+        "settings, defaults and ranges: `gdlab list optimizers NAME`.")] = None,
     schedule: Annotated[str | None, typer.Option(
         help="Learning-rate schedule (see `gdlab list schedules`); its settings go through "
         "--set, and --learning-rate is its starting or peak value.")] = None,
@@ -596,24 +598,33 @@ def _write_run(folder, problem, trajectory, spec) -> None:
 @app.command("list")
 def list_(
     what: Annotated[Listing, typer.Argument(help="What to list.")] = Listing.all,
+    name: Annotated[str | None, typer.Argument(
+        help="One optimizer or schedule to show (with `optimizers` or `schedules`).")] = None,
 ) -> None:
-    """List the problems, optimizers and sampling schemes gdlab knows."""
+    """List the problems, optimizers (each setting's default and range), schedules (their
+    formulas and modes) and sampling schemes gdlab knows."""
+    from gdlab import InvalidParameterError
+    from gdlab._cli_list import print_optimizers, print_schedules
     from gdlab.sampling import SCHEMES
 
-    if what in (Listing.all, Listing.problems):
-        _print_problems()
-    if what in (Listing.all, Listing.optimizers):
-        _print_optimizers()
-    if what in (Listing.all, Listing.schedules):
-        from gdlab._cli_schedules import schedule_table
-
-        console.print(schedule_table())
+    try:
+        if name is not None and what not in (Listing.optimizers, Listing.schedules):
+            raise InvalidParameterError("NAME", "given only after `optimizers` or "
+                                        "`schedules`", name)
+        if what in (Listing.all, Listing.problems):
+            _print_problems()
+        if what in (Listing.all, Listing.optimizers):
+            print_optimizers(console, name)
+        if what in (Listing.all, Listing.schedules):
+            print_schedules(console, name)
+    except InvalidParameterError as error:
+        _fail(error)
     if what in (Listing.all, Listing.sampling):
         table = Table(title="sampling schemes (--sampling)")
         table.add_column("name")
         table.add_column("description")
-        for name, description in SCHEMES.items():
-            table.add_row(name, description)
+        for scheme, description in SCHEMES.items():
+            table.add_row(scheme, description)
         console.print(table)
 
 
@@ -646,52 +657,6 @@ def _short_value(value) -> str:
     if isinstance(value, tuple | list):
         return "(" + ", ".join(_short_value(v) for v in value) + ")"
     return str(value)
-
-
-WIDE = 140
-"""From this many columns ``gdlab list optimizers`` is one table; below, a block each."""
-
-
-def _print_optimizers() -> None:
-    """Each optimizer's update, defaults, defaults by convention and paper, in full: a
-    table on a wide terminal, one block per optimizer on a narrow one (a five-column
-    table at 80 columns cut the defaults to ``learning_rate…``)."""
-    from gdlab.optimizers import OPTIMIZERS
-    from gdlab.optimizers._registry import CONVENTION_DEFAULTS
-
-    def number(v):
-        return f"{v:g}" if isinstance(v, float) else str(v)
-
-    rows = []
-    for name, info in OPTIMIZERS.items():
-        by_convention = CONVENTION_DEFAULTS.get(name, {})
-        conventions = {c: ", ".join(f"{k}={number(v)}" for k, v in
-                                    by_convention.get(c, {}).items()) or "-"
-                       for c in info.conventions}
-        defaults = ", ".join(f"{k}={v}" for k, v in info.defaults.items())
-        rows.append((name, info.summary, defaults, conventions, info.reference))
-    title = "optimizers (--optimizer; settings, the convention included, with --set " \
-        "KEY=VALUE, e.g. --set convention=keras)"
-    if console.width >= WIDE:
-        table = Table(title=title)
-        for column in ("name", "update", "defaults", "defaults by convention", "reference"):
-            table.add_column(column, overflow="fold")
-        for name, summary, defaults, conventions, reference in rows:
-            table.add_row(name, summary, defaults,
-                          "\n".join(f"{c}: {v}" for c, v in conventions.items()) or "-",
-                          reference)
-        console.print(table)
-        return
-    console.print(f"[bold]{title}[/bold]")
-    for name, summary, defaults, conventions, reference in rows:
-        console.print(f"\n[bold]{name}[/bold]  {summary}", highlight=False)
-        console.print(f"  defaults: {defaults}", highlight=False)
-        if conventions:
-            console.print(f"  conventions: {', '.join(conventions)}", highlight=False)
-        for convention, values in conventions.items():
-            if values != "-":
-                console.print(f"    {convention}: {values}", highlight=False)
-        console.print(f"  [dim]{reference}[/dim]", highlight=False)
 
 
 from gdlab._cli_benchmark import register as register_benchmark  # noqa: E402

@@ -1,7 +1,9 @@
 """The explorer's widgets, built from the registries (problem names, optimizer names,
-their conventions and momentum settings), each with its CSS class ``gdlab-<name>`` (what
-the browser tests select on). Ranges are the page's limits (:mod:`._state`); a value's
-validity is the factories' to judge, so no second copy of their ranges lives here."""
+their conventions) and from each optimizer's declared table (the momentum slider's
+range, the learning-rate slider's ends within the page's limits, the settings box's
+hint), each with its CSS class ``gdlab-<name>`` (what the browser tests select on). No
+second copy of a range lives here: they are read from the tables (:mod:`._state`,
+:mod:`._settings`)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ from gdlab.explorer._state import (
     SCHEDULES,
     State,
     has_momentum,
+    lr_bounds,
+    momentum_range,
 )
 from gdlab.optimizers import OPTIMIZERS
 from gdlab.sampling import SCHEMES
@@ -61,19 +65,31 @@ class SlotControls:
         """Set the widgets to ``slot`` (without their callbacks reacting: the caller holds
         the explorer's ``updating`` flag)."""
         self.optimizer.value = slot.name
-        self.lr.value = round(math.log10(slot.learning_rate), 6)
+        low, high = (round(math.log10(v), 6) for v in lr_bounds(slot.name))
+        _update(self.lr, start=low, end=high, value=round(math.log10(slot.learning_rate), 6))
         conventions = list(OPTIMIZERS[slot.name].conventions) if slot.name else []
         self.convention.options = conventions or [""]
         self.convention.value = slot.convention if slot.convention in conventions else (
             conventions[0] if conventions else "")
         self.convention.disabled = not conventions
         self.momentum.visible = has_momentum(slot.name)
-        if slot.momentum is not None:
-            self.momentum.value = float(slot.momentum)
+        if self.momentum.visible:
+            start, end = momentum_range(slot.name)
+            off = slot.momentum is None  # the optimizer's default (none) until moved
+            _update(self.momentum, start=start, end=end,
+                    value=start if off else float(slot.momentum),
+                    name="momentum (off)" if off else "momentum")
         self.lr.disabled = self.schedule.disabled = self.settings.disabled = not slot.name
         self.schedule.value = slot.schedule
         self.settings.value = _settings.to_text(slot.extra)
         self.settings.placeholder = _settings.placeholder(slot.name, slot.convention)
+
+
+def _update(widget, **values) -> None:
+    """Set the widget's parameters that change (an unchanged one sends nothing)."""
+    changed = {k: v for k, v in values.items() if getattr(widget, k) != v}
+    if changed:
+        widget.param.update(**changed)
 
 
 class Controls:

@@ -2,11 +2,13 @@
 with widgets of their own (learning rate, convention, momentum), typed in one box as
 ``b2=0.99, eps=1e-6`` and kept in the URL as ``set1=b2=0.99,eps=1e-06``.
 
-What a setting is comes from the optimizer itself, not from a list here: its names and
-kinds from its factory's annotations (:func:`gdlab.optimizers._registry.setting_kinds`),
-its defaults from the registry or the factory's signature (per convention where the
-factory leaves it ``None``), and whether a value is allowed from the factory's own
-validation, which runs when the slot runs (a refused value shows the factory's message).
+What a setting is comes from the optimizer's declared table
+(:mod:`gdlab.optimizers._hyper`), not from a list here: its names, kinds, defaults (per
+convention) and ranges. The box's hint shows each default and range; :func:`parse`
+refuses a value the table refuses, with the table's message (the setting, its range,
+the value), before anything runs. An optimizer without a table (none, once every one is
+declared) falls back to its factory's annotations and signature, and the factory judges
+the values when the slot runs.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import inspect
 import math
 
+from gdlab._validation import InvalidParameterError
 from gdlab.optimizers import OPTIMIZERS
 from gdlab.optimizers._registry import CONVENTION_DEFAULTS, setting_kinds
 
@@ -24,12 +27,24 @@ KINDS = ("float", "int", "bool")
 MAX_TEXT = 300
 
 
+def table(name: str):
+    """The declared table of optimizer ``name`` (``None``: none declared, or no name)."""
+    return OPTIMIZERS[name].table if name else None
+
+
 def declared(name: str, convention: str = "") -> list[tuple[str, str, str]]:
     """``(setting, kind, default as text)`` for each setting the box takes, in the
-    factory's order; a default the factory leaves to the convention is the convention's
-    value where the registry states it, else ``"per convention"``."""
+    factory's order, the defaults those of ``convention`` (the optimizer's default
+    convention when empty); a default left to the convention that no source states
+    reads ``"per convention"``."""
     if not name:
         return []
+    rows_of = table(name)
+    if rows_of is not None:
+        chosen = convention or rows_of.default_convention
+        return [(entry.name, entry.kind, value_text(entry.default_for(chosen)))
+                for entry in rows_of
+                if entry.name not in OWN_WIDGETS and entry.kind in KINDS]
     info = OPTIMIZERS[name]
     signature = inspect.signature(info.factory).parameters
     chosen = convention or str(info.defaults.get("convention", ""))
@@ -47,15 +62,28 @@ def declared(name: str, convention: str = "") -> list[tuple[str, str, str]]:
 
 
 def placeholder(name: str, convention: str = "") -> str:
-    """The box's hint: every setting with its default, e.g. ``b1=0.9 b2=0.999 ...``."""
+    """The box's hint: each setting with its default and, from the table, its range,
+    e.g. ``b1=0.9 in [0, 1); eps=1e-08 in (0, inf); amsgrad=false``."""
     rows = declared(name, convention)
-    return " ".join(f"{key}={text}" for key, _, text in rows) if rows else "(no other settings)"
+    if not rows:
+        return "(no other settings)"
+    rows_of = table(name)
+    hints = []
+    for key, kind, text in rows:
+        hint = f"{key}={text}"
+        if rows_of is not None and kind in ("float", "int"):
+            entry = rows_of[key]
+            hint += f" in {entry.interval()}" + (" or None" if entry.optional else "")
+        hints.append(hint)
+    return "; ".join(hints)
 
 
-def parse(name: str, text: str) -> tuple[tuple, str]:
+def parse(name: str, text: str, convention: str = "") -> tuple[tuple, str]:
     """``(pairs, message)``: the settings of ``text`` as sorted ``(key, value)`` pairs of
     their declared kinds, and ``""``, or ``()`` and what is wrong (naming the setting, what
-    it may be and what was given)."""
+    it may be and what was given). With a declared table, each value is judged by it
+    (range, the conventions it is limited to, the rules between settings) in
+    ``convention`` (the optimizer's default when empty), with the table's message."""
     text = (text or "").strip()
     if not text:
         return (), ""
@@ -80,6 +108,13 @@ def parse(name: str, text: str) -> tuple[tuple, str]:
         if parsed is None:
             return (), f"{key} must be {_kind_words(kinds[key])}; got {value!r}"
         pairs[key] = parsed
+    rows_of = table(name)
+    if rows_of is not None and pairs:
+        chosen = {"convention": convention} if convention in rows_of.conventions else {}
+        try:
+            rows_of.validate(**pairs, **chosen)
+        except InvalidParameterError as error:
+            return (), str(error)
     return tuple(sorted(pairs.items())), ""
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+from gdlab._validation import InvalidParameterError
 from gdlab.explorer import _settings
 from gdlab.optimizers import OPTIMIZERS
 from gdlab.optimizers._registry import setting_kinds
@@ -70,22 +71,73 @@ DEFAULT_EXPRESSION = "x**2 + 10*y**2"
 DEFAULT_SLOTS = (("sgd", 1e-3), ("momentum", 1e-3), ("adam", 0.05), ("", 1e-2))
 
 
+MOMENTUM_STEP = 0.001
+"""The momentum slider's step: its top is one step below an open upper bound."""
+LR_STEP = 0.01
+"""The learning-rate slider's step, in decades (log10)."""
+
+
+def _row(name: str, setting: str):
+    """The declared row of ``setting`` in optimizer ``name``'s table, or ``None``."""
+    table = OPTIMIZERS[name].table if name else None
+    return table[setting] if table is not None and setting in table else None
+
+
 def has_momentum(name: str) -> bool:
-    """Whether optimizer ``name`` declares a numeric ``momentum`` setting (read from its
-    factory's annotations, not a list of names)."""
-    return bool(name) and setting_kinds(name).get("momentum", (None,))[0] == "float"
+    """Whether optimizer ``name`` declares a numeric ``momentum`` setting (its table's
+    row; its factory's annotations where it has no table), not a list of names."""
+    if not name:
+        return False
+    row = _row(name, "momentum")
+    if OPTIMIZERS[name].table is not None:
+        return row is not None and row.kind == "float"
+    return setting_kinds(name).get("momentum", (None,))[0] == "float"
 
 
-def default_momentum(name: str) -> float:
-    """The registry's default momentum of ``name`` (its factory's, when the registry is
-    silent), e.g. 0.9 for heavy ball."""
+def default_momentum(name: str) -> float | None:
+    """The default momentum of ``name`` in its default convention, e.g. 0.9 for heavy
+    ball; ``None`` where the default is none (Adafactor: no momentum), which leaves the
+    optimizer's own default in force until the slider is moved."""
     import inspect
 
+    row = _row(name, "momentum")
+    if row is not None:
+        value = row.default_for(OPTIMIZERS[name].table.default_convention)
+        return None if value is None else float(value)
     info = OPTIMIZERS[name]
     if "momentum" in info.defaults:
         return float(info.defaults["momentum"])
     value = inspect.signature(info.factory).parameters["momentum"].default
     return float(value) if isinstance(value, int | float) and value is not None else 0.0
+
+
+def momentum_range(name: str) -> tuple[float, float]:
+    """The momentum slider's ends: the table's range of ``momentum`` (one step inside an
+    open bound, so ``[0, 1)`` gives 0 to 0.999); ``(0, 0.999)`` without a row."""
+    row = _row(name, "momentum")
+    if row is None:
+        return 0.0, 1.0 - MOMENTUM_STEP
+    low = row.low if math.isfinite(row.low) else 0.0
+    high = row.high if math.isfinite(row.high) else 1.0
+    if math.isfinite(row.low) and row.closed in ("neither", "right"):
+        low += MOMENTUM_STEP
+    if math.isfinite(row.high) and row.closed in ("neither", "left"):
+        high -= MOMENTUM_STEP
+    return round(low, 6), round(high, 6)
+
+
+def lr_bounds(name: str) -> tuple[float, float]:
+    """The learning-rate slider's ends: the page's :data:`LR_RANGE` cut to the table's
+    range of ``learning_rate`` (one slider step inside an open bound of the table)."""
+    low, high = LR_RANGE
+    row = _row(name, "learning_rate")
+    if row is None:
+        return low, high
+    if row.low >= low:
+        low = row.low * (10.0**LR_STEP if row.closed in ("neither", "right") else 1.0)
+    if row.high <= high:
+        high = row.high / (10.0**LR_STEP if row.closed in ("neither", "left") else 1.0)
+    return low, high
 
 
 def default_convention(name: str) -> str:
@@ -182,6 +234,25 @@ def _number(text, name, low, high, messages, kind=float, open_low=False):
     return value
 
 
+def _declared(name, setting, value, key, text, messages):
+    """``value`` (a number, or the URL's text of one) as a float if optimizer ``name``'s
+    table allows it for ``setting`` (as is where it declares no such row), else ``None``
+    and a message in the table's words."""
+    row = _row(name, setting)
+    if value is None or row is None:
+        return value
+    try:
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError
+        row.check(value)
+    except (ValueError, InvalidParameterError):
+        messages.append(f"{key} must be {row.allowed()} for {name}; got {text!r}: the "
+                        "default is kept.")
+        return None
+    return value
+
+
 OFF = "off"
 """The URL value of an optimizer slot that is turned off (an empty value also reads as off)."""
 
@@ -262,6 +333,8 @@ def parse_query(query: dict | None) -> tuple[State, list[str]]:
         if f"lr{k}" in query:
             value = _number(query[f"lr{k}"], f"lr{k}", 0.0, LR_RANGE[1], messages,
                             open_low=True)
+            value = _declared(current.name, "learning_rate", value, f"lr{k}",
+                              query[f"lr{k}"], messages)
             if value is not None:
                 current = replace(current, learning_rate=value)
         if f"conv{k}" in query and current.name and query[f"conv{k}"]:
@@ -273,7 +346,11 @@ def parse_query(query: dict | None) -> tuple[State, list[str]]:
                                 f"{current.name}; got {query[f'conv{k}']!r}: the default "
                                 "is kept.")
         if f"mom{k}" in query and has_momentum(current.name):
-            value = _number(query[f"mom{k}"], f"mom{k}", 0.0, 0.9999, messages)
+            if _row(current.name, "momentum") is None:
+                value = _number(query[f"mom{k}"], f"mom{k}", 0.0, 0.9999, messages)
+            else:
+                value = _declared(current.name, "momentum", query[f"mom{k}"], f"mom{k}",
+                                  query[f"mom{k}"], messages)
             if value is not None:
                 current = replace(current, momentum=value)
         if f"sched{k}" in query:
@@ -283,7 +360,8 @@ def parse_query(query: dict | None) -> tuple[State, list[str]]:
                 messages.append(f"sched{k} must be empty or one of {', '.join(SCHEDULES)}; "
                                 f"got {query[f'sched{k}']!r}: the default is kept.")
         if f"set{k}" in query:
-            pairs, problem = _settings.parse(current.name, query[f"set{k}"])
+            pairs, problem = _settings.parse(current.name, query[f"set{k}"],
+                                             current.convention)
             if problem:
                 messages.append(f"set{k}: {problem}: the defaults are kept.")
             else:
