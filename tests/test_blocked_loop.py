@@ -137,3 +137,70 @@ def test_shuffled_epochs_that_are_whole_segments_equal_exact(watch_every):
                     watch_every=watch_every)
     codes = _check(batch, (32,))
     assert (codes < 0).any() and (codes == 0).any()
+
+
+@pytest.mark.parametrize("batch_size,block", [(1, 128), (2, 64)])
+def test_shuffled_blocks_within_an_epoch_replay_from_both_orders_and_equal_exact(
+        batch_size, block):
+    # 150 points: epochs of 150 (or 75) steps, blocks of 128 (64) steps: a block touches
+    # one or two epochs, so its replay reads both orders by index (Sampler.lookahead)
+    # instead of testing for a new order at every step; its results are the exact ones
+    from gdlab.simulation import block_shape as shape
+
+    problem = gdlab.problem("article")
+    # rates below GD's threshold, where per-sample noise makes some runs blow up late
+    # (stops at steps 243-440 with batch 1, 576 with batch 2: measured)
+    lrs = [problem.max_stable_learning_rate() * f
+           for f in (0.02, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 1.5)]
+    batch = prepare(problem, gdlab.optimizer("momentum", learning_rate=1e-5, momentum=0.9),
+                    [{"learning_rate": lr} for lr in lrs], seeds=list(range(len(lrs))),
+                    num_steps=1024, sampling="shuffle", batch_size=batch_size,
+                    record_every=block)
+    assert shape(block, block)[0] <= batch.sampler.batches_per_epoch
+    codes = _check(batch, (block,))
+    assert (codes < 0).any() and (codes == 0).any()
+    # some run diverged after the first epoch's end, inside a block that spans two
+    stops = -codes[codes < 0]
+    assert (stops > batch.sampler.batches_per_epoch).any(), stops
+
+
+def test_a_lookahead_draws_what_the_carried_order_draws():
+    from gdlab.sampling import make_sampler
+
+    sampler = make_sampler("shuffle", num_examples=23, batch_size=2)  # 11 steps an epoch
+    per_epoch = sampler.batches_per_epoch
+    state = sampler.init(7)
+    drawn = []
+    for step in range(5 * per_epoch):
+        batch, state = sampler.next(state, step, 7)
+        drawn.append(np.asarray(batch))
+    for first in (0, 3, per_epoch, 2 * per_epoch - 1, 3 * per_epoch + 5):
+        ahead = sampler.lookahead(first, 7)
+        for step in range(first, first + per_epoch):
+            batch, same = sampler.next(ahead, step, 7)
+            assert same is ahead
+            np.testing.assert_array_equal(np.asarray(batch), drawn[step], err_msg=str(step))
+
+
+def test_shuffled_epochs_get_long_blocks_up_to_an_epoch():
+    from gdlab import engine
+    from gdlab.simulation import BLOCK, block_for
+
+    seen = {}
+
+    def spy(*args, **kwargs):
+        seen["block"] = kwargs["block"]
+        raise RuntimeError("stop here")
+
+    problem = gdlab.linear_regression(n_samples=3000, n_features=1, noise=0.1, seed=0)
+    for batch_size, expected in ((1, min(block_for(600_000), 2048)), (100, BLOCK)):
+        batch = prepare(problem, gdlab.optimizer("sgd", learning_rate=0.01), [{}],
+                        num_steps=600_000, sampling="shuffle", batch_size=batch_size)
+        original = engine._simulate_batch
+        engine._simulate_batch = spy
+        try:
+            with pytest.raises(RuntimeError, match="stop here"):
+                execute(batch)
+        finally:
+            engine._simulate_batch = original
+        assert seen["block"] == expected, (batch_size, seen)

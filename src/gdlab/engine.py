@@ -436,11 +436,13 @@ def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None
     leaves, seed_array = batch.leaves(rows, seeds)
     if block is None:
         runs = len(leaves[0]) if leaves else len(seed_array)
-        # (shuffled epochs keep the shortest blocks: the replay's positions differ per
-        # run, so under vmap its test for a new order is a select that sorts all the
-        # examples at every replayed step; 1,000-step blocks made an epoch of 6e5 rows
-        # take 427 us a step instead of 25)
-        longest = BLOCK if batch.sampler.scheme == "shuffle" else block_for(batch.num_steps)
+        longest = block_for(batch.num_steps)
+        if batch.sampler.scheme == "shuffle":
+            # a block of at most one epoch's steps is replayed with both its orders made
+            # once (Sampler.lookahead); a longer one would test for a new order at every
+            # replayed step, which under vmap sorts every example each time
+            per_epoch = batch.sampler.batches_per_epoch
+            longest = max(BLOCK, min(longest, 1 << (per_epoch.bit_length() - 1)))
         block = longest if runs * batch.num_steps >= BLOCKED_MIN_WORK else 0
     stats = {k: _to_device(v, jdtype)
              for k, v in problem.full_statistics(batch.dtype).items()}

@@ -42,6 +42,7 @@ Schemes (``B`` is the batch size, ``n`` the number of examples):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import jax.numpy as jnp
 from jax import lax
@@ -94,6 +95,15 @@ def uniform_index(hashes, population: int):
     return (wide >> jnp.uint64(32)).astype(jnp.int32)
 
 
+class Lookahead(NamedTuple):
+    """A shuffled sampler's state over a span of at most one epoch's steps
+    (:meth:`Sampler.lookahead`): the orders of the two epochs the span can touch."""
+
+    now: jnp.ndarray
+    upcoming: jnp.ndarray
+    epoch: jnp.ndarray
+
+
 @dataclass(frozen=True)
 class Sampler:
     """A batch-drawing scheme over ``num_examples`` examples, ``batch_size`` at a time."""
@@ -123,6 +133,20 @@ class Sampler:
         keys = hash_uint32(seed, stream, jnp.arange(self.num_examples))
         return jnp.argsort(keys, stable=True).astype(jnp.int32)
 
+    def lookahead(self, first, seed) -> Lookahead:
+        """The state for the steps ``first .. first + batches_per_epoch - 1``, which touch
+        at most two epochs (``"shuffle"`` only): both orders, made once.
+
+        With it :meth:`next` picks a step's order by its epoch and never replaces the
+        state. The engine's replay of a block uses it: there ``first`` differs from run
+        to run, and under ``vmap`` the test for a new order in :meth:`next` becomes a
+        select that would sort every example at every replayed step. The orders are the
+        same bits as the carried state's (a permutation is a pure function of the seed
+        and the epoch)."""
+        epoch = jnp.asarray(first, jnp.int32) // self.batches_per_epoch
+        return Lookahead(self._permutation(seed, epoch), self._permutation(seed, epoch + 1),
+                         epoch)
+
     def next(self, state, step, seed, new_epochs=True):
         """The indices of the batch used at ``step`` (0-based) and the new state.
 
@@ -139,6 +163,11 @@ class Sampler:
         position = step % self.batches_per_epoch
         if self.scheme == "sequential":
             return position * self.batch_size + slots, state
+        if isinstance(state, Lookahead):  # the state stays; the epoch picks the order
+            start = (position * self.batch_size,)
+            later = step // self.batches_per_epoch > state.epoch
+            return jnp.where(later, lax.dynamic_slice(state.upcoming, start, (self.batch_size,)),
+                             lax.dynamic_slice(state.now, start, (self.batch_size,))), state
         if new_epochs:
             epoch = step // self.batches_per_epoch
             state = lax.cond(

@@ -202,7 +202,8 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
         take = active & ~state_blown & ~params_blown
         params = jnp.where(take, new_params, params)
         opt_state = _tree_where(take, new_opt_state, opt_state)
-        sample_state = _tree_where(take, new_sample_state, sample_state)
+        if new_sample_state is not sample_state:  # a Lookahead stays as it is
+            sample_state = _tree_where(take, new_sample_state, sample_state)
         # at position 0 the state is the start: step 1 diverged, the run keeps the start
         stop = jnp.where(active & state_blown,
                          jnp.where(position > 0, -position, -(1 + NONFINITE)),
@@ -338,6 +339,8 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
     # segment_steps): the test for a new shuffled order can leave the segment's loop
     epochs_in_segments = (sampler.scheme == "shuffle"
                           and sampler.batches_per_epoch % segment_steps == 0)
+    # a replayed block touches at most two epochs: it reads both orders by index
+    lookahead = sampler.scheme == "shuffle" and 0 < block_steps <= sampler.batches_per_epoch
 
     def fast_record(state, first):
         state = steps(fast_segment, state, first, record_every // segment_steps,
@@ -404,6 +407,9 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
     replay = {"event": event}
     if fast_records:  # the exact program over each run's first flagged block
         at = jnp.maximum(event, 0)
+        plain_sample_state = snap[2]
+        if lookahead:  # both orders the block can use, made once (see Sampler.lookahead)
+            snap = (*snap[:2], sampler.lookahead(at, seed), *snap[3:])
         if block_records:
             again, records = lax.scan(
                 record, snap, at + record_every * jnp.arange(block_records, dtype=jnp.int32))
@@ -411,6 +417,8 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
         else:
             again = steps(update, snap, at, block_steps)
         replay["frozen"] = extract(again)
+        if lookahead:  # nothing reads the sampler's state after the replay
+            again = (*again[:2], plain_sample_state, *again[3:])
         carry = _tree_where(event >= 0, again, carry)
 
     (params, opt_state, _, stop, last_loss, last_norm, seen, full_loss, full_norm, best_loss,
