@@ -91,8 +91,10 @@ def test_a_value_just_inside_is_accepted(name, entry):
     table = OPTIMIZERS[name].table
     if any(entry.name in rule.names for rule in table.rules):
         pytest.skip("a rule between settings also judges this one")
+    # a setting allowed in some conventions only is tried in the first of them
+    where = {"convention": entry.only[0]} if entry.only and entry.name != "convention" else {}
     for value in _inside(entry):
-        _build(name, **{entry.name: value})
+        _build(name, **{**where, entry.name: value})
 
 
 def _inside(entry: Hyperparameter) -> list:

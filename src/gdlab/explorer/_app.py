@@ -45,9 +45,10 @@ which would otherwise land between a slider move and the paint of its result."""
 INTERNALS_TAB, THEORY_TAB, CONVENTIONS_TAB = 0, 1, 2
 
 
-def _parsed(name: str, text: str, k: int) -> tuple:
-    """The settings box's pairs, or a ValueError with what is wrong (shown in the page)."""
-    pairs, problem = _settings.parse(name, text)
+def _parsed(name: str, text: str, k: int, convention: str = "") -> tuple:
+    """The settings box's pairs, judged in the slot's convention, or a ValueError with
+    what is wrong (shown in the page)."""
+    pairs, problem = _settings.parse(name, text, convention)
     if problem:
         raise ValueError(f"settings {k}: {problem}")
     return pairs
@@ -312,7 +313,7 @@ class Explorer:
                      controls=False)
             self._on(controls.schedule, lambda v, k=k: s().with_slot(k, schedule=v or ""))
             self._on(controls.settings, lambda v, k=k: s().with_slot(
-                k, extra=_parsed(s().slots[k - 1].name, v, k)))
+                k, extra=_parsed(s().slots[k - 1].name, v, k, s().slots[k - 1].convention)))
         c.current.param.watch(lambda e: None if self.updating else self.set_step(e.new),
                               "value")
         c.play.on_click(lambda _: self.play())

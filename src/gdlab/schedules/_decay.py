@@ -259,10 +259,11 @@ def sgdr(init_value: float, first_period: float, period_mult: float = 1.0,
     Cycle :math:`i` lasts :math:`T_i = T_0 m^i` steps; inside it, with
     :math:`\tau` the steps since its start,
 
-    .. math:: \eta_t = \eta_{\min} + (\eta_0 d^{\,i} - \eta_{\min})\,\tfrac12\big(1 + \cos(\pi\,\tau/T_i)\big)
+    .. math:: \eta_t = \eta_{\min} + (\eta_0 - \eta_{\min})\, d^{\,i}\,\tfrac12\big(1 + \cos(\pi\,\tau/T_i)\big)
 
-    where :math:`d` (``restart_decay``, Keras's ``m_mul``) shrinks each restart's peak;
-    PyTorch has :math:`d = 1`.
+    where :math:`d` (``restart_decay``, Keras's ``m_mul``) shrinks each restart's height
+    above :math:`\eta_{\min}`; PyTorch has :math:`d = 1`. (Keras scales its floor by
+    :math:`d^{\,i}` too: the same schedule when :math:`\eta_{\min} = 0`.)
 
     Args:
         init_value: :math:`\eta_0`, the first peak.

@@ -197,6 +197,9 @@ def _refuse_number(where: str, name: str, value, spec: OptimizerSpec, base: dict
     """Refuse a swept value that is not a finite number, in the optimizer's own words
     where it has a check for ``name`` (``a float in the range (0, inf)``)."""
     allowed = "a finite number"
+    table = OPTIMIZERS[spec.name].table
+    if table is not None and name in table:  # the declared words; nothing is built
+        raise InvalidParameterError(where, table[name].allowed(), value)
     if "." not in name:
         try:
             make_spec(spec.name, **{**base, name: value})
