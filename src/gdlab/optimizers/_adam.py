@@ -48,19 +48,46 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
-from gdlab._validation import check_bool, check_choice
 from gdlab.optimizers._base import (
     Optimizer,
     ScalarOrSchedule,
-    check_hyperparameter,
     is_concrete_number,
     next_count,
     value_at,
 )
+from gdlab.optimizers._hyper import Table, beta, convention, flag, nonnegative, positive
+from gdlab.optimizers._hyper import learning_rate as _learning_rate
 
 CONVENTIONS = ("pytorch", "optax", "keras")
-DEFAULT_EPS = {"pytorch": 1e-8, "optax": 1e-8, "keras": 1e-7}
-DEFAULT_ADAMW_DECAY = {"pytorch": 1e-2, "optax": 1e-4, "keras": 4e-3}
+
+_LR = _learning_rate(1e-3)
+_B1 = beta("b1", 0.9, "beta1, the first moment's decay")
+_B2 = beta("b2", 0.999, "beta2, the second moment's decay")
+_EPS = positive("eps", None, "epsilon, added to the root (Keras: epsilon hat on the raw root)",
+                by_convention={"pytorch": 1e-8, "optax": 1e-8, "keras": 1e-7})
+_AMSGRAD = flag("amsgrad", False, "keep the running maximum of the second moment")
+_CONVENTION = convention(*CONVENTIONS)
+
+ADAM = Table((
+    _LR, _B1, _B2, _EPS,
+    nonnegative("eps_root", 0.0, "optax's epsilon inside the root (used by optax only)"),
+    _AMSGRAD,
+    nonnegative("weight_decay", 0.0, "lambda, the weight decay"),
+    flag("decoupled", False, "AdamW's decay theta <- theta - lr lambda theta"),
+    _CONVENTION,
+))
+"""``adam``'s hyperparameters."""
+
+ADAMW = Table((
+    _LR, _B1, _B2, _EPS,
+    nonnegative("weight_decay", None, "lambda, the decoupled weight decay",
+                by_convention={"pytorch": 1e-2, "optax": 1e-4, "keras": 4e-3}),
+    _AMSGRAD, _CONVENTION,
+))
+"""``adamw``'s hyperparameters (the decay's default differs by library)."""
+
+AMSGRAD = Table((_LR, _B1, _B2, _EPS, _CONVENTION))
+"""``amsgrad``'s hyperparameters."""
 
 
 class AdamState(NamedTuple):
@@ -68,14 +95,6 @@ class AdamState(NamedTuple):
     m: jnp.ndarray
     v: jnp.ndarray
     v_max: jnp.ndarray
-
-
-def _checks(learning_rate, b1, b2, eps, weight_decay):
-    check_hyperparameter("learning_rate", learning_rate, 0.0, float("inf"), "neither")
-    check_hyperparameter("b1", b1, 0.0, 1.0, "left")
-    check_hyperparameter("b2", b2, 0.0, 1.0, "left")
-    check_hyperparameter("eps", eps, 0.0, float("inf"), "neither")
-    check_hyperparameter("weight_decay", weight_decay, 0.0, float("inf"), "left")
 
 
 def adam(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0.999,
@@ -103,12 +122,17 @@ def adam(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0.
         >>> round(float(updates[0]), 6)  # the first step is -lr * sign(g)
         -0.1
     """
-    check_choice("convention", convention, CONVENTIONS)
-    amsgrad = check_bool("amsgrad", amsgrad)  # flags choose the program's structure
-    decoupled = check_bool("decoupled", decoupled)
-    eps = DEFAULT_EPS[convention] if eps is None else eps
-    _checks(learning_rate, b1, b2, eps, weight_decay)
-    check_hyperparameter("eps_root", eps_root, 0.0, float("inf"), "left")
+    return _adam(*ADAM.validate(
+        learning_rate=learning_rate, b1=b1, b2=b2, eps=eps, eps_root=eps_root,
+        amsgrad=amsgrad, weight_decay=weight_decay, decoupled=decoupled,
+        convention=convention))
+
+
+def _adam(learning_rate, b1, b2, eps, eps_root, amsgrad, weight_decay, decoupled,
+          convention) -> Optimizer:
+    """Adam's update from values already checked (by :data:`ADAM`, :data:`ADAMW` or
+    :data:`AMSGRAD`); ``eps=None`` takes the convention's default."""
+    eps = _EPS.default_for(convention) if eps is None else eps
     decoupled = decoupled or convention == "keras"
     # a literal 0 decay costs nothing (PyTorch also skips it); a traced one is applied
     decays = not (is_concrete_number(weight_decay) and weight_decay == 0)
@@ -151,15 +175,29 @@ def adam(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0.
 def adamw(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0.999,
           eps: float | None = None, *, weight_decay: float | None = None,
           amsgrad: bool = False, convention: str = "pytorch") -> Optimizer:
-    """AdamW: :func:`adam` with decoupled weight decay, whose default differs by library
-    (PyTorch 1e-2, optax 1e-4, Keras 4e-3)."""
-    check_choice("convention", convention, CONVENTIONS)
-    decay = DEFAULT_ADAMW_DECAY[convention] if weight_decay is None else weight_decay
-    return adam(learning_rate, b1, b2, eps, amsgrad=amsgrad, weight_decay=decay,
-                decoupled=True, convention=convention)
+    """AdamW: :func:`adam` with decoupled weight decay, whose default differs by library.
+
+    Args:
+        learning_rate, b1, b2, eps, amsgrad: as in :func:`adam`.
+        weight_decay: :math:`\\lambda \\ge 0` (default 1e-2 PyTorch, 1e-4 optax, 4e-3 Keras).
+        convention: ``"pytorch"``, ``"optax"`` or ``"keras"`` (see the module docstring).
+    """
+    learning_rate, b1, b2, eps, weight_decay, amsgrad, convention = ADAMW.validate(
+        learning_rate=learning_rate, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay,
+        amsgrad=amsgrad, convention=convention)
+    decay = ADAMW["weight_decay"].default_for(convention) if weight_decay is None else weight_decay
+    return _adam(learning_rate, b1, b2, eps, 0.0, amsgrad, decay, True, convention)
 
 
 def amsgrad(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0.999,
             eps: float | None = None, *, convention: str = "pytorch") -> Optimizer:
-    """AMSGrad: :func:`adam` with ``amsgrad=True``."""
-    return adam(learning_rate, b1, b2, eps, amsgrad=True, convention=convention)
+    """AMSGrad: :func:`adam` with ``amsgrad=True``.
+
+    Args:
+        learning_rate, b1, b2, eps: as in :func:`adam`.
+        convention: ``"pytorch"``, ``"optax"`` or ``"keras"``: over which second moment
+            the maximum is taken (see the module docstring).
+    """
+    learning_rate, b1, b2, eps, convention = AMSGRAD.validate(
+        learning_rate=learning_rate, b1=b1, b2=b2, eps=eps, convention=convention)
+    return _adam(learning_rate, b1, b2, eps, 0.0, True, 0.0, False, convention)

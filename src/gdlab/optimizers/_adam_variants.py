@@ -40,17 +40,47 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
-from gdlab._validation import check_choice
-from gdlab.optimizers._base import (
-    Optimizer,
-    ScalarOrSchedule,
-    check_hyperparameter,
-    next_count,
-    value_at,
-)
+from gdlab.optimizers._base import Optimizer, ScalarOrSchedule, next_count, value_at
+from gdlab.optimizers._hyper import Table, beta, convention, nonnegative, positive
+from gdlab.optimizers._hyper import learning_rate as _learning_rate
 
-_INF = float("inf")
 CONVENTIONS = ("pytorch", "optax", "keras")
+
+_B1 = beta("b1", 0.9, "beta1, the first moment's decay")
+_B2 = beta("b2", 0.999, "beta2, the second moment's decay")
+_EPS_BY_CONVENTION = positive("eps", None, "epsilon, keeps the division finite",
+                              by_convention={"pytorch": 1e-8, "optax": 1e-8, "keras": 1e-7})
+_OPTAX = convention("optax")
+
+ADAMAX = Table((_learning_rate(2e-3), _B1, _B2, _EPS_BY_CONVENTION, convention(*CONVENTIONS)))
+"""``adamax``'s hyperparameters."""
+
+NADAM = Table((
+    _learning_rate(2e-3), _B1, _B2, _EPS_BY_CONVENTION,
+    nonnegative("momentum_decay", 4e-3, "psi, PyTorch's momentum schedule (Keras: 1; optax: none)"),
+    convention(*CONVENTIONS),
+))
+"""``nadam``'s hyperparameters."""
+
+RADAM = Table((_learning_rate(1e-3), _B1, _B2, positive("eps", 1e-8, "epsilon, keeps the division finite"),
+               convention("pytorch", "optax")))
+"""``radam``'s hyperparameters (Keras has no RAdam)."""
+
+ADABELIEF = Table((
+    _learning_rate(1e-3), _B1, _B2,
+    positive("eps", 1e-16, "epsilon, added to the root"),
+    nonnegative("eps_root", 1e-16, "epsilon added to the belief s at every step"),
+    _OPTAX,
+))
+"""``adabelief``'s hyperparameters (optax's form only)."""
+
+YOGI = Table((
+    _learning_rate(1e-2), _B1, _B2,
+    positive("eps", 1e-3, "epsilon, added to the root"),
+    nonnegative("initial_accumulator_value", 1e-6, "v_0 (and optax's m_0)"),
+    _OPTAX,
+))
+"""``yogi``'s hyperparameters (optax's form only)."""
 
 
 class MomentsState(NamedTuple):
@@ -69,13 +99,6 @@ def _power(beta, k, g):
     return jnp.asarray(beta, g.dtype) ** k
 
 
-def _check(learning_rate, b1, b2, eps):
-    check_hyperparameter("learning_rate", learning_rate, 0.0, _INF, "neither")
-    check_hyperparameter("b1", b1, 0.0, 1.0, "left")
-    check_hyperparameter("b2", b2, 0.0, 1.0, "left")
-    check_hyperparameter("eps", eps, 0.0, _INF, "neither")
-
-
 def _init(initial_v=0.0, initial_m=0.0):
     def init(params):
         return MomentsState(count=jnp.zeros((), jnp.int32), m=jnp.full_like(params, initial_m),
@@ -86,10 +109,18 @@ def _init(initial_v=0.0, initial_m=0.0):
 
 def adamax(learning_rate: ScalarOrSchedule = 2e-3, b1: float = 0.9, b2: float = 0.999,
            eps: float | None = None, *, convention: str = "pytorch") -> Optimizer:
-    """Adamax (the infinity-norm Adam). Defaults: PyTorch lr 2e-3, eps 1e-8; Keras eps 1e-7."""
-    check_choice("convention", convention, CONVENTIONS)
-    eps = (1e-7 if convention == "keras" else 1e-8) if eps is None else eps
-    _check(learning_rate, b1, b2, eps)
+    """Adamax (the infinity-norm Adam).
+
+    Args:
+        learning_rate: :math:`\\gamma > 0` (default 2e-3), a number or a schedule.
+        b1, b2: :math:`\\beta_1, \\beta_2 \\in [0, 1)`.
+        eps: :math:`\\epsilon > 0` (default 1e-8; Keras 1e-7).
+        convention: ``"pytorch"`` or ``"optax"`` (:math:`\\epsilon` inside the max) or
+            ``"keras"`` (added to :math:`u_t`).
+    """
+    learning_rate, b1, b2, eps, convention = ADAMAX.validate(
+        learning_rate=learning_rate, b1=b1, b2=b2, eps=eps, convention=convention)
+    eps = ADAMAX["eps"].default_for(convention) if eps is None else eps
 
     def update(g, state, params=None):
         gamma = value_at(learning_rate, state.count)
@@ -111,12 +142,18 @@ def nadam(learning_rate: ScalarOrSchedule = 2e-3, b1: float = 0.9, b2: float = 0
           convention: str = "pytorch") -> Optimizer:
     """NAdam in PyTorch's, Keras's or optax's form (see the module docstring).
 
-    ``momentum_decay`` is PyTorch's :math:`\\psi`; Keras's form is :math:`\\psi = 1`.
+    Args:
+        learning_rate: :math:`\\gamma > 0` (default 2e-3), a number or a schedule.
+        b1, b2: :math:`\\beta_1, \\beta_2 \\in [0, 1)`.
+        eps: :math:`\\epsilon > 0` (default 1e-8; Keras 1e-7).
+        momentum_decay: PyTorch's :math:`\\psi \\ge 0`; Keras's form is :math:`\\psi = 1`
+            and optax's has no schedule, so both ignore it.
+        convention: ``"pytorch"``, ``"optax"`` or ``"keras"``.
     """
-    check_choice("convention", convention, CONVENTIONS)
-    eps = (1e-7 if convention == "keras" else 1e-8) if eps is None else eps
-    _check(learning_rate, b1, b2, eps)
-    check_hyperparameter("momentum_decay", momentum_decay, 0.0, _INF, "left")
+    learning_rate, b1, b2, eps, momentum_decay, convention = NADAM.validate(
+        learning_rate=learning_rate, b1=b1, b2=b2, eps=eps, momentum_decay=momentum_decay,
+        convention=convention)
+    eps = NADAM["eps"].default_for(convention) if eps is None else eps
     psi = 1.0 if convention == "keras" else momentum_decay
 
     def update(g, state, params=None):
@@ -141,9 +178,17 @@ def nadam(learning_rate: ScalarOrSchedule = 2e-3, b1: float = 0.9, b2: float = 0
 
 def radam(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0.999,
           eps: float = 1e-8, *, convention: str = "pytorch") -> Optimizer:
-    """Rectified Adam in PyTorch's or optax's form (Keras has none)."""
-    check_choice("convention", convention, ("pytorch", "optax"))
-    _check(learning_rate, b1, b2, eps)
+    """Rectified Adam in PyTorch's or optax's form (Keras has none).
+
+    Args:
+        learning_rate: :math:`\\gamma > 0`, a number or a schedule.
+        b1, b2: :math:`\\beta_1, \\beta_2 \\in [0, 1)`.
+        eps: :math:`\\epsilon > 0`.
+        convention: ``"pytorch"`` (rectified when :math:`\\rho_t > 5`) or ``"optax"``
+            (when :math:`\\rho_t \\ge 5`, :math:`\\epsilon` on :math:`\\sqrt{\\hat v_t}`).
+    """
+    learning_rate, b1, b2, eps, convention = RADAM.validate(
+        learning_rate=learning_rate, b1=b1, b2=b2, eps=eps, convention=convention)
     rho_inf = 2.0 / (1.0 - b2) - 1.0
 
     def update(g, state, params=None):
@@ -175,10 +220,20 @@ def radam(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0
 
 
 def adabelief(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float = 0.999,
-              eps: float = 1e-16, *, eps_root: float = 1e-16) -> Optimizer:
-    """AdaBelief (optax's form): the second moment of :math:`g_t - m_t`, "the belief"."""
-    _check(learning_rate, b1, b2, eps)
-    check_hyperparameter("eps_root", eps_root, 0.0, _INF, "left")
+              eps: float = 1e-16, *, eps_root: float = 1e-16,
+              convention: str = "optax") -> Optimizer:
+    """AdaBelief (optax's form): the second moment of :math:`g_t - m_t`, "the belief".
+
+    Args:
+        learning_rate: :math:`\\gamma > 0`, a number or a schedule.
+        b1, b2: :math:`\\beta_1, \\beta_2 \\in [0, 1)`.
+        eps: :math:`\\epsilon > 0`, added to the root.
+        eps_root: :math:`\\epsilon_{\\text{root}} \\ge 0`, added to :math:`s_t` at every step.
+        convention: ``"optax"``, the only form gdlab has.
+    """
+    learning_rate, b1, b2, eps, eps_root, _ = ADABELIEF.validate(
+        learning_rate=learning_rate, b1=b1, b2=b2, eps=eps, eps_root=eps_root,
+        convention=convention)
 
     def update(g, state, params=None):
         gamma = value_at(learning_rate, state.count)
@@ -192,11 +247,20 @@ def adabelief(learning_rate: ScalarOrSchedule = 1e-3, b1: float = 0.9, b2: float
 
 
 def yogi(learning_rate: ScalarOrSchedule = 1e-2, b1: float = 0.9, b2: float = 0.999,
-         eps: float = 1e-3, *, initial_accumulator_value: float = 1e-6) -> Optimizer:
-    """Yogi (optax's form): an additive, sign-controlled second moment."""
-    _check(learning_rate, b1, b2, eps)
-    check_hyperparameter("initial_accumulator_value", initial_accumulator_value, 0.0, _INF,
-                         "left")
+         eps: float = 1e-3, *, initial_accumulator_value: float = 1e-6,
+         convention: str = "optax") -> Optimizer:
+    """Yogi (optax's form): an additive, sign-controlled second moment.
+
+    Args:
+        learning_rate: :math:`\\gamma > 0`, a number or a schedule.
+        b1, b2: :math:`\\beta_1, \\beta_2 \\in [0, 1)`.
+        eps: :math:`\\epsilon > 0`, added to the root.
+        initial_accumulator_value: :math:`v_0 \\ge 0` (optax also starts :math:`m_0` there).
+        convention: ``"optax"``, the only form gdlab has.
+    """
+    learning_rate, b1, b2, eps, initial_accumulator_value, _ = YOGI.validate(
+        learning_rate=learning_rate, b1=b1, b2=b2, eps=eps,
+        initial_accumulator_value=initial_accumulator_value, convention=convention)
 
     def update(g, state, params=None):
         gamma = value_at(learning_rate, state.count)

@@ -38,15 +38,71 @@ optax :math:`\rho = 0.9, \epsilon = 10^{-6}`; Keras :math:`\gamma = 10^{-3}, \rh
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import NamedTuple
 
 import jax.numpy as jnp
 
-from gdlab._validation import InvalidParameterError, check_bool, check_choice
-from gdlab.optimizers._base import Optimizer, ScalarOrSchedule, check_hyperparameter, value_at
+from gdlab.optimizers._base import Optimizer, ScalarOrSchedule, value_at
+from gdlab.optimizers._hyper import (
+    Hyperparameter,
+    Rule,
+    Table,
+    beta,
+    convention,
+    flag,
+    nonnegative,
+    positive,
+)
+from gdlab.optimizers._hyper import learning_rate as _learning_rate
 
 CONVENTIONS = ("pytorch", "optax", "keras")
-_INF = float("inf")
+
+
+def _by_convention(pytorch, optax, keras) -> dict:
+    return {"pytorch": pytorch, "optax": optax, "keras": keras}
+
+
+RMSPROP = Table((
+    _learning_rate(1e-2),
+    beta("decay", None, "rho, the squared gradients' decay",
+         by_convention=_by_convention(0.99, 0.9, 0.9)),
+    positive("eps", None, "epsilon, keeps the division finite",
+             by_convention=_by_convention(1e-8, 1e-8, 1e-7)),
+    beta("momentum", 0.0, "mu, the momentum coefficient (0: none)", schedule=True),
+    flag("centered", False, "subtract the squared mean gradient"),
+    flag("nesterov", False, "Nesterov momentum (optax only)"),
+    Hyperparameter("eps_in_sqrt", None, kind="bool", text="epsilon inside the root",
+                   by_convention=_by_convention(False, True, True)),
+    nonnegative("initial_scale", 0.0, "v_0, the squares' starting value"),
+    flag("bias_correction", False, "divide v and the mean gradient by 1 - rho^t"),
+    convention(*CONVENTIONS),
+), rules=(Rule(("nesterov", "convention"),
+               lambda nesterov, convention: not nesterov or convention == "optax", "nesterov",
+               "False unless convention='optax' (PyTorch and Keras RMSprop have no "
+               "Nesterov form)"),))
+"""``rmsprop``'s hyperparameters."""
+
+ADAGRAD = Table((
+    _learning_rate(1e-2),
+    positive("eps", None, "epsilon, keeps the division finite",
+             by_convention=_by_convention(1e-10, 1e-7, 1e-7)),
+    nonnegative("initial_accumulator_value", None, "G_0, the sum's starting value",
+                by_convention=_by_convention(0.0, 0.1, 0.1)),
+    nonnegative("lr_decay", 0.0, "PyTorch's delta: lr / (1 + (t - 1) delta)"),
+    convention(*CONVENTIONS),
+))
+"""``adagrad``'s hyperparameters."""
+
+ADADELTA = Table((
+    replace(_learning_rate(None), by_convention=_by_convention(1.0, 1.0, 1e-3)),
+    beta("decay", None, "rho, the decay of both averages",
+         by_convention=_by_convention(0.9, 0.9, 0.95)),
+    positive("eps", None, "epsilon, inside both roots",
+             by_convention=_by_convention(1e-6, 1e-6, 1e-7)),
+    convention(*CONVENTIONS),
+))
+"""``adadelta``'s hyperparameters (the same update everywhere; the defaults differ)."""
 
 
 class RMSPropState(NamedTuple):
@@ -67,10 +123,6 @@ class AdadeltaState(NamedTuple):
     u: jnp.ndarray
 
 
-def _lr(learning_rate):
-    return check_hyperparameter("learning_rate", learning_rate, 0.0, _INF, "neither")
-
-
 def rmsprop(learning_rate: ScalarOrSchedule = 1e-2, decay: float | None = None,
             eps: float | None = None, *, momentum: float = 0.0, centered: bool = False,
             nesterov: bool = False, eps_in_sqrt: bool | None = None,
@@ -79,10 +131,10 @@ def rmsprop(learning_rate: ScalarOrSchedule = 1e-2, decay: float | None = None,
     """RMSProp: plain, centered, with momentum, with Nesterov (optax only).
 
     Args:
-        learning_rate: :math:`\\gamma > 0`.
+        learning_rate: :math:`\\gamma > 0`, a number or a schedule.
         decay: :math:`\\rho \\in [0, 1)` (default 0.99 PyTorch, 0.9 optax and Keras).
         eps: :math:`\\epsilon > 0` (default 1e-8; Keras 1e-7).
-        momentum: :math:`\\mu \\in [0, 1)`.
+        momentum: :math:`\\mu \\in [0, 1)`, a number or a schedule.
         centered: subtract the squared mean gradient.
         nesterov: Nesterov momentum (optax's form; PyTorch and Keras have none).
         eps_in_sqrt: :math:`\\epsilon` inside the root (default: False for PyTorch, True
@@ -91,23 +143,16 @@ def rmsprop(learning_rate: ScalarOrSchedule = 1e-2, decay: float | None = None,
         bias_correction: divide :math:`v_t, \\bar g_t` by :math:`1-\\rho^t` (optax only).
         convention: ``"pytorch"``, ``"optax"`` or ``"keras"``.
     """
-    check_choice("convention", convention, CONVENTIONS)
     # flags choose the program's structure: a truthy "no" or a traced 0 must not pass
-    centered = check_bool("centered", centered)
-    nesterov = check_bool("nesterov", nesterov)
-    eps_in_sqrt = check_bool("eps_in_sqrt", eps_in_sqrt, optional=True)
-    bias_correction = check_bool("bias_correction", bias_correction)
-    if nesterov and convention != "optax":
-        raise InvalidParameterError("nesterov", "False unless convention='optax' (PyTorch "
-                                    "and Keras RMSprop have no Nesterov form)", nesterov)
-    decay = (0.99 if convention == "pytorch" else 0.9) if decay is None else decay
-    eps = (1e-7 if convention == "keras" else 1e-8) if eps is None else eps
-    inside = (convention != "pytorch") if eps_in_sqrt is None else bool(eps_in_sqrt)
-    _lr(learning_rate)
-    check_hyperparameter("decay", decay, 0.0, 1.0, "left")
-    check_hyperparameter("eps", eps, 0.0, _INF, "neither")
-    check_hyperparameter("momentum", momentum, 0.0, 1.0, "left")
-    check_hyperparameter("initial_scale", initial_scale, 0.0, _INF, "left")
+    (learning_rate, decay, eps, momentum, centered, nesterov, eps_in_sqrt, initial_scale,
+     bias_correction, convention) = RMSPROP.validate(
+        learning_rate=learning_rate, decay=decay, eps=eps, momentum=momentum,
+        centered=centered, nesterov=nesterov, eps_in_sqrt=eps_in_sqrt,
+        initial_scale=initial_scale, bias_correction=bias_correction, convention=convention)
+    defaults = RMSPROP.defaults(convention)
+    decay = defaults["decay"] if decay is None else decay
+    eps = defaults["eps"] if eps is None else eps
+    inside = defaults["eps_in_sqrt"] if eps_in_sqrt is None else eps_in_sqrt
 
     # buffers that a setting does not use are empty, not dead arrays carried every step
     has_momentum = not (isinstance(momentum, int | float) and momentum == 0)
@@ -150,20 +195,18 @@ def adagrad(learning_rate: ScalarOrSchedule = 1e-2, eps: float | None = None, *,
     """Adagrad.
 
     Args:
-        learning_rate: :math:`\\gamma > 0`.
+        learning_rate: :math:`\\gamma > 0`, a number or a schedule.
         eps: :math:`\\epsilon > 0` (default 1e-10 PyTorch, 1e-7 optax and Keras).
         initial_accumulator_value: :math:`G_0 \\ge 0` (default 0 PyTorch, 0.1 optax and Keras).
         lr_decay: PyTorch's :math:`\\delta \\ge 0`.
         convention: ``"pytorch"``, ``"optax"`` or ``"keras"``.
     """
-    check_choice("convention", convention, CONVENTIONS)
-    eps = (1e-10 if convention == "pytorch" else 1e-7) if eps is None else eps
-    start = ((0.0 if convention == "pytorch" else 0.1) if initial_accumulator_value is None
-             else initial_accumulator_value)
-    _lr(learning_rate)
-    check_hyperparameter("eps", eps, 0.0, _INF, "neither")
-    check_hyperparameter("initial_accumulator_value", start, 0.0, _INF, "left")
-    check_hyperparameter("lr_decay", lr_decay, 0.0, _INF, "left")
+    learning_rate, eps, start, lr_decay, convention = ADAGRAD.validate(
+        learning_rate=learning_rate, eps=eps, initial_accumulator_value=initial_accumulator_value,
+        lr_decay=lr_decay, convention=convention)
+    defaults = ADAGRAD.defaults(convention)
+    eps = defaults["eps"] if eps is None else eps
+    start = defaults["initial_accumulator_value"] if start is None else start
 
     def init(params):
         return AdagradState(count=jnp.zeros((), jnp.int32), G=jnp.full_like(params, start))
@@ -188,19 +231,17 @@ def adadelta(learning_rate: ScalarOrSchedule | None = None, decay: float | None 
     """Adadelta (the same update in every library; the defaults differ).
 
     Args:
-        learning_rate: :math:`\\gamma > 0` (default 1.0; Keras 1e-3).
+        learning_rate: :math:`\\gamma > 0` (default 1.0; Keras 1e-3), a number or a schedule.
         decay: :math:`\\rho \\in [0, 1)` (default 0.9; Keras 0.95).
         eps: :math:`\\epsilon > 0` (default 1e-6; Keras 1e-7).
         convention: ``"pytorch"``, ``"optax"`` or ``"keras"``.
     """
-    check_choice("convention", convention, CONVENTIONS)
-    keras = convention == "keras"
-    learning_rate = (1e-3 if keras else 1.0) if learning_rate is None else learning_rate
-    decay = (0.95 if keras else 0.9) if decay is None else decay
-    eps = (1e-7 if keras else 1e-6) if eps is None else eps
-    _lr(learning_rate)
-    check_hyperparameter("decay", decay, 0.0, 1.0, "left")
-    check_hyperparameter("eps", eps, 0.0, _INF, "neither")
+    learning_rate, decay, eps, convention = ADADELTA.validate(
+        learning_rate=learning_rate, decay=decay, eps=eps, convention=convention)
+    defaults = ADADELTA.defaults(convention)
+    learning_rate = defaults["learning_rate"] if learning_rate is None else learning_rate
+    decay = defaults["decay"] if decay is None else decay
+    eps = defaults["eps"] if eps is None else eps
 
     def init(params):
         zeros = jnp.zeros_like(params)

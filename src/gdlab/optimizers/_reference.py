@@ -23,13 +23,28 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gdlab._validation import check_int
-from gdlab.optimizers._base import (
-    Optimizer,
-    check_hyperparameter,
-    is_concrete_number,
-    value_at,
-)
+from gdlab.optimizers._base import Optimizer, ScalarOrSchedule, value_at
+from gdlab.optimizers._hyper import Hyperparameter, Table, convention, nonnegative
+from gdlab.optimizers._hyper import learning_rate as _learning_rate
+
+ARMIJO = Table((
+    _learning_rate(1.0, "alpha_0, the first trial step"),
+    Hyperparameter("shrink", 0.5, low=0.0, high=1.0, closed="neither",
+                   text="beta, the factor a rejected step is shrunk by"),
+    Hyperparameter("c", 1e-4, low=0.0, high=1.0, closed="neither", log=True,
+                   text="c, the sufficient-decrease constant"),
+    Hyperparameter("max_backtracks", 30, kind="int", low=1,
+                   text="the most shrinks in one update"),
+    convention("paper"),
+))
+"""``armijo``'s hyperparameters (Armijo's and Nocedal & Wright's form)."""
+
+NEWTON = Table((
+    _learning_rate(1.0, "eta, the step along the Newton direction (1: the pure method)"),
+    nonnegative("damping", 0.0, "delta, added to the Hessian's diagonal"),
+    convention("paper"),
+))
+"""``newton``'s hyperparameters (the textbook form)."""
 
 
 class LineSearchState(NamedTuple):
@@ -41,16 +56,23 @@ class NewtonState(NamedTuple):
     count: jnp.ndarray
 
 
-def armijo(learning_rate: float = 1.0, *, shrink: float = 0.5, c: float = 1e-4,
-           max_backtracks: int = 30) -> Optimizer:
-    """Gradient descent with Armijo backtracking from ``learning_rate`` (:math:`\\alpha_0`)."""
-    check_hyperparameter("learning_rate", learning_rate, 0.0, float("inf"), "neither")
-    # shrink and c are data like every number (traced when set): checked where concrete;
-    # check_float refused the tracers, so setting either one failed every run
-    check_hyperparameter("shrink", shrink, 0.0, 1.0, "neither")
-    check_hyperparameter("c", c, 0.0, 1.0, "neither")
-    if is_concrete_number(max_backtracks) or isinstance(max_backtracks, str):
-        max_backtracks = check_int("max_backtracks", max_backtracks, low=1)
+def armijo(learning_rate: ScalarOrSchedule = 1.0, *, shrink: float = 0.5, c: float = 1e-4,
+           max_backtracks: int = 30, convention: str = "paper") -> Optimizer:
+    """Gradient descent with Armijo backtracking from ``learning_rate`` (:math:`\\alpha_0`).
+
+    Args:
+        learning_rate: :math:`\\alpha_0 > 0`, the first trial step, a number or a schedule.
+        shrink: :math:`\\beta \\in (0, 1)`, the factor a rejected step is shrunk by.
+        c: :math:`c \\in (0, 1)`, the sufficient-decrease constant.
+        max_backtracks: the most shrinks in one update, an int :math:`\\ge 1`.
+        convention: ``"paper"``, the only form (Armijo 1966; Nocedal & Wright, Algorithm 3.1).
+    """
+    # shrink and c are data like every number (traced when set): the table judges them
+    # where concrete and lets tracers pass (check_float refused them once, so setting
+    # either one failed every run); max_backtracks is a count, static, always judged
+    learning_rate, shrink, c, max_backtracks, _ = ARMIJO.validate(
+        learning_rate=learning_rate, shrink=shrink, c=c, max_backtracks=max_backtracks,
+        convention=convention)
 
     def init(params):
         return LineSearchState(count=jnp.zeros((), jnp.int32),
@@ -77,10 +99,18 @@ def armijo(learning_rate: float = 1.0, *, shrink: float = 0.5, c: float = 1e-4,
     return Optimizer(init, update)
 
 
-def newton(learning_rate: float = 1.0, *, damping: float = 0.0) -> Optimizer:
-    """Newton's method with the exact Hessian (``jax.hessian``); for small problems."""
-    check_hyperparameter("learning_rate", learning_rate, 0.0, float("inf"), "neither")
-    check_hyperparameter("damping", damping, 0.0, float("inf"), "left")
+def newton(learning_rate: ScalarOrSchedule = 1.0, *, damping: float = 0.0,
+           convention: str = "paper") -> Optimizer:
+    """Newton's method with the exact Hessian (``jax.hessian``); for small problems.
+
+    Args:
+        learning_rate: :math:`\\eta > 0`, the step along the Newton direction (1: the pure
+            method), a number or a schedule.
+        damping: :math:`\\delta \\ge 0`, added to the Hessian's diagonal.
+        convention: ``"paper"``, the only form (the textbook method, Nocedal & Wright ch. 3).
+    """
+    learning_rate, damping, _ = NEWTON.validate(learning_rate=learning_rate, damping=damping,
+                                                convention=convention)
 
     def init(params):
         return NewtonState(count=jnp.zeros((), jnp.int32))

@@ -30,14 +30,25 @@ from gdlab.optimizers import (
     _schedule_free,
     _sgd,
 )
-from gdlab.optimizers._adam import adam, adamw, amsgrad
-from gdlab.optimizers._adam_variants import adabelief, adamax, nadam, radam, yogi
-from gdlab.optimizers._adaptive import adadelta, adagrad, rmsprop
+from gdlab.optimizers._adam import ADAM, ADAMW, AMSGRAD, adam, adamw, amsgrad
+from gdlab.optimizers._adam_variants import (
+    ADABELIEF,
+    ADAMAX,
+    NADAM,
+    RADAM,
+    YOGI,
+    adabelief,
+    adamax,
+    nadam,
+    radam,
+    yogi,
+)
+from gdlab.optimizers._adaptive import ADADELTA, ADAGRAD, RMSPROP, adadelta, adagrad, rmsprop
 from gdlab.optimizers._base import Optimizer
 from gdlab.optimizers._info import OptimizerInfo
-from gdlab.optimizers._reference import armijo, newton
+from gdlab.optimizers._reference import ARMIJO, NEWTON, armijo, newton
 from gdlab.optimizers._sgd import momentum, nesterov, sgd
-from gdlab.optimizers._sign import lion, sign_sgd, signum
+from gdlab.optimizers._sign import LION, SIGN_SGD, SIGNUM, lion, sign_sgd, signum
 from gdlab.schedules import Schedule
 
 OPTIMIZERS: dict[str, OptimizerInfo] = {
@@ -65,80 +76,85 @@ OPTIMIZERS: dict[str, OptimizerInfo] = {
     "adam": OptimizerInfo(
         adam,
         "m, v moments; theta <- theta - lr m_hat / (sqrt(v_hat) + eps) (keras: epsilon hat)",
-        {"learning_rate": 1e-3, "b1": 0.9, "b2": 0.999, "convention": "pytorch"},
-        conventions=("pytorch", "optax", "keras"),
+        ("learning_rate", "b1", "b2", "convention"),
         reference="Kingma & Ba, Adam, ICLR 2015",
+        table=ADAM,
     ),
     "adamw": OptimizerInfo(
         adamw,
         "adam + decoupled decay theta <- theta - lr wd theta (default wd by convention)",
-        {"learning_rate": 1e-3, "b1": 0.9, "b2": 0.999, "convention": "pytorch"},
-        conventions=("pytorch", "optax", "keras"),
+        ("learning_rate", "b1", "b2", "convention"),
         reference="Loshchilov & Hutter, Decoupled Weight Decay Regularization, ICLR 2019",
+        table=ADAMW,
     ),
     "amsgrad": OptimizerInfo(
         amsgrad,
         "adam with the running max of v (raw v: pytorch/keras; corrected v: optax)",
-        {"learning_rate": 1e-3, "b1": 0.9, "b2": 0.999, "convention": "pytorch"},
-        conventions=("pytorch", "optax", "keras"),
+        ("learning_rate", "b1", "b2", "convention"),
         reference="Reddi, Kale & Kumar, On the Convergence of Adam and Beyond, ICLR 2018",
+        table=AMSGRAD,
     ),
     "rmsprop": OptimizerInfo(
         rmsprop,
         "v <- rho v + (1-rho) g^2; theta <- theta - lr g / sqrt(v) (centered, momentum)",
-        {"learning_rate": 1e-2, "convention": "pytorch"},
-        conventions=("pytorch", "optax", "keras"),
+        ("learning_rate", "convention"),
         reference="Hinton, Neural Networks for Machine Learning, lecture 6e, 2012",
+        table=RMSPROP,
     ),
     "adagrad": OptimizerInfo(
         adagrad,
         "G <- G + g^2; theta <- theta - lr g / sqrt(G)",
-        {"learning_rate": 1e-2, "convention": "pytorch"},
-        conventions=("pytorch", "optax", "keras"),
+        ("learning_rate", "convention"),
         reference="Duchi, Hazan & Singer, JMLR 2011",
+        table=ADAGRAD,
     ),
     "adadelta": OptimizerInfo(
         adadelta,
         "delta = sqrt(u + eps) / sqrt(v + eps) g; theta <- theta - lr delta",
-        {"convention": "pytorch"},
-        conventions=("pytorch", "optax", "keras"),
+        ("convention",),
         reference="Zeiler, ADADELTA: An Adaptive Learning Rate Method, 2012",
+        table=ADADELTA,
     ),
 
     "adamax": OptimizerInfo(
         adamax, "u <- max(b2 u, |g|); theta <- theta - lr m / ((1 - b1^t) u)",
-        {"convention": "pytorch"}, conventions=("pytorch", "optax", "keras"),
-        reference="Kingma & Ba, Adam, ICLR 2015, section 7.1"),
+        ("convention",), reference="Kingma & Ba, Adam, ICLR 2015, section 7.1", table=ADAMAX),
     "nadam": OptimizerInfo(
         nadam, "Adam with Nesterov momentum (momentum schedule: pytorch psi, keras psi=1, optax none)",
-        {"convention": "pytorch"}, conventions=("pytorch", "optax", "keras"),
-        reference="Dozat, Incorporating Nesterov Momentum into Adam, ICLR workshop 2016"),
+        ("convention",),
+        reference="Dozat, Incorporating Nesterov Momentum into Adam, ICLR workshop 2016",
+        table=NADAM),
     "radam": OptimizerInfo(
         radam, "Adam with the variance rectification r_t once rho_t > 5",
-        {"convention": "pytorch"}, conventions=("pytorch", "optax"),
-        reference="Liu et al., On the Variance of the Adaptive Learning Rate and Beyond, ICLR 2020"),
+        ("convention",),
+        reference="Liu et al., On the Variance of the Adaptive Learning Rate and Beyond, ICLR 2020",
+        table=RADAM),
     "adabelief": OptimizerInfo(
-        adabelief, "second moment of g - m (the belief); optax form", {},
-        reference="Zhuang et al., AdaBelief Optimizer, NeurIPS 2020"),
+        adabelief, "second moment of g - m (the belief); optax form", (),
+        reference="Zhuang et al., AdaBelief Optimizer, NeurIPS 2020", table=ADABELIEF),
     "yogi": OptimizerInfo(
-        yogi, "v <- v - (1-b2) sign(v - g^2) g^2; optax form", {},
-        reference="Zaheer et al., Adaptive Methods for Nonconvex Optimization, NeurIPS 2018"),
+        yogi, "v <- v - (1-b2) sign(v - g^2) g^2; optax form", (),
+        reference="Zaheer et al., Adaptive Methods for Nonconvex Optimization, NeurIPS 2018",
+        table=YOGI),
     "sign_sgd": OptimizerInfo(
-        sign_sgd, "theta <- theta - lr sign(g)", {},
-        reference="Bernstein et al., signSGD, ICML 2018"),
+        sign_sgd, "theta <- theta - lr sign(g)", (),
+        reference="Bernstein et al., signSGD, ICML 2018", table=SIGN_SGD),
     "signum": OptimizerInfo(
-        signum, "m <- b m + (1-b) g; theta <- theta - lr sign(m)", {},
-        reference="Bernstein et al., signSGD, ICML 2018"),
+        signum, "m <- b m + (1-b) g; theta <- theta - lr sign(m)", (),
+        reference="Bernstein et al., signSGD, ICML 2018", table=SIGNUM),
     "lion": OptimizerInfo(
         lion, "theta <- theta - lr (sign(b1 m + (1-b1) g) + wd theta); m <- b2 m + (1-b2) g",
-        {"convention": "optax"}, conventions=("optax", "keras"),
-        reference="Chen et al., Symbolic Discovery of Optimization Algorithms, NeurIPS 2023"),
+        ("convention",),
+        reference="Chen et al., Symbolic Discovery of Optimization Algorithms, NeurIPS 2023",
+        table=LION),
     "armijo": OptimizerInfo(
         armijo, "gradient descent, step shrunk until f(theta - a g) <= f - c a |g|^2",
-        {"learning_rate": 1.0}, reference="Armijo 1966; Nocedal & Wright, Algorithm 3.1"),
+        ("learning_rate",), reference="Armijo 1966; Nocedal & Wright, Algorithm 3.1",
+        table=ARMIJO),
     "newton": OptimizerInfo(
         newton, "theta <- theta - lr (H + damping I)^-1 g, exact Hessian",
-        {"learning_rate": 1.0}, reference="Nocedal & Wright, Numerical Optimization, ch. 3"),
+        ("learning_rate",), reference="Nocedal & Wright, Numerical Optimization, ch. 3",
+        table=NEWTON),
 }
 # The second frontier batch (issue 15): each module declares its own entries.
 for _part in (_frontier, _frontier_moments, _lbfgs, _loss_aware, _schedule_free, _lr_free,
@@ -179,25 +195,7 @@ class OptimizerSpec:
         return f"{self.name}({text})"
 
 
-_ADAM_EPS = {"pytorch": {"eps": 1e-8}, "optax": {"eps": 1e-8}, "keras": {"eps": 1e-7}}
-CONVENTION_DEFAULTS = {
-    "adam": _ADAM_EPS,
-    "amsgrad": _ADAM_EPS,
-    "adamax": _ADAM_EPS,
-    "nadam": _ADAM_EPS,
-    "adamw": {c: {**v, "weight_decay": wd} for (c, v), wd in
-              zip(_ADAM_EPS.items(), (1e-2, 1e-4, 4e-3), strict=True)},
-    "rmsprop": {"pytorch": {"decay": 0.99, "eps": 1e-8, "eps_in_sqrt": False},
-                "optax": {"decay": 0.9, "eps": 1e-8, "eps_in_sqrt": True},
-                "keras": {"decay": 0.9, "eps": 1e-7, "eps_in_sqrt": True}},
-    "adagrad": {"pytorch": {"eps": 1e-10, "initial_accumulator_value": 0.0},
-                "optax": {"eps": 1e-7, "initial_accumulator_value": 0.1},
-                "keras": {"eps": 1e-7, "initial_accumulator_value": 0.1}},
-    "adadelta": {"pytorch": {"learning_rate": 1.0, "decay": 0.9, "eps": 1e-6},
-                 "optax": {"learning_rate": 1.0, "decay": 0.9, "eps": 1e-6},
-                 "keras": {"learning_rate": 1e-3, "decay": 0.95, "eps": 1e-7}},
-    "lion": {"optax": {"weight_decay": 1e-3}, "keras": {"weight_decay": 0.0}},
-}
+CONVENTION_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {}
 """The defaults each factory picks by convention (shown by ``gdlab list optimizers``;
 ``tests/test_optimizers.py`` checks that they are the factories' own). Optimizers with a
 declared table (:mod:`gdlab.optimizers._hyper`) take theirs from it, below."""

@@ -18,10 +18,29 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
-from gdlab._validation import check_choice
-from gdlab.optimizers._base import Optimizer, ScalarOrSchedule, check_hyperparameter, value_at
+from gdlab.optimizers._base import Optimizer, ScalarOrSchedule, value_at
+from gdlab.optimizers._hyper import Table, beta, convention, nonnegative
+from gdlab.optimizers._hyper import learning_rate as _learning_rate
 
-_INF = float("inf")
+SIGN_SGD = Table((_learning_rate(1e-3), convention("optax")))
+"""``sign_sgd``'s hyperparameters (optax's form)."""
+
+SIGNUM = Table((
+    _learning_rate(1e-3),
+    beta("momentum", 0.9, "beta, the average's decay", schedule=True),
+    convention("optax"),
+))
+"""``signum``'s hyperparameters (optax's form)."""
+
+LION = Table((
+    _learning_rate(1e-4),
+    beta("b1", 0.9, "beta1, mixes the average into the signed direction"),
+    beta("b2", 0.99, "beta2, the average's decay"),
+    nonnegative("weight_decay", None, "lambda, the decoupled weight decay",
+                by_convention={"optax": 1e-3, "keras": 0.0}),
+    convention("optax", "keras"),
+))
+"""``lion``'s hyperparameters (the decay's default differs by library)."""
 
 
 class SignState(NamedTuple):
@@ -33,13 +52,14 @@ def _init(params):
     return SignState(count=jnp.zeros((), jnp.int32), m=jnp.zeros_like(params))
 
 
-def _check_lr(learning_rate):
-    check_hyperparameter("learning_rate", learning_rate, 0.0, _INF, "neither")
+def sign_sgd(learning_rate: ScalarOrSchedule = 1e-3, *, convention: str = "optax") -> Optimizer:
+    """sign-SGD: the sign of the gradient times the learning rate.
 
-
-def sign_sgd(learning_rate: ScalarOrSchedule = 1e-3) -> Optimizer:
-    """sign-SGD: the sign of the gradient times the learning rate."""
-    _check_lr(learning_rate)
+    Args:
+        learning_rate: :math:`\\gamma > 0`, a number or a schedule.
+        convention: ``"optax"``, the only form gdlab has.
+    """
+    learning_rate, _ = SIGN_SGD.validate(learning_rate=learning_rate, convention=convention)
 
     def update(g, state, params=None):
         gamma = value_at(learning_rate, state.count)
@@ -48,10 +68,17 @@ def sign_sgd(learning_rate: ScalarOrSchedule = 1e-3) -> Optimizer:
     return Optimizer(_init, update)
 
 
-def signum(learning_rate: ScalarOrSchedule = 1e-3, momentum: float = 0.9) -> Optimizer:
-    """Signum: the sign of an exponential moving average of the gradient."""
-    _check_lr(learning_rate)
-    check_hyperparameter("momentum", momentum, 0.0, 1.0, "left")
+def signum(learning_rate: ScalarOrSchedule = 1e-3, momentum: float = 0.9, *,
+           convention: str = "optax") -> Optimizer:
+    """Signum: the sign of an exponential moving average of the gradient.
+
+    Args:
+        learning_rate: :math:`\\gamma > 0`, a number or a schedule.
+        momentum: :math:`\\beta \\in [0, 1)`, a number or a schedule.
+        convention: ``"optax"``, the only form gdlab has.
+    """
+    learning_rate, momentum, _ = SIGNUM.validate(learning_rate=learning_rate,
+                                                 momentum=momentum, convention=convention)
 
     def update(g, state, params=None):
         gamma = value_at(learning_rate, state.count)
@@ -64,13 +91,19 @@ def signum(learning_rate: ScalarOrSchedule = 1e-3, momentum: float = 0.9) -> Opt
 
 def lion(learning_rate: ScalarOrSchedule = 1e-4, b1: float = 0.9, b2: float = 0.99, *,
          weight_decay: float | None = None, convention: str = "optax") -> Optimizer:
-    """Lion, with decoupled weight decay (default 1e-3 in optax, 0 in Keras)."""
-    check_choice("convention", convention, ("optax", "keras"))
-    decay = (1e-3 if convention == "optax" else 0.0) if weight_decay is None else weight_decay
-    _check_lr(learning_rate)
-    check_hyperparameter("b1", b1, 0.0, 1.0, "left")
-    check_hyperparameter("b2", b2, 0.0, 1.0, "left")
-    check_hyperparameter("weight_decay", decay, 0.0, _INF, "left")
+    """Lion, with decoupled weight decay (default 1e-3 in optax, 0 in Keras).
+
+    Args:
+        learning_rate: :math:`\\gamma > 0`, a number or a schedule.
+        b1: :math:`\\beta_1 \\in [0, 1)`, the average's weight in the signed direction.
+        b2: :math:`\\beta_2 \\in [0, 1)`, the average's decay.
+        weight_decay: :math:`\\lambda \\ge 0` (default 1e-3 optax, 0 Keras).
+        convention: ``"optax"`` or ``"keras"``: the same update, different default decay.
+    """
+    learning_rate, b1, b2, decay, convention = LION.validate(
+        learning_rate=learning_rate, b1=b1, b2=b2, weight_decay=weight_decay,
+        convention=convention)
+    decay = LION["weight_decay"].default_for(convention) if decay is None else decay
 
     def update(g, state, params):
         gamma = value_at(learning_rate, state.count)
