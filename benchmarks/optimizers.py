@@ -69,6 +69,14 @@ CASES = {
     "sign_sgd": ({}, lambda o: o.sign_sgd(LR), None),
     "signum": ({}, lambda o: o.signum(LR), None),
     "lion": ({"convention": "optax"}, lambda o: o.lion(LR), None),
+    # issue 15, first batch (optax's conventions; torch 2.13 has Rprop only)
+    "lamb": ({}, lambda o: o.lamb(LR), None),
+    "lars": ({}, lambda o: o.lars(LR), None),
+    "adan": ({}, lambda o: o.adan(LR), None),
+    "adopt": ({}, lambda o: o.contrib.adopt(LR), None),
+    "ademamix": ({}, lambda o: o.contrib.ademamix(LR), None),
+    "rprop": ({"convention": "optax"}, lambda o: o.rprop(LR),
+              lambda t, p: t.optim.Rprop(p, lr=LR)),
     # issue 15: optax.contrib only (torch 2.13 has none); the lr-free methods' rate is
     # their multiplier of d, the same on both sides
     "schedule_free_sgd": ({}, lambda o: o.contrib.schedule_free_sgd(LR), None),

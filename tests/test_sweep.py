@@ -163,7 +163,7 @@ def test_engine_execute_matches_run_many_for_the_chunk_path(article):
     (dict(grid={"learning_rat": [1e-3]}), "grid.learning_rat"),
     (dict(grid={"learning_rate": []}), "grid.learning_rate"),
     (dict(grid={}), "grid"),
-    (dict(grid={"learning_rate": [1e-3, -1.0]}), "learning_rate"),
+    (dict(grid={"learning_rate": [1e-3, -1.0]}), "grid.learning_rate"),
     (dict(samples={"learning_rate": sweeps.Distribution("log_uniform", 0.0, 1.0)},
           num_samples=3), "samples.learning_rate"),
     (dict(grid={"learning_rate": [1e-3]}, seeds=0), "seeds"),

@@ -34,13 +34,22 @@ class OptimizerInfo:
             if isinstance(self.defaults, tuple):
                 object.__setattr__(self, "defaults", {})
             return
-        names = self.defaults if isinstance(self.defaults, tuple) else tuple(self.defaults)
-        if not isinstance(self.defaults, tuple):  # values given: they must be the table's
-            for name, value in self.defaults.items():
-                if table[name].default != value:
+        if isinstance(self.defaults, tuple):
+            chosen = {n: table[n].default for n in self.defaults}
+        else:
+            # values given: the table's default, except where the table leaves a setting
+            # to None (sam's learning_rate: the inner optimizer's) or declares no row
+            # (sam's inner optimizer): there the registry chooses, within the table
+            chosen = dict(self.defaults)
+            for name, value in chosen.items():
+                if name not in table:
+                    continue
+                if table[name].default is None:
+                    table[name].check(value)
+                elif table[name].default != value:
                     raise ValueError(f"{name}={value!r} is not the table's default "
                                      f"{table[name].default!r}")
-        object.__setattr__(self, "defaults", {n: table[n].default for n in names})
+        object.__setattr__(self, "defaults", chosen)
         object.__setattr__(self, "conventions", table.conventions)
         object.__setattr__(self, "convention_defaults", {
             c: {e.name: e.by_convention[c] for e in table if c in e.by_convention}

@@ -235,7 +235,8 @@ ENTRIES: dict[str, OptimizerInfo] = {
         reference="Polyak 1987; Loizou et al., Stochastic Polyak Step-size for SGD, 2021"),
     "sam": OptimizerInfo(
         sam, "g~ = grad f(theta + rho g/|g|); the inner optimizer (default sgd) steps with g~",
-        ("convention",), table=SAM,
+        # a spec names its inner optimizer and that one's rate (recorded with the run)
+        {"optimizer": "sgd", "learning_rate": 0.01, "convention": "optax"}, table=SAM,
         reference="Foret et al., Sharpness-Aware Minimization, ICLR 2021"),
 }
 """The registry entries this module adds to ``gdlab.OPTIMIZERS``."""
