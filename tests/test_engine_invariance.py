@@ -45,7 +45,7 @@ def _final(trajectory):
             trajectory.full_grad_norm[-1])
 
 
-@settings(max_examples=examples(15, 150), deadline=None,
+@settings(max_examples=examples(8, 150), deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(case=runs())
 def test_status_and_final_state_do_not_depend_on_record_every(case):
@@ -64,7 +64,7 @@ def test_status_and_final_state_do_not_depend_on_record_every(case):
         assert sparse.step[-1] in (sparse.status.step, sparse.status.step - 1)
 
 
-@settings(max_examples=examples(6, 60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(4, 60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=runs())
 def test_sweep_summary_does_not_depend_on_record_every(case):
     record_every = case.pop("record_every")

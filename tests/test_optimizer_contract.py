@@ -131,15 +131,23 @@ def test_jit_equals_eager(name):
                                atol=1e-15)
 
 
+CONVERGENCE_STEPS = 3000
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_vmapped_grid_equals_a_loop_and_does_not_recompile(name, problem):
+    # as many steps as the convergence test below, which then reuses the single runs'
+    # program where its settings have the same structure (a compile saved per optimizer)
     rates = [0.01, 0.02, 0.03]
-    runs = gdlab.run_many(problem, name, [{"learning_rate": r} for r in rates], num_steps=40)
+    steps = CONVERGENCE_STEPS
+    runs = gdlab.run_many(problem, name, [{"learning_rate": r} for r in rates],
+                          num_steps=steps)
     size = engine._simulate_batch._cache_size()
-    gdlab.run_many(problem, name, [{"learning_rate": r * 0.5} for r in rates], num_steps=40)
+    gdlab.run_many(problem, name, [{"learning_rate": r * 0.5} for r in rates],
+                   num_steps=steps)
     assert engine._simulate_batch._cache_size() == size  # new values, same program
     for rate, batched in zip(rates, runs, strict=True):
-        alone = gdlab.run(problem, gdlab.optimizer(name, learning_rate=rate), num_steps=40)
+        alone = gdlab.run(problem, gdlab.optimizer(name, learning_rate=rate), num_steps=steps)
         np.testing.assert_allclose(batched.params, alone.params, rtol=1e-12, atol=1e-15)
 
 
@@ -147,7 +155,7 @@ def test_vmapped_grid_equals_a_loop_and_does_not_recompile(name, problem):
 def test_converges_on_a_quadratic(name, problem):
     rate = CONVERGENCE_LR.get(name, 0.05)
     spec = gdlab.optimizer(name, learning_rate=rate, **SETTINGS.get(name, {}))
-    trajectory = gdlab.run(problem, spec, num_steps=3000)
+    trajectory = gdlab.run(problem, spec, num_steps=CONVERGENCE_STEPS)
     assert trajectory.status.kind == "max_steps"
     distance = np.linalg.norm(trajectory.final_params - problem.minimizer())
     assert distance < TOLERANCE.get(name, 1e-10), (name, distance)

@@ -290,15 +290,16 @@ def lbfgs(learning_rate: ScalarOrSchedule = 1.0, memory_size: int | None = None,
         convention: ``"pytorch"`` or ``"optax"``.
 
     Examples:
-        >>> import jax.numpy as jnp
+        >>> import jax, jax.numpy as jnp
         >>> f = lambda p: 0.5 * (p[0] ** 2 + 100.0 * p[1] ** 2)  # kappa = 100
         >>> def distance(convention, iterations):
         ...     opt = lbfgs(convention=convention)
+        ...     step = jax.jit(lambda g, state, theta: opt.update(g, state, theta, value_fn=f))
         ...     theta = jnp.array([1.0, 1.0])
         ...     state = opt.init(theta)
         ...     for _ in range(iterations):
         ...         g = jnp.array([theta[0], 100.0 * theta[1]])
-        ...         u, state = opt.update(g, state, theta, value_fn=f)
+        ...         u, state = step(g, state, theta)
         ...         theta = theta + u
         ...     return float(jnp.max(jnp.abs(theta)))
         >>> distance("optax", 6) < 1e-12  # superlinear once the memory holds both curvatures
