@@ -359,7 +359,11 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
             records = None
         flag = flag | ~jnp.all(jnp.isfinite(new[0]))
         newly = flag & (event < 0)
-        snap = _tree_where(newly, carry, snap)
+        if lookahead:  # the replay makes its orders afresh: no copy of an epoch's order
+            snap = (*_tree_where(newly, carry[:2], snap[:2]), snap[2],
+                    *_tree_where(newly, carry[3:], snap[3:]))
+        else:
+            snap = _tree_where(newly, carry, snap)
         event = jnp.where(newly, first, event)
         return (new, snap, event), records
 
