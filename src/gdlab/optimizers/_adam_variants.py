@@ -36,20 +36,18 @@ step :math:`\gamma_t \hat m_t/(\sqrt{\hat s_t} + \epsilon)`, :math:`\epsilon = \
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import NamedTuple
 
 import jax.numpy as jnp
 
+from gdlab.optimizers._adam import _B1, _B2, _EPS, CONVENTIONS
 from gdlab.optimizers._base import Optimizer, ScalarOrSchedule, next_count, value_at
-from gdlab.optimizers._hyper import Table, beta, convention, nonnegative, positive
+from gdlab.optimizers._hyper import Table, convention, nonnegative, positive
 from gdlab.optimizers._hyper import learning_rate as _learning_rate
 
-CONVENTIONS = ("pytorch", "optax", "keras")
-
-_B1 = beta("b1", 0.9, "beta1, the first moment's decay")
-_B2 = beta("b2", 0.999, "beta2, the second moment's decay")
-_EPS_BY_CONVENTION = positive("eps", None, "epsilon, keeps the division finite",
-                              by_convention={"pytorch": 1e-8, "optax": 1e-8, "keras": 1e-7})
+# Adam's rows, declared once in _adam: b1, b2 and its epsilon by convention
+_EPS_BY_CONVENTION = replace(_EPS, text="epsilon, keeps the division finite")
 _OPTAX = convention("optax")
 
 ADAMAX = Table((_learning_rate(2e-3), _B1, _B2, _EPS_BY_CONVENTION, convention(*CONVENTIONS)))

@@ -42,18 +42,9 @@ from gdlab._validation import (
     check_float,
     check_int,
 )
+from gdlab.optimizers._base import is_concrete_number as _concrete
 
 KINDS = ("float", "int", "bool", "choice", "floats")
-
-
-def _concrete(value) -> bool:
-    """A Python or NumPy number (or 0-d array): a value that can be judged now."""
-    import numbers
-
-    import numpy as np
-
-    return isinstance(value, numbers.Number) or (isinstance(value, np.ndarray)
-                                                 and value.ndim == 0)
 
 
 @dataclass(frozen=True)
