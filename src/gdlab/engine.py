@@ -72,8 +72,9 @@ _STATIC = ("loss_fn", "full_fn", "build", "tree", "watch", "sampler", "num_steps
 def _simulate_batch(data, constants, stats, init_params, leaves, seeds, divergence_factor, tol,
                     target, **static):
     """:func:`_simulate` vmapped over the leading axis of ``leaves`` and ``seeds``."""
-    single = partial(simulate, **static)
-    return jax.vmap(single, in_axes=(None, None, None, None, 0, 0, None, None, None))(
+    single = partial(simulate, **static, axis_name="runs")
+    return jax.vmap(single, in_axes=(None, None, None, None, 0, 0, None, None, None),
+                    axis_name="runs")(
         data, constants, stats, init_params, leaves, seeds, divergence_factor, tol, target
     )
 

@@ -76,7 +76,7 @@ def block_shape(record_every: int, block: int = BLOCK) -> tuple[int, int]:
 def simulate(data, constants, stats, init_params, leaves, seed, divergence_factor, tol,
              target, *,
              loss_fn, full_fn, build, tree, watch, sampler, num_steps, record_every,
-             watch_every, outputs, block=BLOCK):
+             watch_every, outputs, block=BLOCK, axis_name=None):
     """One trajectory, traced.
 
     ``leaves`` are the numbers of the hyperparameters (schedules included) and ``tree``
@@ -87,7 +87,9 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
     full-data loss and gradient (also the step's loss and gradient when every step uses
     all the data); ``watch_every`` how often (in steps) it is evaluated
     for the status and the summary; ``outputs`` names what is recorded (a subset of
-    :data:`OUTPUTS`; empty for a summary only). Everything after ``*`` is static.
+    :data:`OUTPUTS`; empty for a summary only); ``axis_name`` the name of the ``vmap``
+    axis over runs, if any (the replay below is skipped when no run needs it).
+    Everything after ``*`` is static.
 
     Every check that decides the status is a check of each update, at the same steps
     whatever ``record_every`` is, so the status, the final state and the summary do
@@ -229,14 +231,14 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
                  full_loss, full_norm, best_loss, best_step, hit_step)
         return carry, None
 
-    def fast_update(state, position):
+    def fast_update(state, position, new_epochs=True):
         """The blocked program's step: the same numbers, no select, no watching; ``flag``
         is set when the batch-loss check of :func:`update` would stop the run here (or
-        may: see ``flag_limit``)."""
+        may: see ``flag_limit``); ``new_epochs``: see :meth:`gdlab.sampling.Sampler.next`."""
         carry, flag = state
         params, opt_state, sample_state, stop, last_loss, last_norm, last_seen = carry[:7]
         batch_loss, g, params, opt_state, sample_state = advance(
-            params, opt_state, sample_state, position)
+            params, opt_state, sample_state, position, new_epochs)
         flag = flag | ~(jnp.abs(batch_loss) <= flag_limit)
         last_loss = batch_loss
         if "grad_norm" in outputs:
@@ -297,7 +299,10 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
         if inner:
             state = steps(partial(lean_update, new_epochs=not epochs_in_segments), state,
                           start, inner)
-        state = fast_update(state, first + segment_steps - 1)[0]
+        # the last step starts no epoch unless it is also the first (the test for a new
+        # order is a conditional whose "no" branch copies the whole order: n numbers)
+        last_new_epochs = not (epochs_in_segments and segment_steps > 1)
+        state = fast_update(state, first + segment_steps - 1, last_new_epochs)[0]
         return fast_watch(state, first + segment_steps), None
 
     # a record whose step is not a watched step evaluates the full loss for itself
@@ -410,20 +415,41 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
 
     replay = {"event": event}
     if fast_records:  # the exact program over each run's first flagged block
-        at = jnp.maximum(event, 0)
-        plain_sample_state = snap[2]
-        if lookahead:  # both orders the block can use, made once (see Sampler.lookahead)
-            snap = (*snap[:2], sampler.lookahead(at, seed), *snap[3:])
+
+        def replay_block(operand):
+            snap, carry = operand
+            at = jnp.maximum(event, 0)
+            plain_sample_state = snap[2]
+            if lookahead:  # both orders the block can use, made once (Sampler.lookahead)
+                snap = (*snap[:2], sampler.lookahead(at, seed), *snap[3:])
+            if block_records:
+                again, records = lax.scan(
+                    record, snap,
+                    at + record_every * jnp.arange(block_records, dtype=jnp.int32))
+            else:
+                again, records = steps(update, snap, at, block_steps), None
+            frozen = extract(again)
+            if lookahead:  # nothing reads the sampler's state after the replay
+                again = (*again[:2], plain_sample_state, *again[3:])
+            return _tree_where(event >= 0, again, carry), frozen, records
+
+        def no_replay(operand):
+            # what the replay gives a run that has none: its state as it is (the
+            # records and the frozen record are read only for runs with an event)
+            _, frozen, records = jax.eval_shape(replay_block, operand)
+            zeros = partial(jax.tree_util.tree_map, lambda a: jnp.zeros(a.shape, a.dtype))
+            return operand[1], zeros(frozen), zeros(records)
+
+        # Most runs have no flagged block: the replay, which for shuffled epochs makes
+        # two orders of all the examples, then runs only when some run of the batch
+        # needs it (under vmap a test of one run's event would run both branches).
+        needed = event >= 0
+        if axis_name is not None:
+            needed = lax.psum(needed.astype(jnp.int32), axis_name) > 0
+        carry, replay["frozen"], records = lax.cond(needed, replay_block, no_replay,
+                                                    (snap, carry))
         if block_records:
-            again, records = lax.scan(
-                record, snap, at + record_every * jnp.arange(block_records, dtype=jnp.int32))
             replay["records"] = records
-        else:
-            again = steps(update, snap, at, block_steps)
-        replay["frozen"] = extract(again)
-        if lookahead:  # nothing reads the sampler's state after the replay
-            again = (*again[:2], plain_sample_state, *again[3:])
-        carry = _tree_where(event >= 0, again, carry)
 
     (params, opt_state, _, stop, last_loss, last_norm, seen, full_loss, full_norm, best_loss,
      best_step, hit_step) = carry

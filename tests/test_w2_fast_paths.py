@@ -1,0 +1,68 @@
+"""The per-sample fast paths (issue 11, W2) give the exact program's bits.
+
+- A shuffled epoch's order is the stable argsort of the examples' hashes (it is made by
+  sorting packed ``hash * 2^32 + index`` numbers, a faster sort of the same order).
+- The replay of flagged blocks runs only when some run of the batch has one: a batch
+  where no run is flagged skips it, and its results are still the exact program's; a
+  run gives the same bits alone (no replay) as in a batch where another run is replayed.
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+import gdlab
+from gdlab.engine import execute, prepare
+from gdlab.sampling import hash_uint32, make_sampler
+
+
+def _same(a, b, where):
+    leaves_a, leaves_b = jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)
+    assert len(leaves_a) == len(leaves_b), where
+    for x, y in zip(leaves_a, leaves_b, strict=True):
+        x, y = np.asarray(x), np.asarray(y)
+        assert x.shape == y.shape, where
+        assert np.array_equal(x, y, equal_nan=True), where
+
+
+@pytest.mark.parametrize("num_examples", [1, 7, 5000])
+def test_an_epoch_order_is_the_stable_argsort_of_the_hashes(num_examples):
+    sampler = make_sampler("shuffle", num_examples, 1)
+    for seed, epoch in ((0, 0), (3, 1), (2**32 - 1, 17)):
+        stream = np.uint32(epoch) | np.uint32(0x80000000)
+        keys = np.asarray(hash_uint32(seed, stream, np.arange(num_examples)))
+        expected = np.argsort(keys, kind="stable")
+        got = np.asarray(sampler._permutation(seed, epoch))
+        assert got.dtype == np.int32
+        np.testing.assert_array_equal(got, expected, err_msg=f"seed {seed} epoch {epoch}")
+
+
+def _batch(sampling, lrs, batch_size=1, **kwargs):
+    problem = gdlab.problem("article")
+    return prepare(problem, gdlab.optimizer("momentum", learning_rate=1e-5, momentum=0.9),
+                   [{"learning_rate": lr} for lr in lrs], seeds=list(range(len(lrs))),
+                   num_steps=kwargs.pop("num_steps", 240), sampling=sampling,
+                   batch_size=batch_size, **kwargs)
+
+
+@pytest.mark.parametrize("sampling,record_every", [("shuffle", 240), ("sequential", 3)])
+def test_a_batch_with_no_flagged_run_skips_the_replay_and_equals_exact(sampling,
+                                                                       record_every):
+    threshold = gdlab.problem("article").max_stable_learning_rate()
+    batch = _batch(sampling, [threshold * f for f in (0.01, 0.05, 0.1)],
+                   record_every=record_every)
+    exact = execute(batch, block=0)
+    assert (np.asarray(exact[1]["stop"]) == 0).all()  # nothing stops: no replay
+    _same(exact, execute(batch, block=8), sampling)
+
+
+def test_a_run_alone_equals_itself_in_a_batch_whose_other_run_is_replayed():
+    threshold = gdlab.problem("article").max_stable_learning_rate()
+    lrs = [threshold * 0.05, threshold * 60.0]  # the second diverges within a few steps
+    both = execute(_batch("shuffle", lrs, record_every=5), block=8)
+    assert np.asarray(both[1]["stop"])[1] < 0 and np.asarray(both[1]["stop"])[0] == 0
+    alone = execute(_batch("shuffle", lrs[:1], record_every=5), block=8)
+    first = jax.tree_util.tree_map(lambda a: np.asarray(a)[:1], both)
+    _same(alone, first, "run 0")
