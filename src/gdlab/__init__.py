@@ -9,52 +9,63 @@ pyarrow) and the LR finder load on first use: ``import gdlab`` then costs what r
 one optimizer needs, and ``gdlab article`` never loads pandas (about 0.45 s).
 """
 
+import gc as _gc
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
-import jax as _jax
+# The imports below create about 10^5 objects that live as long as the process (jax's
+# and gdlab's modules, functions, tables); the cyclic garbage collector would walk them
+# again and again while they are made (~0.25 s of CPU of the ~2 s). It is paused
+# meanwhile.
+_collecting = _gc.isenabled()
+_gc.disable()
+try:
+    import jax as _jax
 
-_jax.config.update("jax_enable_x64", True)
+    _jax.config.update("jax_enable_x64", True)
 
-from gdlab import datasets, schedules, theory  # noqa: E402
-from gdlab._lazy import lazy_names as _lazy_names  # noqa: E402
-from gdlab._validation import InvalidParameterError  # noqa: E402
-from gdlab.engine import distance, run, run_many  # noqa: E402
-from gdlab.optimizers import (  # noqa: E402
-    OPTIMIZERS,
-    Optimizer,
-    OptimizerSpec,
-    momentum,
-    nesterov,
-    optimizer,
-    sgd,
-)
-from gdlab.problems import (  # noqa: E402
-    PROBLEMS,
-    LeastSquares,
-    Problem,
-    ackley,
-    article_regression,
-    beale,
-    booth,
-    goldstein_price,
-    himmelblau,
-    linear_regression,
-    logistic_regression,
-    matyas,
-    mlp,
-    monkey_saddle,
-    parse_expression,
-    problem,
-    quadratic,
-    rastrigin,
-    rosenbrock,
-    saddle,
-    six_hump_camel,
-    softmax_regression,
-)
-from gdlab.sampling import SCHEMES, Sampler, make_sampler  # noqa: E402
-from gdlab.streaming import stream_run  # noqa: E402
-from gdlab.trajectory import Status, Trajectory  # noqa: E402
+    from gdlab import datasets, schedules, theory
+    from gdlab._lazy import lazy_names as _lazy_names
+    from gdlab._validation import InvalidParameterError
+    from gdlab.engine import distance, run, run_many
+    from gdlab.optimizers import (
+        OPTIMIZERS,
+        Optimizer,
+        OptimizerSpec,
+        momentum,
+        nesterov,
+        optimizer,
+        sgd,
+    )
+    from gdlab.problems import (
+        PROBLEMS,
+        LeastSquares,
+        Problem,
+        ackley,
+        article_regression,
+        beale,
+        booth,
+        goldstein_price,
+        himmelblau,
+        linear_regression,
+        logistic_regression,
+        matyas,
+        mlp,
+        monkey_saddle,
+        parse_expression,
+        problem,
+        quadratic,
+        rastrigin,
+        rosenbrock,
+        saddle,
+        six_hump_camel,
+        softmax_regression,
+    )
+    from gdlab.sampling import SCHEMES, Sampler, make_sampler
+    from gdlab.streaming import stream_run
+    from gdlab.trajectory import Status, Trajectory
+finally:  # put back as it was, also when an import fails
+    if _collecting:
+        _gc.enable()
 
 if _TYPE_CHECKING:  # what the lazy names below are, for type checkers and editors
     from gdlab.lr_finder import LRFinderResult, lr_find

@@ -102,6 +102,13 @@ from gdlab.problems import LeastSquares, article_regression
 from gdlab.trajectory import Trajectory
 
 MODES = ("corrected", "faithful")
+FIGURE_NAMES = {
+    # experiment key: the file stem of its figure
+    "learning_rate": "w-and-loss-by-learning-rate",
+    "batch": "w-and-loss-by-learning-rate-batch-5",
+    "momentum": "w-and-loss-by-momentum",
+    "conditioning": "momentum-on-ill-conditioned-problem",
+}
 ARTICLE_RATES = (1e-4, 1e-3, 1e-2)
 ARTICLE_MOMENTA = (1e-4, 1e-3, 1e-2)
 

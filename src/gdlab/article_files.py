@@ -2,6 +2,13 @@
 
 Everything is rendered in a temporary folder inside the destination and renamed into
 place file by file at the end, so a failure half-way leaves no partial file behind.
+
+The experiments run in a worker thread while this one imports Matplotlib and draws the
+two figures that need no run: compiling, loading a compiled program from the cache and
+running it happen mostly outside Python's global lock, so they overlap with the
+drawing. Each experiment's figure is drawn once its runs are done. The figures are
+Matplotlib ``Figure`` objects of their own with an Agg canvas, not pyplot's: no backend
+is selected and nothing is left open.
 """
 
 from __future__ import annotations
@@ -10,21 +17,14 @@ import dataclasses
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from gdlab import store
 from gdlab._validation import MAX_SEED, check_choice, check_int
-from gdlab.article import ArticleResult, experiments, run_experiment
-from gdlab.plots.article import (
-    FIGURE_NAMES,
-    data_figure,
-    experiment_figure,
-    gradient_step_figure,
-)
-from gdlab.report import figure_bytes, render_article_report
+from gdlab.article import FIGURE_NAMES, ArticleResult, experiments, run_experiment
 
 FORMATS = ("png", "svg")
 
@@ -114,8 +114,11 @@ def write_article(out, *, mode: str = "corrected", seed: int = 0, fmt: str = "pn
 
     Returns:
         A mapping with the written ``paths``, the :class:`~gdlab.article.ArticleResult`
-        and the ``timings`` in seconds (``runs``: the experiments, compilation included;
-        ``figures``: drawing and rendering; ``write``: the report, tables and renames).
+        and the ``timings`` in seconds: ``runs``, the experiments from the start of the
+        first to the end of the last, compilation included (in a worker thread, alongside
+        the figures); ``figures``, drawing and rendering, Matplotlib's import included;
+        ``waited``, the part of it spent waiting for runs to finish; ``write``, the
+        report, tables and renames.
     """
     # Every input is checked before anything is created: a refused seed used to leave an
     # empty folder behind, because the folder was made first and the seed checked by the
@@ -126,13 +129,23 @@ def write_article(out, *, mode: str = "corrected", seed: int = 0, fmt: str = "pn
     chosen = experiments(mode, seed)
     timings = {}
     started = time.perf_counter()
-    trajectories = {experiment.key: run_experiment(experiment) for experiment in chosen}
-    timings["runs"] = time.perf_counter() - started
-    folder = store.prepare_directory(out)
-    started = time.perf_counter()
-    images = _render_figures(chosen, trajectories, fmt)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gdlab-article") as worker:
+        # one worker, the experiments in order: two compilations at once only compete
+        # for the same cores; an error is raised here when its figure asks for it
+        pending = [worker.submit(_timed, run_experiment, experiment)
+                   for experiment in chosen]
+        try:
+            images, trajectories, waited = _render_figures(chosen, pending, fmt)
+        finally:
+            for future in pending:
+                future.cancel()
+    timings["runs"] = max(future.result()[1] for future in pending) - started
     timings["figures"] = time.perf_counter() - started
+    timings["waited"] = waited
+    folder = store.prepare_directory(out)
     result = ArticleResult(mode, seed, chosen, trajectories)
+    from gdlab.report import render_article_report
+
     started = time.perf_counter()
     staging = Path(tempfile.mkdtemp(prefix=".gdlab-article-", dir=folder))
     written = []
@@ -154,24 +167,48 @@ def write_article(out, *, mode: str = "corrected", seed: int = 0, fmt: str = "pn
     return {"paths": written, "timings": timings, "result": result}
 
 
-def _render_figures(chosen, trajectories, fmt: str) -> dict[str, bytes]:
-    """Every figure rendered once, by file stem, in the report's order.
+def _timed(function, *args):
+    """``(function(*args), the time.perf_counter() when it returned)``."""
+    value = function(*args)
+    return value, time.perf_counter()
+
+
+def _render_figures(chosen, pending, fmt: str):
+    """``(images, trajectories, waited)``: every figure rendered once, by file stem, in
+    the report's order; each experiment's trajectories, by key, as its future in
+    ``pending`` delivered them; the seconds spent waiting for them.
 
     Figures of one size are drawn one after the other into the same Figure (see
-    :func:`gdlab.plots.article._figure`), which is closed at the end.
+    :func:`gdlab.plots.article._figure`), each with its own Agg canvas.
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from gdlab.plots.article import (
+        PAIR_SIZE,
+        SINGLE_SIZE,
+        data_figure,
+        experiment_figure,
+        gradient_step_figure,
+    )
+    from gdlab.report import figure_bytes
+
+    def canvas_figure(size):
+        figure = Figure(figsize=size)
+        FigureCanvasAgg(figure)
+        return figure
+
     problem = chosen[0].problem
-    images, single, pair = {}, None, None
-    try:
-        single = gradient_step_figure(problem)
-        images["gradient-step"] = figure_bytes(single, fmt)
-        single = data_figure(problem, figure=single)
-        images["data"] = figure_bytes(single, fmt)
-        for experiment in chosen:
-            pair = experiment_figure(experiment, trajectories[experiment.key], figure=pair)
-            images[FIGURE_NAMES[experiment.key]] = figure_bytes(pair, fmt)
-    finally:
-        for figure in (single, pair):
-            if figure is not None:
-                plt.close(figure)
-    return images
+    images, trajectories, waited = {}, {}, 0.0
+    single = gradient_step_figure(problem, figure=canvas_figure(SINGLE_SIZE))
+    images["gradient-step"] = figure_bytes(single, fmt)
+    single = data_figure(problem, figure=single)
+    images["data"] = figure_bytes(single, fmt)
+    pair = canvas_figure(PAIR_SIZE)
+    for experiment, future in zip(chosen, pending, strict=True):
+        started = time.perf_counter()
+        trajectories[experiment.key] = future.result()[0]
+        waited += time.perf_counter() - started
+        pair = experiment_figure(experiment, trajectories[experiment.key], figure=pair)
+        images[FIGURE_NAMES[experiment.key]] = figure_bytes(pair, fmt)
+    return images, trajectories, waited

@@ -6,6 +6,7 @@ the value received, and exit code 2.
 
 from __future__ import annotations
 
+import gc
 import inspect
 import sys
 from enum import StrEnum
@@ -29,11 +30,45 @@ class _Gdlab(typer.Typer):
         if options is None:
             return super().__call__(*args, **kwargs)
         _setup()
+        # Everything imported so far lives as long as the process, and the command's own
+        # garbage is small (the same peak memory, ~320 MB, with the collector off): the
+        # imports are frozen out of the cyclic collector and it is off for the command,
+        # which saves it ~0.3 s of walking them again and again.
+        collecting = gc.isenabled()
+        gc.freeze()
+        gc.disable()
         try:
             article(**options)
         except typer.Exit as exit:
             sys.exit(exit.exit_code)
-        sys.exit(0)
+        finally:
+            if collecting:
+                gc.enable()
+        _exit_now(0)
+
+
+def _exit_now(code: int) -> None:
+    """End the process with ``code`` once its output is out, without Python's orderly
+    shutdown.
+
+    At exit Python frees every module and object of the ~1,500 modules that jax and
+    Matplotlib load, one by one: 0.5-0.9 s after ``gdlab article`` has written and
+    printed everything. Here stdout and stderr are flushed and the ``atexit`` functions
+    run (as at a normal exit), then :func:`os._exit` ends the process. Under ``python -i``,
+    or when a stream cannot be flushed (a closed pipe), it exits the normal way.
+    """
+    import atexit
+    import os
+
+    if sys.flags.interactive:
+        sys.exit(code)
+    atexit._run_exitfuncs()  # what a normal exit runs first (logging's flush...)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        sys.exit(code)
+    os._exit(code)
 
 
 app = _Gdlab(
@@ -85,9 +120,9 @@ def article(
     """Reproduce the article's experiments: figures, report.html, runs.parquet, config.json."""
     from gdlab import InvalidParameterError
     from gdlab.article_files import write_article
-    from gdlab.plots import use_file_backend
 
-    use_file_backend()  # the command only writes files; write_article leaves the backend
+    # no use_file_backend(): write_article draws on Agg canvases of its own, without
+    # pyplot, and imports Matplotlib only once its experiments are running
     mode = "faithful" if faithful else "corrected"
     try:
         written = write_article(out, mode=mode, seed=seed, fmt=format.value)

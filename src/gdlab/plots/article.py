@@ -5,16 +5,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 
 from gdlab import theory
+from gdlab.article import FIGURE_NAMES
 from gdlab.plots.curves import plot_loss_per_step, plot_param_per_step, plot_suboptimality
 from gdlab.plots.landscape import plot_data, plot_gradient_step
-
-FIGURE_NAMES = {
-    "learning_rate": "w-and-loss-by-learning-rate",
-    "batch": "w-and-loss-by-learning-rate-batch-5",
-    "momentum": "w-and-loss-by-momentum",
-    "conditioning": "momentum-on-ill-conditioned-problem",
-}
-
 
 PAIR_SIZE = (12, 4.4)
 SINGLE_SIZE = (7, 4.5)
@@ -29,7 +22,7 @@ def _figure(size, figure, ncols: int):
     byte-identical to a fresh one, about 15% sooner.
     """
     if figure is None or tuple(figure.get_size_inches()) != size:
-                figure = plt.figure(figsize=size)
+        figure = plt.figure(figsize=size)
     else:
         figure.clear()
     axes = figure.subplots(1, ncols)
