@@ -66,3 +66,41 @@ def test_a_run_alone_equals_itself_in_a_batch_whose_other_run_is_replayed():
     alone = execute(_batch("shuffle", lrs[:1], record_every=5), block=8)
     first = jax.tree_util.tree_map(lambda a: np.asarray(a)[:1], both)
     _same(alone, first, "run 0")
+
+
+def test_a_long_row_dot_is_its_sum_and_its_gradient_is_the_row():
+    import jax.numpy as jnp
+
+    from gdlab.problems._least_squares import row_dot
+
+    rng = np.random.default_rng(5)
+    for d in (33, 100, 101):  # whole lanes and a padded last lane
+        x, w = rng.standard_normal(d), rng.standard_normal(d)
+        value, grad = jax.value_and_grad(lambda w, x=x: row_dot(jnp.asarray(x), w))(jnp.asarray(w))
+        exact = float(np.sum(x.astype(np.longdouble) * w.astype(np.longdouble)))
+        assert abs(float(value) - exact) <= 1e-14 * np.sum(np.abs(x * w)), d
+        np.testing.assert_array_equal(np.asarray(grad), x)  # d(x.w)/dw = x, no rounding
+        # second derivatives through forward mode (Newton's Hessian): zero
+        hessian = jax.hessian(lambda w, x=x: row_dot(jnp.asarray(x), w))(jnp.asarray(w))
+        assert np.all(np.asarray(hessian) == 0.0)
+
+
+def test_per_sample_sgd_on_long_rows_sweep_equals_runs_alone():
+    # d = 100 > 32 uses the lanes' sum; a vmapped sweep gives each run's bits alone
+    from gdlab.problems import LeastSquares
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 100))
+    y = X @ rng.standard_normal(100)
+    problem = LeastSquares("long rows", X, y, np.zeros(100), tuple(f"w{j}" for j in range(100)))
+    lrs = [1e-4, 5e-3]
+    batch = prepare(problem, "sgd", [{"learning_rate": lr} for lr in lrs],
+                    num_steps=300, sampling="sequential", batch_size=1, record_every=10)
+    together = execute(batch, block=8)
+    for i, lr in enumerate(lrs):
+        alone = execute(prepare(problem, "sgd", [{"learning_rate": lr}], num_steps=300,
+                                sampling="sequential", batch_size=1, record_every=10))
+        _same(alone, jax.tree_util.tree_map(lambda a, i=i: np.asarray(a)[i:i + 1], together),
+              f"lr {lr}")
+    # and the blocked program equals the exact one
+    _same(together, execute(batch, block=0), "exact")
