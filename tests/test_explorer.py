@@ -139,6 +139,29 @@ def test_a_slider_move_changes_only_what_the_browser_paints_on_the_moving_layer(
         assert levels[source] != "overlay" and source not in sources
 
 
+def test_a_slider_value_from_the_browser_reaches_its_callback_without_panels_hold():
+    # Panel runs a widget's change from the browser after a ``_debounce`` hold (50 ms) to
+    # merge bursts; the page's sliders send one value per release or key press, so they
+    # are scheduled at once, while a text box keeps Panel's hold
+    from unittest import mock
+
+    import panel as pn
+
+    explorer = page()
+    c = explorer.controls
+    delays = {}
+    for name, widget in (("lr", c.slots[0].lr), ("momentum", c.slots[0].momentum),
+                         ("current", c.current), ("expression", c.expression)):
+        doc = mock.Mock()
+        try:
+            widget._server_change(doc, "ref", None, "value", 0, 1)
+            ((_, delays[name]), _) = doc.add_timeout_callback.call_args
+        finally:
+            widget._events.clear()
+            pn.state._change_callbacks.pop(doc, None)
+    assert delays == {"lr": 0, "momentum": 0, "current": 0, "expression": 50}
+
+
 def test_a_hidden_tabs_text_is_sent_when_its_tab_is_shown():
     from html import unescape
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 
 import numpy as np
-from bokeh.models import ColumnDataSource, Range1d, Span
+from bokeh.models import ColumnDataSource, Range1d
 from bokeh.plotting import figure
 
 from gdlab import landscape, theory
@@ -58,10 +58,14 @@ class CurvesView:
                 fig.line("step", "value", source=source, color=color, line_width=2,
                          level=MOVING)
                 store.append(source)
-        self.spans = [Span(location=0, dimension="height", line_color="gray",
-                           line_dash="dashed", level=MOVING) for _ in range(2)]
-        self.loss.add_layout(self.spans[0])
-        self.distance.add_layout(self.spans[1])
+        # the current step: a vertical-span glyph, not a Span annotation: BokehJS reads an
+        # annotation's colours from the page's computed CSS at every paint, which after
+        # the paint's own style writes costs a style recalculation each time (~2 ms a
+        # figure per update in headless Chromium); a glyph's colours are plain values
+        self.current = ColumnDataSource({"x": [0]})
+        for fig in (self.loss, self.distance):
+            fig.vspan(x="x", source=self.current, line_color="gray", line_dash="dashed",
+                      line_width=1, level=MOVING)
         self._problem, self._drawn = None, {}  # the run each slot's sources show
         self._extents = {}  # id(source) -> (last step, (min, max) of its values) or None
 
@@ -125,8 +129,8 @@ class CurvesView:
                 fit(fig.y_range, *log_span(min(a for a, _ in spans), max(b for _, b in spans)))
 
     def set_step(self, step: int):
-        for span in self.spans:
-            span.location = step
+        if list(self.current.data["x"]) != [step]:
+            self.current.data = {"x": [step]}
 
 
 def internals_table(problem, runs, step: int) -> tuple[str, list, list]:
