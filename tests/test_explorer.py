@@ -162,6 +162,23 @@ def test_a_slider_value_from_the_browser_reaches_its_callback_without_panels_hol
     assert delays == {"lr": 0, "momentum": 0, "current": 0, "expression": 50}
 
 
+def test_a_served_slider_listens_to_its_released_value_only():
+    # with pn.config.throttled (as gdlab explore serves the page) the browser's live
+    # "value" of a slider is dropped by Panel; the server does not listen to it at all,
+    # while a notebook page (not throttled) keeps following the handle
+    import panel as pn
+    from bokeh.document import Document
+
+    def listened(throttled):
+        with pn.config.set(throttled=throttled):
+            widget = page().controls.slots[0].lr
+            model = widget.get_root(Document())
+        return {name for name in ("value", "value_throttled") if model._callbacks.get(name)}
+
+    assert listened(True) == {"value_throttled"}
+    assert listened(False) == {"value", "value_throttled"}
+
+
 def test_a_hidden_tabs_text_is_sent_when_its_tab_is_shown():
     from html import unescape
 

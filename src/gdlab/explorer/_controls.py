@@ -42,11 +42,28 @@ class Slider(pn.widgets.FloatSlider):
 
     _debounce = 0
 
+    @property
+    def _linked_properties(self) -> tuple[str, ...]:
+        return _released_only(super()._linked_properties)
+
 
 class IntSlider(pn.widgets.IntSlider):
     """An integer slider without Panel's 50 ms hold (see :class:`Slider`)."""
 
     _debounce = 0
+
+    @property
+    def _linked_properties(self) -> tuple[str, ...]:
+        return _released_only(super()._linked_properties)
+
+
+def _released_only(properties: tuple[str, ...]) -> tuple[str, ...]:
+    """A slider's browser properties the server listens to: with ``pn.config.throttled``
+    (a served page) not the handle's live ``value``, which Panel drops on arrival anyway
+    (it reads ``value_throttled``), after a hop to the callback threads per key press."""
+    if pn.config.throttled:
+        return tuple(p for p in properties if p != "value")
+    return properties
 
 
 def css(name: str) -> list[str]:
