@@ -507,7 +507,8 @@ def _explorer(record, summary) -> str:
     for key, words in (("first_data_ms", "first new data applied in the page"),
                        ("data_ms", "last new data applied"),
                        ("status_ms", "status text changed"),
-                       ("latency_ms", "painted (two frames after)")):
+                       ("latency_ms", "painted (the frame's rendering done)"),
+                       ("next_frame_ms", "the next frame's start (the earlier probe)")):
         v = r.get(key)
         if v:
             rows.append([words, f"{v['median']:.0f}", f"{v['p95']:.0f}", f"{v['max']:.0f}"])
