@@ -7,7 +7,10 @@ disturbs less. gdlab is timed with its compilation cache cold (emptied before ev
 the first use on a new machine) and warm (the cache left by the previous run: JAX's
 persistent cache and gdlab's executable cache). Separate in-process passes split
 gdlab's time into import, compilation, running, figures and writing, with no cache and
-with the warm one. The load average is recorded before and after.
+with the warm one (the warm pass as the command runs: Matplotlib's import, then the
+runs in a worker thread alongside the figures, three of them drawn by a forked helper;
+``waited`` is the figures' wait for runs). The load average is recorded before and
+after.
 
 Run: ``.venv/bin/python benchmarks/article.py [--repeats 5]``; the results are written
 to ``benchmarks/results/article.json`` and summarized on stdout.
@@ -50,8 +53,10 @@ t2 = time.perf_counter()
 run_article(sys.argv[1])
 t3 = time.perf_counter()
 timings = write_article(tempfile.mkdtemp(), mode=sys.argv[1])["timings"]
+# JAX's runtime is up here, so write_article draws every figure in this process
 print(json.dumps({"import": t1 - t0, "compile": (t2 - t1) - (t3 - t2), "run": t3 - t2,
-                  "figures": timings["figures"], "write": timings["write"]}))
+                  "matplotlib": timings["matplotlib"], "figures": timings["figures"],
+                  "write": timings["write"]}))
 """
 
 

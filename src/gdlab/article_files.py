@@ -3,12 +3,11 @@
 Everything is rendered in a temporary folder inside the destination and renamed into
 place file by file at the end, so a failure half-way leaves no partial file behind.
 
-The experiments run in a worker thread while this one imports Matplotlib and draws the
-two figures that need no run: compiling, loading a compiled program from the cache and
-running it happen mostly outside Python's global lock, so they overlap with the
-drawing. Each experiment's figure is drawn once its runs are done. The figures are
-Matplotlib ``Figure`` objects of their own with an Agg canvas, not pyplot's: no backend
-is selected and nothing is left open.
+Matplotlib is imported first, then the experiments run in a worker thread while the
+figures are drawn (:mod:`gdlab._article_figures`: a forked helper process draws some of
+them): compiling, loading a compiled program from the cache and running it happen
+mostly outside Python's global lock, so they overlap with the drawing. Each
+experiment's figure is drawn once its runs are done.
 """
 
 from __future__ import annotations
@@ -22,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gdlab import store
+from gdlab import _article_figures, store
 from gdlab._validation import MAX_SEED, check_choice, check_int
-from gdlab.article import FIGURE_NAMES, ArticleResult, experiments, run_experiment
+from gdlab.article import ArticleResult, experiments, run_experiment
 
 FORMATS = ("png", "svg")
 
@@ -109,16 +108,22 @@ def resolved_config(result: ArticleResult, fmt: str) -> dict:
             "dtype": "float64", "versions": store.versions(), "experiments": experiments}
 
 
-def write_article(out, *, mode: str = "corrected", seed: int = 0, fmt: str = "png") -> dict:
+def write_article(out, *, mode: str = "corrected", seed: int = 0, fmt: str = "png",
+                  helper: bool = True) -> dict:
     """Run the article in ``mode`` and write its files into ``out``.
+
+    ``helper``: let a forked process draw some of the figures where that is safe (see
+    :mod:`gdlab._article_figures`; the files are the same bytes either way).
 
     Returns:
         A mapping with the written ``paths``, the :class:`~gdlab.article.ArticleResult`
-        and the ``timings`` in seconds: ``runs``, the experiments from the start of the
-        first to the end of the last, compilation included (in a worker thread, alongside
-        the figures); ``figures``, drawing and rendering, Matplotlib's import included;
-        ``waited``, the part of it spent waiting for runs to finish; ``write``, the
-        report, tables and renames.
+        and the ``timings``: ``matplotlib``, seconds of Matplotlib's import (before the
+        runs); ``runs``, seconds from the start of the first experiment to the end of the
+        last, compilation included (in a worker thread, alongside the figures);
+        ``figures``, seconds of drawing and rendering in this process; ``waited``,
+        seconds the figures then waited for runs to finish (the runs' time not hidden
+        behind them); ``write``, seconds of the report, tables and renames;
+        ``helper_figures``, how many figures the helper process drew.
     """
     # Every input is checked before anything is created: a refused seed used to leave an
     # empty folder behind, because the folder was made first and the seed checked by the
@@ -129,19 +134,32 @@ def write_article(out, *, mode: str = "corrected", seed: int = 0, fmt: str = "pn
     chosen = experiments(mode, seed)
     timings = {}
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gdlab-article") as worker:
-        # one worker, the experiments in order: two compilations at once only compete
-        # for the same cores; an error is raised here when its figure asks for it
-        pending = [worker.submit(_timed, run_experiment, experiment)
-                   for experiment in chosen]
-        try:
-            images, trajectories, waited = _render_figures(chosen, pending, fmt)
-        finally:
-            for future in pending:
-                future.cancel()
+    painter = _article_figures.Painter(chosen, fmt)  # imports Matplotlib
+    timings["matplotlib"] = time.perf_counter() - started
+    # forked after Matplotlib's import (the helper shares it), before the worker thread
+    # starts and before JAX starts its runtime
+    drawer = _article_figures.Helper(chosen, painter) \
+        if helper and _article_figures.can_fork() else None
+    started = time.perf_counter()
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gdlab-article") as worker:
+            # one worker, the experiments in order: two compilations at once only compete
+            # for the same cores; an error is raised here when its figure asks for it
+            pending = [worker.submit(_timed, run_experiment, experiment)
+                       for experiment in chosen]
+            try:
+                images, trajectories, waited, helped = _article_figures.render(
+                    chosen, pending, painter, drawer)
+            finally:
+                for future in pending:
+                    future.cancel()
+    finally:
+        if drawer is not None:
+            drawer.close()
     timings["runs"] = max(future.result()[1] for future in pending) - started
-    timings["figures"] = time.perf_counter() - started
+    timings["figures"] = time.perf_counter() - started - waited
     timings["waited"] = waited
+    timings["helper_figures"] = helped
     folder = store.prepare_directory(out)
     result = ArticleResult(mode, seed, chosen, trajectories)
     from gdlab.report import render_article_report
@@ -171,44 +189,3 @@ def _timed(function, *args):
     """``(function(*args), the time.perf_counter() when it returned)``."""
     value = function(*args)
     return value, time.perf_counter()
-
-
-def _render_figures(chosen, pending, fmt: str):
-    """``(images, trajectories, waited)``: every figure rendered once, by file stem, in
-    the report's order; each experiment's trajectories, by key, as its future in
-    ``pending`` delivered them; the seconds spent waiting for them.
-
-    Figures of one size are drawn one after the other into the same Figure (see
-    :func:`gdlab.plots.article._figure`), each with its own Agg canvas.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from gdlab.plots.article import (
-        PAIR_SIZE,
-        SINGLE_SIZE,
-        data_figure,
-        experiment_figure,
-        gradient_step_figure,
-    )
-    from gdlab.report import figure_bytes
-
-    def canvas_figure(size):
-        figure = Figure(figsize=size)
-        FigureCanvasAgg(figure)
-        return figure
-
-    problem = chosen[0].problem
-    images, trajectories, waited = {}, {}, 0.0
-    single = gradient_step_figure(problem, figure=canvas_figure(SINGLE_SIZE))
-    images["gradient-step"] = figure_bytes(single, fmt)
-    single = data_figure(problem, figure=single)
-    images["data"] = figure_bytes(single, fmt)
-    pair = canvas_figure(PAIR_SIZE)
-    for experiment, future in zip(chosen, pending, strict=True):
-        started = time.perf_counter()
-        trajectories[experiment.key] = future.result()[0]
-        waited += time.perf_counter() - started
-        pair = experiment_figure(experiment, trajectories[experiment.key], figure=pair)
-        images[FIGURE_NAMES[experiment.key]] = figure_bytes(pair, fmt)
-    return images, trajectories, waited
