@@ -45,6 +45,7 @@ from gdlab._validation import (
 from gdlab.optimizers import Optimizer, OptimizerSpec
 from gdlab.optimizers import optimizer as make_spec
 from gdlab.problems import Problem
+from gdlab.problems._host_arrays import aligned
 from gdlab.sampling import make_sampler
 from gdlab.schedules import Schedule
 from gdlab.simulation import (
@@ -447,11 +448,12 @@ def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None
         block = longest if runs * batch.num_steps >= BLOCKED_MIN_WORK else 0
     stats = {k: _to_device(v, jdtype)
              for k, v in problem.full_statistics(batch.dtype).items()}
-    data = problem.data
     if stats and batch.sampler.is_full_batch and not _evaluates_batches(batch):
         # every step and every watch use the statistics: the program needs no rows
         # (a copy of them would double the memory of a large problem)
-        data = tuple(np.asarray(array)[:0] for array in data)
+        data = tuple(np.asarray(array)[:0] for array in problem.data)
+    else:  # kept by a large problem in memory the program reads in place
+        data = problem.run_data(batch.dtype)
     recorded, summary, replay = _simulate_batch(
         tuple(_as_data(array, jdtype) for array in data),
         {k: _as_data(v, jdtype) for k, v in problem.constants.items()},
@@ -522,8 +524,14 @@ def _as_data(array, jdtype):
 def _to_device(value, jdtype):
     """``value`` as a device array of ``jdtype``, converted by NumPy on the host:
     ``jnp.asarray(value, dtype)`` runs a small compiled conversion (0.1-0.2 s each on a
-    loaded machine, a few per process) for the same numbers (both round to nearest)."""
-    return jax.device_put(np.asarray(value, dtype=np.dtype(jdtype)))
+    loaded machine, a few per process) for the same numbers (both round to nearest).
+
+    A large array reaches the device without a copy when it is 64-byte aligned
+    (:meth:`~gdlab.problems.Problem.run_data` of a least-squares problem); otherwise
+    NumPy copies it into an aligned buffer first, which XLA then uses in place
+    (:mod:`gdlab.problems._host_arrays`): the same one copy, converted in the same pass.
+    """
+    return jax.device_put(aligned(value, np.dtype(jdtype)))
 
 
 @dataclass(frozen=True)

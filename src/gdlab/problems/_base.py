@@ -55,6 +55,13 @@ class Problem(ABC):
         :attr:`num_examples` (``()`` for a problem without data)."""
         return ()
 
+    def run_data(self, dtype: str = "float64") -> tuple:
+        """:attr:`data` as a run hands it to the compiled program; the engine converts
+        floating-point arrays to ``dtype`` (the run's precision). A problem with large
+        data may keep a copy that the program reads without copying it again (see
+        :meth:`gdlab.problems.LeastSquares.run_data`); the default is :attr:`data`."""
+        return self.data
+
     @property
     def constants(self) -> dict:
         """Arrays the loss reads that are not examples (coefficients...); default none."""

@@ -26,7 +26,11 @@ states its convention.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -34,6 +38,7 @@ import numpy as np
 
 from gdlab._validation import InvalidParameterError, check_bool, check_float, check_int
 from gdlab.problems._base import Problem
+from gdlab.problems._host_arrays import aligned, empty_aligned
 
 MSE_CONVENTION = (
     "mean squared error without the factor 1/2: L(theta) = (1/n) sum_i (x_i . theta - y_i)^2"
@@ -129,11 +134,18 @@ def _lanes_jvp(primals, tangents):
 
 
 GRAM_MAX_PARAMS = 512
-STATISTICS_BLOCK_ROWS = 131_072
-"""Rows per block of :meth:`LeastSquares.full_statistics` for data not in float64 (a
-131,072 x 100 float64 block is 100 MB)."""
 """Up to this many parameters (and fewer than examples) the full-data loss of a
 least-squares problem is computed from its Gram matrix (:func:`mse_from_gram`)."""
+
+STATISTICS_BLOCK_BYTES = 2 << 20
+"""Float64 bytes per block of rows in :meth:`LeastSquares.full_statistics` (2,621 rows
+of 100 features): a block's products are formed while it is in the cache, so each
+pass reads the rows from memory once. Data of at most one block is one product."""
+
+STATISTICS_PARTS = 2
+"""The blocks are split into this many runs of consecutive blocks, each summed in order
+on its own thread (one BLAS thread each), and the parts' sums are added in order: the
+result does not depend on how many cores there are."""
 
 
 def least_squares_loss(params, batch, constants):
@@ -182,6 +194,30 @@ def mse_from_gram(params, data, constants, stats):
     return jnp.maximum(stats["anchor_loss"] + excess, 0.0), grad
 
 
+def _gram_and_moment(X, y):
+    r"""A block's :math:`X_b^\top X_b` and :math:`X_b^\top y_b`."""
+    return X.T @ X, X.T @ y
+
+
+def _residual_loss_and_grad(X, y, anchor):
+    r"""A block's sum of squared residuals at ``anchor`` and :math:`r_b^\top X_b`."""
+    residual = X @ anchor - y
+    return residual @ residual, residual @ X
+
+
+@contextmanager
+def _one_blas_thread():
+    """NumPy's BLAS on one thread inside the block (if threadpoolctl, which
+    scikit-learn brings, is there): the parts run on threads of their own."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn depends on it
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 @dataclass(eq=False, repr=False)  # the base class has a short repr
 class LeastSquares(Problem):
     """Linear least squares: minimize the mean squared error of ``X @ theta`` against ``y``.
@@ -222,6 +258,22 @@ class LeastSquares(Problem):
         n, d = self.X.shape
         return d * d if d <= GRAM_MAX_PARAMS and d < n else super().full_evaluation_cost()
 
+    def run_data(self, dtype: str = "float64") -> tuple:
+        """The rows ``(X, y)`` in ``dtype``, in memory XLA reads in place (64-byte aligned,
+        :mod:`gdlab.problems._host_arrays`): made the first time a run needs its rows,
+        once per precision, and kept, so later runs hand them to the program without a
+        copy. Rows already aligned and of ``dtype`` are used as they are (no copy, no
+        extra memory: :func:`linear_regression` builds rows with an intercept so);
+        otherwise the problem keeps the copy as long as it lives.
+        """
+        key = (self.X.ctypes.data, self.y.ctypes.data, self.X.shape, dtype)
+        cache = self.__dict__.setdefault("_run_data", {})
+        if key not in cache:
+            for old in [k for k in cache if k[:3] != key[:3]]:  # rows replaced: drop
+                del cache[old]
+            cache[key] = (aligned(self.X, dtype), aligned(self.y, dtype))
+        return cache[key]
+
     def full_statistics(self, dtype: str = "float64") -> dict:
         """For small ``d`` (see :func:`mse_from_gram`): ``gram`` :math:`X^\\top X/n`, the
         ``anchor`` :math:`\\theta_0` (the least-squares solution of the normal equations,
@@ -230,12 +282,14 @@ class LeastSquares(Problem):
         rows in float64 at that rounded anchor (at the unrounded one, float32 runs were
         off by ~3e-4 relative: the identity holds for the point actually used); else none.
 
-        Computed once per problem and precision and kept: two passes over the rows in
-        blocks of :data:`STATISTICS_BLOCK_ROWS` (the Gram matrix and :math:`X^\top y`,
-        then the residuals at the anchor), each block in float64 whatever the data's
-        type, so the extra memory is a block, not a float64 copy of ``X``. The anchor
-        depends only on the Gram matrix and the moment, so both precisions share the
-        first pass.
+        Computed the first time a run asks, once per problem and precision, and kept:
+        two passes over the rows (the Gram matrix and :math:`X^\\top y`, then the
+        residuals at the anchor), in blocks of :data:`STATISTICS_BLOCK_BYTES` formed in
+        float64 whatever the data's type (the extra memory is a block, not a float64
+        copy of ``X``), on :data:`STATISTICS_PARTS` threads with one BLAS thread each
+        (under load OpenBLAS's own threads ran one 10^6 x 100 ``X.T @ X`` in 4-31 s
+        against ~0.5 s on one thread). The anchor depends only on the Gram matrix and
+        the moment, so both precisions share the first pass.
         """
         n, d = self.X.shape
         if d > GRAM_MAX_PARAMS or d >= n:
@@ -246,36 +300,49 @@ class LeastSquares(Problem):
             return cache[key]
         first = key[:3]
         if first not in cache:
-            gram, moment = np.zeros((d, d)), np.zeros(d)
-            for X, y in self._blocks():
-                gram += X.T @ X
-                moment += X.T @ y
+            gram, moment = self._sum_over_blocks(_gram_and_moment)
             gram /= n
             moment /= n
             cache[first] = gram, np.linalg.lstsq(gram, moment, rcond=None)[0]
         gram, solution = cache[first]
         anchor = solution.astype(dtype).astype(np.float64)
-        loss, grad = 0.0, np.zeros(d)
-        for X, y in self._blocks():
-            residual = X @ anchor - y
-            loss += residual @ residual
-            grad += residual @ X
+        loss, grad = self._sum_over_blocks(partial(_residual_loss_and_grad, anchor=anchor))
         stats = {"gram": gram, "anchor": anchor, "anchor_loss": np.asarray(loss / n),
                  "anchor_grad": 2.0 / n * grad}
         cache[key] = stats
         return stats
 
-    def _blocks(self):
-        """The rows ``(X, y)`` in float64: all at once when they are float64 already (no
-        copy; one matrix product is fastest: under load OpenBLAS's threads made 16 small
-        products 19x slower than one), else in blocks of :data:`STATISTICS_BLOCK_ROWS`."""
-        if self.X.dtype == np.float64 and self.y.dtype == np.float64:
-            yield self.X, self.y
-            return
-        for start in range(0, self.X.shape[0], STATISTICS_BLOCK_ROWS):
-            stop = start + STATISTICS_BLOCK_ROWS
-            yield (np.asarray(self.X[start:stop], np.float64),
-                   np.asarray(self.y[start:stop], np.float64))
+    def _sum_over_blocks(self, terms):
+        """``terms(X_b, y_b)`` (a tuple of arrays) summed over the blocks of rows, in
+        float64; one call on all the rows when they are float64 and one block."""
+        n, d = self.X.shape
+        rows = max(1, STATISTICS_BLOCK_BYTES // (8 * d))
+        if n <= rows and self.X.dtype == np.float64 and self.y.dtype == np.float64:
+            return terms(self.X, self.y)
+        starts = list(range(0, n, rows))
+        per_part = -(-len(starts) // STATISTICS_PARTS)
+        parts = [starts[i:i + per_part] for i in range(0, len(starts), per_part)]
+
+        def part_sum(part):
+            total = None
+            for start in part:
+                X = np.asarray(self.X[start:start + rows], np.float64)
+                y = np.asarray(self.y[start:start + rows], np.float64)
+                block = terms(X, y)
+                total = block if total is None else tuple(a + b for a, b in
+                                                          zip(total, block, strict=True))
+            return total
+
+        with _one_blas_thread():
+            if len(parts) > 1 and (os.cpu_count() or 1) > 1:
+                with ThreadPoolExecutor(len(parts)) as pool:
+                    sums = list(pool.map(part_sum, parts))
+            else:
+                sums = [part_sum(part) for part in parts]
+        total = sums[0]
+        for other in sums[1:]:
+            total = tuple(a + b for a, b in zip(total, other, strict=True))
+        return total
 
     @property
     def full_value_and_grad(self):
@@ -463,7 +530,11 @@ def linear_regression(
     names = _feature_names(feature_names, n_features)
     _check_representable(features, targets, names, str(target_name))
     if fit_intercept:
-        features = np.hstack([features, np.ones((features.shape[0], 1))])
+        # written into an aligned buffer: runs then use it in place (LeastSquares.run_data)
+        with_ones = empty_aligned((features.shape[0], features.shape[1] + 1), np.float64)
+        with_ones[:, :-1] = features
+        with_ones[:, -1] = 1.0
+        features = with_ones
         # a feature may itself be called "b": the intercept then takes the next free name
         names = names + (next(n for n in ("b", "intercept", "bias", "b_") if n not in names),)
     start = np.zeros(features.shape[1]) if init is None else _finite_array("init", init, 1)
