@@ -207,8 +207,8 @@ def _residual_loss_and_grad(X, y, anchor):
 
 @contextmanager
 def _one_blas_thread():
-    """NumPy's BLAS on one thread inside the block (if threadpoolctl, which
-    scikit-learn brings, is there): the parts run on threads of their own."""
+    """NumPy's BLAS on one thread while the context is open (if threadpoolctl, which
+    scikit-learn brings, is installed): the parts of a sum run on threads of their own."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - scikit-learn depends on it
@@ -333,8 +333,10 @@ class LeastSquares(Problem):
                                                           zip(total, block, strict=True))
             return total
 
+        if len(starts) == 1:  # data not in float64, one block
+            return part_sum(starts)
         with _one_blas_thread():
-            if len(parts) > 1 and (os.cpu_count() or 1) > 1:
+            if (os.cpu_count() or 1) > 1:
                 with ThreadPoolExecutor(len(parts)) as pool:
                     sums = list(pool.map(part_sum, parts))
             else:
