@@ -441,7 +441,8 @@ def test_play_step_and_reset_move_the_current_step_without_recomputing():
 
 def inside(name, key, kind, extra, convention=""):
     """A value of setting ``key`` inside its table's range (``None`` where the table's
-    rules refuse it alone, e.g. L-BFGS's c1 above the default c2)."""
+    rules refuse it alone, e.g. L-BFGS's c1 above the default c2, or RMSProp's
+    nesterov=True outside optax's convention)."""
     table = OPTIMIZERS[name].table
     if kind == "bool":
         value = True
@@ -460,6 +461,7 @@ def inside(name, key, kind, extra, convention=""):
             value = low + frac if low is not None else (high - frac if high is not None
                                                         else frac)
         value = value if kind == "int" else float(f"{value:.6g}")
+    if table is not None:  # booleans too: RMSProp's nesterov=True is optax's only
         try:
             table.validate(**{key: value}, **({"convention": convention} if convention
                                               else {}))
