@@ -16,15 +16,7 @@ import pytest
 import gdlab
 from gdlab.engine import execute, prepare
 from gdlab.sampling import hash_uint32, make_sampler
-
-
-def _same(a, b, where):
-    leaves_a, leaves_b = jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)
-    assert len(leaves_a) == len(leaves_b), where
-    for x, y in zip(leaves_a, leaves_b, strict=True):
-        x, y = np.asarray(x), np.asarray(y)
-        assert x.shape == y.shape, where
-        assert np.array_equal(x, y, equal_nan=True), where
+from tests.test_blocked_loop import _same  # bit-for-bit equality of two pytrees
 
 
 @pytest.mark.parametrize("num_examples", [1, 7, 5000])
