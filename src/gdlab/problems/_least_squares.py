@@ -205,6 +205,11 @@ def _residual_loss_and_grad(X, y, anchor):
     return residual @ residual, residual @ X
 
 
+def _add(total, terms):
+    """``total + terms`` term by term (``terms`` where ``total`` is None)."""
+    return terms if total is None else tuple(a + b for a, b in zip(total, terms, strict=True))
+
+
 @contextmanager
 def _one_blas_thread():
     """NumPy's BLAS on one thread while the context is open (if threadpoolctl, which
@@ -328,9 +333,7 @@ class LeastSquares(Problem):
             for start in part:
                 X = np.asarray(self.X[start:start + rows], np.float64)
                 y = np.asarray(self.y[start:start + rows], np.float64)
-                block = terms(X, y)
-                total = block if total is None else tuple(a + b for a, b in
-                                                          zip(total, block, strict=True))
+                total = _add(total, terms(X, y))
             return total
 
         if len(starts) == 1:  # data not in float64, one block
@@ -341,9 +344,9 @@ class LeastSquares(Problem):
                     sums = list(pool.map(part_sum, parts))
             else:
                 sums = [part_sum(part) for part in parts]
-        total = sums[0]
-        for other in sums[1:]:
-            total = tuple(a + b for a, b in zip(total, other, strict=True))
+        total = None
+        for part in sums:  # in order: the same bits on any number of cores
+            total = _add(total, part)
         return total
 
     @property
