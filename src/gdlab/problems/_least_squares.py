@@ -269,7 +269,9 @@ class LeastSquares(Problem):
         once per precision, and kept, so later runs hand them to the program without a
         copy. Rows already aligned and of ``dtype`` are used as they are (no copy, no
         extra memory: :func:`linear_regression` builds rows with an intercept so);
-        otherwise the problem keeps the copy as long as it lives.
+        otherwise the problem keeps the copy as long as it lives. Like the statistics,
+        it is the rows as they were when first kept: to run on changed rows, build a new
+        problem rather than writing into ``X`` or ``y``.
         """
         key = (self.X.ctypes.data, self.y.ctypes.data, self.X.shape, dtype)
         cache = self.__dict__.setdefault("_run_data", {})
