@@ -55,6 +55,8 @@ BAD = [
     ("run", "num_steps", 99999999999999999999),
     ("run", "num_steps", MAX_STEPS + 1),
     ("run", "num_steps", 2.5),
+    ("run", "num_steps", math.inf),
+    ("run", "batch_size", -math.inf),
     ("run", "record_every", False),
     ("run", "batch_size", "5"),
     ("run", "tol", math.nan),
@@ -90,6 +92,22 @@ def test_files_and_python_refuse_the_same_values_in_the_same_words(section, fiel
                                                                repr(python_error.received))
     # our own words: nothing of pydantic's ("input should be ...") in the message
     assert "input should" not in str(file_error).lower()
+
+
+@pytest.mark.parametrize("seed", [math.inf, -math.inf, math.nan, 2**32])
+def test_an_infinite_data_seed_in_a_file_is_one_line_and_exit_2(tmp_path, seed):
+    # int(inf) raises OverflowError, not ValueError: it escaped the check as a traceback
+    text = (f"[problem]\nname = \"article\"\nseed = {seed!r}\n"
+            "[optimizer]\nname = \"sgd\"\n[run]\nnum_steps = 2\n"
+            "[grid]\nlearning_rate = [0.01]\n")
+    path = tmp_path / "sweep.toml"
+    path.write_text(text)
+    result = runner.invoke(app, ["sweep", "--config", str(path), "--out",
+                                 str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "problem.seed" in result.output
+    assert "an int in the range [0, 4294967295]" in result.output
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_library_refuses_what_the_file_refuses_in_samples_too():

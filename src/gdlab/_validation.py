@@ -77,7 +77,7 @@ def check_int(name: str, value: Any, low: int | None = None, high: int | None = 
         raise InvalidParameterError(name, allowed, value)
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
         raise InvalidParameterError(name, allowed, value) from None
     if number != value and not (isinstance(value, str) and str(number) == value.strip()):
         raise InvalidParameterError(name, allowed, value)
