@@ -207,3 +207,62 @@ def test_shuffled_epochs_get_long_blocks_up_to_an_epoch():
         finally:
             engine._simulate_batch = original
         assert seen["block"] == expected, (batch_size, seen)
+
+
+@pytest.mark.parametrize("sampling,batch_size", [
+    ("sequential", 1), ("replacement", 3), ("shuffle", 5), ("shuffle", 4)])
+@pytest.mark.parametrize("record_every", [1, 2, 3])
+def test_records_made_inside_segments_equal_exact(sampling, batch_size, record_every):
+    # Records shorter than the watching interval (every 6 steps) are made in the loop of
+    # a segment, packed into one vector, and their full-data loss is evaluated after the
+    # loop. Blocks of 24 give segments of 6 steps: 6, 3 or 2 records each (with 5-row
+    # shuffled batches an epoch is 30 steps, whole segments: the segment's first record
+    # is made before its loop; with 4 rows it is 37 steps, and every step may start one).
+    from gdlab.simulation import segment_shape
+
+    assert segment_shape(record_every, 6, 24)[2:] == (True, 6)
+    problem, lrs = _article_lrs()
+    batch = prepare(problem, gdlab.optimizer("momentum", learning_rate=1e-5, momentum=0.9),
+                    [{"learning_rate": lr} for lr in lrs], seeds=list(range(len(lrs))),
+                    num_steps=203, sampling=sampling, batch_size=batch_size,
+                    record_every=record_every, watch_every=6)
+    codes = _check(batch, (24,))
+    assert (codes < 0).any() and (codes == 0).any()
+
+
+def test_records_inside_segments_with_internals_convergence_and_a_schedule_equal_exact():
+    from gdlab.simulation import segment_shape
+
+    assert segment_shape(1, 10, 20)[2:] == (True, 10) and segment_shape(1, 10, 40)[2]
+    problem = gdlab.problem("linear", n_samples=60, n_features=3, seed=1)
+    from gdlab.schedules import cosine
+
+    spec = gdlab.optimizer("adam", learning_rate=cosine(init_value=0.1, decay_steps=150))
+    batch = prepare(problem, spec, [{}] * 3, seeds=[3, 4, 5], num_steps=150,
+                    sampling="replacement", batch_size=8, record_every=1, watch_every=10,
+                    grad_tol=0.5)
+    codes = _check(batch, blocks=(20, 40), target=0.5)
+    assert (codes > 0).any()  # some converged (stop > 0)
+    recorded = execute(batch, block=20)[0]
+    assert set(recorded["internals"]) >= {"m", "v"}
+    assert np.ptp(recorded["hyperparams"]["learning_rate"]) > 0  # the schedule moves
+
+
+def test_fit_block_makes_segments_run_from_one_watched_step_to_the_next():
+    from gdlab.simulation import fit_block, segment_shape
+
+    # 10^6 per-sample steps watched every 10,000: 1,000-step blocks, not 1,024 (16)
+    assert fit_block(1024, 1, 10_000) == 1000
+    assert segment_shape(1, 10_000, 1000)[3] == 1000
+    # watching every step: nothing to gain, the longest block stays
+    assert fit_block(1024, 1, 1) == 1024
+    # shuffled epochs of 2,500 steps: segments that hold whole epochs come first
+    block = fit_block(1024, 1, 10_000, batches_per_epoch=2_500)
+    segment = segment_shape(1, 10_000, block)[3]
+    assert 2_500 % segment == 0 and segment >= 500
+    for block, record_every, watch_every in ((1024, 1, 7), (64, 3, 99), (32, 1000, 10)):
+        fitted = fit_block(block, record_every, watch_every)
+        assert max(32, block // 2) <= fitted <= block
+        best = max(segment_shape(record_every, watch_every, b)[3]
+                   for b in range(max(32, block // 2), block + 1))
+        assert segment_shape(record_every, watch_every, fitted)[3] == best

@@ -73,6 +73,41 @@ def block_shape(record_every: int, block: int = BLOCK) -> tuple[int, int]:
     return max(b for b in range(1, block + 1) if record_every % b == 0), 0
 
 
+def segment_shape(record_every: int, watch_every: int, block: int):
+    """``(block_steps, block_records, inner_records, segment_steps)`` of the blocked
+    program (:func:`simulate`; ``block`` > 0): a block's steps and records
+    (:func:`block_shape`), whether records are made inside a segment's loop (records
+    shorter than the watching interval) and the steps between two ends of segments
+    (a segment ends at every watched step and block end, and at every record when
+    records are not made inside it)."""
+    block_steps, block_records = block_shape(record_every, block)
+    inner_records = (bool(block_records) and watch_every % record_every == 0
+                     and math.gcd(block_steps, watch_every) > record_every)
+    segment_steps = math.gcd(
+        block_steps if inner_records or not block_records else record_every, watch_every)
+    return block_steps, block_records, inner_records, segment_steps
+
+
+def fit_block(block: int, record_every: int, watch_every: int,
+              batches_per_epoch: int | None = None) -> int:
+    """The block, from ``block // 2`` to ``block`` steps (and at least :data:`BLOCK`),
+    whose segments are longest (:func:`segment_shape`), the longest block among equals.
+
+    The end of a segment costs about as much as dozens of steps (the watching, on CPU a
+    body of many kernels), so a segment should run from one watched step to the next:
+    a run of 10^6 steps watched every 10,000 gets blocks of 1,000 steps (segments of
+    1,000) rather than 1,024 (segments of 16). ``batches_per_epoch``, for shuffled
+    epochs: segments that hold whole epochs come first (their loop needs no test for
+    a new order). Every block gives the same bits.
+    """
+    def score(steps):
+        segment = segment_shape(record_every, watch_every, steps)[3]
+        whole = batches_per_epoch is None or batches_per_epoch % segment == 0
+        return whole, segment, steps
+
+    return max(range(max(BLOCK, block // 2), block + 1), key=score)
+
+
 def simulate(data, constants, stats, init_params, leaves, seed, divergence_factor, tol,
              target, *,
              loss_fn, full_fn, build, tree, watch, sampler, num_steps, record_every,
@@ -112,7 +147,9 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
     flagged block is kept, and that block is replayed afterwards by the exact program,
     which finds the stop step and the state to keep, as it would have. The steps that
     do not fill a block (fewer than a block's records at the end, a last partial
-    record) run in the exact program.
+    record) run in the exact program. Records shorter than the watching interval are
+    made inside a segment's loop, packed into one vector, and their full-data loss and
+    gradient norm are evaluated after the loop (:func:`segment_shape`).
 
     Returns ``(recorded, summary, replay)``: the recorded arrays (leading axis:
     records), the final state (the stop code (see :func:`decode_stop`), the loss and
@@ -337,15 +374,88 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
         carry = steps(update, carry, first, record_every)
         return carry, extract(carry)
 
-    block_steps, block_records = block_shape(record_every, block) if block else (0, 0)
-    # a segment ends at every record or block end and every watched step within them
-    segment_steps = math.gcd(record_every if block_records else block_steps, watch_every)
+    # Records shorter than the watching interval are made inside a segment's loop
+    # (:func:`record_segment`): a segment then runs from one watched step to the next
+    # (or a block's end) and the loop body holds one record's updates and the copy of
+    # its values, not the watching; the full-data loss and gradient norm of the records,
+    # when recorded, are evaluated after the loop from the recorded parameters.
+    block_steps, block_records, inner_records, segment_steps = (
+        segment_shape(record_every, watch_every, block) if block else (0, 0, False, watch_every))
     # every epoch starts at a segment's first step (segments start at multiples of
     # segment_steps): the test for a new shuffled order can leave the segment's loop
     epochs_in_segments = (sampler.scheme == "shuffle"
                           and sampler.batches_per_epoch % segment_steps == 0)
     # a replayed block touches at most two epochs: it reads both orders by index
     lookahead = sampler.scheme == "shuffle" and 0 < block_steps <= sampler.batches_per_epoch
+
+    def record_values(params, opt_state, batch_loss, grad_norm, position):
+        """A record made inside a segment's loop, packed (:func:`_pack`): the values of
+        the update from ``position`` (and the parameters, from which the records' full-
+        data loss is evaluated after the loop)."""
+        out = {}
+        if "params" in outputs or fresh:
+            out["params"] = params
+        if "batch_loss" in outputs:
+            out["batch_loss"] = batch_loss
+        if "grad_norm" in outputs:
+            out["grad_norm"] = grad_norm
+        if "hyperparams" in outputs:
+            out["hyperparams"] = watched_at(position)
+        if "internals" in outputs:
+            out["internals"] = _internals(opt_state)
+        return _pack(out, dtype)
+
+    def lean_record(state, position, new_epochs):
+        """:func:`lean_update` and its record: nothing of the record is carried, so the
+        loop body is the update, its check and one write (see :class:`_Packed`)."""
+        carry, flag = state
+        params, opt_state, sample_state = carry[:3]
+        batch_loss, g, params, opt_state, sample_state = advance(
+            params, opt_state, sample_state, position, new_epochs)
+        flag = flag | ~(jnp.abs(batch_loss) <= flag_limit)
+        norm = jnp.sqrt(jnp.sum(g * g)) if "grad_norm" in outputs else None
+        record = record_values(params, opt_state, batch_loss, norm, position)
+        return ((params, opt_state, sample_state, *carry[3:]), flag), record
+
+    def inner_record(state, position, first_new, last=False):
+        """``record_every`` updates from ``position`` and their record; the first may
+        start an epoch when ``first_new`` (the others only where epochs do not start at
+        segments' starts); the ``last`` record of a segment also sets the ``last_*``
+        values, as :func:`fast_update` does."""
+        later = not epochs_in_segments
+        new_epochs = first_new or later
+        if record_every > 1:
+            state = lean_update(state, position, new_epochs)[0]
+            if record_every > 2:
+                state = steps(partial(lean_update, new_epochs=later), state, position + 1,
+                              record_every - 2)
+            new_epochs = later
+        end = position + record_every - 1
+        if not last:
+            return lean_record(state, end, new_epochs)
+        state = fast_update(state, end, new_epochs)[0]
+        carry = state[0]
+        return state, record_values(carry[0], carry[1], carry[4], carry[5], end)
+
+    def record_segment(state, first):
+        """``segment_steps`` updates with a record every ``record_every`` made in the
+        loop, then the watching at the segment's end."""
+        count = segment_steps // record_every  # at least 2 (see ``inner_records``)
+        parts, start, middle = [], first, count - 1
+        if epochs_in_segments:  # only the segment's first step can start an epoch
+            state, head = inner_record(state, first, True)
+            parts.append(jax.tree_util.tree_map(lambda a: a[None], head))
+            start, middle = first + record_every, middle - 1
+        if middle:
+            state, records = lax.scan(
+                partial(inner_record, first_new=not epochs_in_segments), state,
+                start + record_every * jnp.arange(middle, dtype=jnp.int32))
+            parts.append(records)
+        state, tail = inner_record(state, first + (count - 1) * record_every, False,
+                                   last=True)
+        parts.append(jax.tree_util.tree_map(lambda a: a[None], tail))
+        records = jax.tree_util.tree_map(lambda *a: jnp.concatenate(a), *parts)
+        return fast_watch(state, first + segment_steps), records
 
     def fast_record(state, first):
         state = steps(fast_segment, state, first, record_every // segment_steps,
@@ -354,7 +464,14 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
 
     def fast_block(state, first):
         carry, snap, event = state
-        if block_records:
+        if inner_records:
+            (new, flag), records = lax.scan(
+                record_segment, (carry, False),
+                first + segment_steps * jnp.arange(block_steps // segment_steps,
+                                                   dtype=jnp.int32))
+            records = jax.tree_util.tree_map(
+                lambda a: a.reshape((block_records,) + a.shape[2:]), records)
+        elif block_records:
             (new, flag), records = lax.scan(
                 fast_record, (carry, False),
                 first + record_every * jnp.arange(block_records, dtype=jnp.int32))
@@ -406,6 +523,12 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
             firsts = jnp.arange(fast_records, dtype=jnp.int32) * record_every
             state, recorded = lax.scan(fast_record_of_blocks, state, firsts)
         carry, snap, event = state
+        if inner_records:
+            recorded = _unpack(recorded)
+        if inner_records and fresh:  # the records' full-data values, from their parameters
+            loss, norm = lax.map(evaluate, recorded["params"])
+            recorded = {**recorded, "loss": loss, "full_grad_norm": norm}
+            recorded = {name: value for name, value in recorded.items() if name in outputs}
         parts.append(recorded)
     if num_records > fast_records:
         firsts = jnp.arange(fast_records, num_records, dtype=jnp.int32) * record_every
@@ -514,6 +637,47 @@ def decode_stop(stop):
     step = np.where(nonfinite, magnitude - NONFINITE, magnitude)
     code = np.where(stop < 0, DIVERGED, np.where(stop > 0, CONVERGED, RUNNING))
     return code, step, np.where(nonfinite, step - 1, step)
+
+
+class _Packed:
+    """Arrays of one dtype as one vector, with what splits them again (static).
+
+    A record made inside a loop writes each of its arrays into the records at every
+    step: one write per array. XLA's CPU runtime runs a loop body of more than 8
+    kernels on its thread pool (about a microsecond a step, whatever the work), and
+    a record of parameters, batch loss, gradient norm and a hyperparameter made the
+    body cross it. One vector is one write.
+    """
+
+    def __init__(self, vector, treedef, shapes):
+        self.vector, self.treedef, self.shapes = vector, treedef, shapes
+
+
+jax.tree_util.register_pytree_node(
+    _Packed, lambda p: ((p.vector,), (p.treedef, p.shapes)),
+    lambda aux, children: _Packed(children[0], *aux))
+
+
+def _pack(values: dict, dtype):
+    """``values`` as a :class:`_Packed` when every array has ``dtype``, else as they are."""
+    leaves, treedef = jax.tree_util.tree_flatten(values)
+    if len(leaves) < 2 or any(jnp.result_type(leaf) != dtype for leaf in leaves):
+        return values
+    shapes = tuple(jnp.shape(leaf) for leaf in leaves)
+    return _Packed(jnp.concatenate([jnp.ravel(leaf) for leaf in leaves]), treedef, shapes)
+
+
+def _unpack(records):
+    """Records (leading axis: records) of :func:`_pack`'s values as the values."""
+    if not isinstance(records, _Packed):
+        return records
+    leaves, start = [], 0
+    count = records.vector.shape[:-1]
+    for shape in records.shapes:
+        size = math.prod(shape)
+        leaves.append(records.vector[..., start:start + size].reshape(count + shape))
+        start += size
+    return jax.tree_util.tree_unflatten(records.treedef, leaves)
 
 
 def _bound_loss(loss_fn, params, *, batch, constants):
