@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from functools import partial
+from functools import lru_cache, partial
 
 import jax
 import jax.numpy as jnp
@@ -88,6 +88,7 @@ def segment_shape(record_every: int, watch_every: int, block: int):
     return block_steps, block_records, inner_records, segment_steps
 
 
+@lru_cache(maxsize=256)  # a sweep's chunks ask again; ~17 ms for a summary-only run
 def fit_block(block: int, record_every: int, watch_every: int,
               batches_per_epoch: int | None = None) -> int:
     """The block, from ``block // 2`` to ``block`` steps (and at least :data:`BLOCK`),
