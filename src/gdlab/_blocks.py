@@ -14,7 +14,8 @@ import jax
 import jax.numpy as jnp
 
 BLOCK = 32
-"""The fewest steps per block of the blocked program (see :func:`gdlab.simulation.simulate` and
+"""The fewest steps per block of the blocked program (see
+:func:`gdlab.simulation.simulate` and
 :func:`block_for`); 0 runs every step with its checks (the exact program)."""
 
 MAX_BLOCK = 1024

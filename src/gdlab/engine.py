@@ -304,7 +304,8 @@ class Batch:
                      for k, v in recorded.get("internals", {}).items()}
         return Trajectory(
             step=np.append(steps[keep], final_step),
-            params=column(recorded["params"], summary["final_params"]).astype(np_dtype, copy=False),
+            params=column(recorded["params"], summary["final_params"]).astype(
+                np_dtype, copy=False),
             batch_loss=column(recorded["batch_loss"], summary["final_batch_loss"]),
             loss=column(recorded["loss"], summary["final_loss"]),
             grad_norm=column(recorded["grad_norm"], summary["final_batch_grad_norm"]),

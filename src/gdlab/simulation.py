@@ -18,7 +18,7 @@ import numpy as np
 from jax import lax
 
 from gdlab import _xla  # noqa: F401  (before any computation: see its docstring)
-from gdlab._blocks import (  # noqa: F401  (BLOCK, MAX_BLOCK, block_for, fit_block: read here)
+from gdlab._blocks import (  # noqa: F401  (the engine and tests read some of them here)
     BLOCK,
     MAX_BLOCK,
     block_for,
@@ -329,9 +329,9 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
     lookahead = sampler.scheme == "shuffle" and 0 < block_steps <= sampler.batches_per_epoch
 
     def record_values(params, opt_state, batch_loss, grad_norm, position):
-        """A record made inside a segment's loop, packed (:func:`gdlab._blocks.pack`): the values of
-        the update from ``position`` (and the parameters, from which the records' full-
-        data loss is evaluated after the loop)."""
+        """A record made inside a segment's loop, packed (:func:`gdlab._blocks.pack`):
+        the values of the update from ``position`` (and the parameters, from which the
+        records' full-data loss is evaluated after the loop)."""
         out = {}
         if "params" in outputs or fresh:
             out["params"] = params
@@ -347,7 +347,7 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
 
     def lean_record(state, position, new_epochs):
         """:func:`lean_update` and its record: nothing of the record is carried, so the
-        loop body is the update, its check and one write (see :class:`gdlab._blocks.Packed`)."""
+        loop body is the update, its check and one write (:class:`gdlab._blocks.Packed`)."""
         carry, flag = state
         params, opt_state, sample_state = carry[:3]
         batch_loss, g, params, opt_state, sample_state = advance(
