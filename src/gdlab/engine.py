@@ -432,10 +432,11 @@ def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None
         target: a full-data loss; the summary's ``hit_step`` is the first record step at
             or below it (0: never).
         block: steps per block of the compiled loop (:func:`gdlab.simulation.simulate`;
-            0: the exact program, every check at every step; ``None``: blocks of
-            :func:`~gdlab.simulation.block_for` steps from :data:`BLOCKED_MIN_WORK`
-            setting-steps, else exact). Every value gives the same bits; only the speed
-            and the compile time differ.
+            0: the exact program, every check at every step; ``None``: from
+            :data:`BLOCKED_MIN_WORK` setting-steps, blocks of about
+            :func:`~gdlab.simulation.block_for` steps fitted to the watching interval
+            (:func:`~gdlab.simulation.fit_block`), else exact). Every value gives the
+            same bits; only the speed and the compile time differ.
 
     Returns:
         ``(recorded, summary)`` as NumPy arrays with a leading axis over runs.
