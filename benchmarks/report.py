@@ -60,7 +60,7 @@ def versions(*packages: str) -> dict:
     import gdlab
 
     out = dict(gdlab.store.versions())
-    for name in packages:
+    for name in ("ml_dtypes", *packages):  # ml_dtypes: its version sets JAX's import time
         dist = {"sklearn": "scikit-learn"}.get(name, name)
         try:
             out[name] = importlib.metadata.version(dist)
