@@ -77,6 +77,23 @@ def test_the_page_builds_for_every_kind_of_problem_and_shows_its_run(query):
             explorer.theory.object
 
 
+def test_the_page_uses_no_panel_api_that_panel_2_removes():
+    """Panel 1.9 warns of each use of what 2.0 removes (a widget's ``name=``, a button's
+    ``button_type=``); the page, its controls and its exports must use none of them, and
+    the labels must still read as before."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*removed in version 2",
+                                category=PendingDeprecationWarning)
+        explorer = page(opt2="momentum")
+        explorer.controls.show(explorer.state, explorer.problem)
+    slot = explorer.controls.slots[0]
+    assert slot.lr.label == "learning rate 1"
+    assert explorer.controls.slots[1].momentum.label in ("momentum", "momentum (off)")
+    assert explorer.controls.play.label == "play"
+
+
 def test_moving_the_learning_rate_slider_changes_the_run_and_the_status():
     explorer = page()
     before = explorer.status.object

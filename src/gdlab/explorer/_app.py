@@ -363,7 +363,7 @@ class Explorer:
 
             return pn.widgets.FileDownload(callback=callback, filename=filename, label=label,
                                            css_classes=css(f"export-{kind}"), width=120,
-                                           button_type="light")
+                                           color="light")
 
         return [
             download("png", lambda: _exports.png_bytes(self.problem, self.runs),

@@ -75,21 +75,21 @@ class SlotControls:
 
     def __init__(self, k: int):
         self.k = k
-        self.optimizer = pn.widgets.Select(name=f"optimizer {k}",
+        self.optimizer = pn.widgets.Select(label=f"optimizer {k}",
                                            options=["", *OPTIMIZERS], css_classes=css(
                                                f"optimizer-{k}"), width=150)
         low, high = (math.log10(v) for v in LR_RANGE)
-        self.lr = Slider(name=f"learning rate {k}", start=low, end=high,
+        self.lr = Slider(label=f"learning rate {k}", start=low, end=high,
                                          step=0.01, value=-2.0, format=_LOG_FORMAT,
                                          css_classes=css(f"lr-{k}"), width=200)
-        self.convention = pn.widgets.Select(name="convention", options=[""],
+        self.convention = pn.widgets.Select(label="convention", options=[""],
                                             css_classes=css(f"convention-{k}"), width=110)
-        self.momentum = Slider(name="momentum", start=0.0, end=0.999,
+        self.momentum = Slider(label="momentum", start=0.0, end=0.999,
                                                step=0.001, value=0.9,
                                                css_classes=css(f"momentum-{k}"), width=160)
-        self.schedule = pn.widgets.Select(name="schedule", options=["", *SCHEDULES],
+        self.schedule = pn.widgets.Select(label="schedule", options=["", *SCHEDULES],
                                           css_classes=css(f"schedule-{k}"), width=100)
-        self.settings = pn.widgets.TextInput(name="other settings (key=value, ...)",
+        self.settings = pn.widgets.TextInput(label="other settings (key=value, ...)",
                                              css_classes=css(f"settings-{k}"), width=260)
         self.layout = pn.Row(self.optimizer, self.lr, self.convention, self.schedule,
                              self.momentum, self.settings)
@@ -111,7 +111,7 @@ class SlotControls:
             off = slot.momentum is None  # the optimizer's default (none) until moved
             _update(self.momentum, start=start, end=end,
                     value=start if off else float(slot.momentum),
-                    name="momentum (off)" if off else "momentum")
+                    label="momentum (off)" if off else "momentum")
         self.lr.disabled = self.schedule.disabled = self.settings.disabled = not slot.name
         self.schedule.value = slot.schedule
         self.settings.value = _settings.to_text(slot.extra)
@@ -129,26 +129,26 @@ class Controls:
     """Every control of the page."""
 
     def __init__(self):
-        self.problem = pn.widgets.Select(name="problem", options=list(PROBLEM_NAMES),
+        self.problem = pn.widgets.Select(label="problem", options=list(PROBLEM_NAMES),
                                          css_classes=css("problem"), width=170)
-        self.expression = pn.widgets.TextInput(name="expression (x, y)",
+        self.expression = pn.widgets.TextInput(label="expression (x, y)",
                                                css_classes=css("expression"), width=220)
-        self.kappa = pn.widgets.FloatInput(name="condition number κ", start=1.0,
+        self.kappa = pn.widgets.FloatInput(label="condition number κ", start=1.0,
                                            end=MAX_KAPPA, css_classes=css("kappa"), width=130)
-        self.steps = pn.widgets.IntInput(name="steps", start=1, end=MAX_STEPS,
+        self.steps = pn.widgets.IntInput(label="steps", start=1, end=MAX_STEPS,
                                          css_classes=css("steps"), width=100)
-        self.seed = pn.widgets.IntInput(name="seed", start=0, end=MAX_SEED,
+        self.seed = pn.widgets.IntInput(label="seed", start=0, end=MAX_SEED,
                                         css_classes=css("seed"), width=90)
-        self.batch = pn.widgets.IntInput(name="batch size (0: full)", start=0, end=MAX_BATCH,
+        self.batch = pn.widgets.IntInput(label="batch size (0: full)", start=0, end=MAX_BATCH,
                                          css_classes=css("batch"), width=120)
-        self.sampling = pn.widgets.Select(name="sampling", options=["", *SCHEMES],
+        self.sampling = pn.widgets.Select(label="sampling", options=["", *SCHEMES],
                                           css_classes=css("sampling"), width=120)
         self.slots = [SlotControls(k) for k in range(1, MAX_OPTIMIZERS + 1)]
-        self.play = pn.widgets.Button(name="play", css_classes=css("play"), width=80)
-        self.pause = pn.widgets.Button(name="pause", css_classes=css("pause"), width=80)
-        self.step = pn.widgets.Button(name="step +1", css_classes=css("step"), width=80)
-        self.reset = pn.widgets.Button(name="reset", css_classes=css("reset"), width=80)
-        self.current = IntSlider(name="current step", start=0, end=1, value=0,
+        self.play = pn.widgets.Button(label="play", css_classes=css("play"), width=80)
+        self.pause = pn.widgets.Button(label="pause", css_classes=css("pause"), width=80)
+        self.step = pn.widgets.Button(label="step +1", css_classes=css("step"), width=80)
+        self.reset = pn.widgets.Button(label="reset", css_classes=css("reset"), width=80)
+        self.current = IntSlider(label="current step", start=0, end=1, value=0,
                                             css_classes=css("current"), width=300)
 
     def show(self, state: State, problem) -> None:
