@@ -60,7 +60,7 @@ bench-article: $(STAMP)
 
 # W1, about 5 minutes on two cores
 bench-sweep: bench-peers
-	$(BIN)/python benchmarks/sweep.py --K 1000 10000 100000 --million --repeats 7 \
+	$(BIN)/python benchmarks/sweep.py --K 1000 10000 100000 --million \
 		--out $(BENCH_RESULTS)/.sweep.json.tmp
 	mv $(BENCH_RESULTS)/.sweep.json.tmp $(BENCH_RESULTS)/sweep.json
 

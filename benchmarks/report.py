@@ -69,6 +69,19 @@ def versions(*packages: str) -> dict:
     return out
 
 
+def page_reporting_order() -> int | None:
+    """The guest kernel's free page reporting order (virtio-balloon), if it reports: freed
+    blocks of 2**order pages go back to the host, and touching them again costs a host
+    fault (1-2.5 s per GB measured on the development machine, against 0.07 s per GB for
+    memory kept). Orders above the largest block (10) report nothing. ``None``: no
+    reporting (not a virtual machine with a balloon)."""
+    try:
+        text = Path("/sys/module/page_reporting/parameters/page_reporting_order").read_text()
+    except OSError:
+        return None
+    return int(text.strip())
+
+
 def blas_threads(limit: int | None):
     """A context limiting the BLAS libraries' threads (NumPy's OpenBLAS) to ``limit``;
     ``None`` leaves them as they are. On a shared, oversubscribed machine OpenBLAS's

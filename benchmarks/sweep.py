@@ -14,11 +14,13 @@ gdlab is timed two ways, in the same process as the peers:
   the long-format history DataFrame (K <= 10,000 only).
 
 Each is compiled (or JIT-compiled) once per shape before timing; compile time is
-reported separately. ``--million`` also runs K = 1,000,000 settings x 1,000 steps in
+reported separately. The timed runs are interleaved: each repeat runs every implementation
+once, in an order that rotates from repeat to repeat (:func:`time_interleaved`).
+``--million`` also runs K = 1,000,000 settings x 1,000 steps in
 summary-only mode (``record_every=None``) in a child process and records its peak
 resident memory (target: under 4 GiB).
 
-Run: ``.venv/bin/python benchmarks/sweep.py [--K 1000 10000 100000] [--repeats 3]
+Run: ``.venv/bin/python benchmarks/sweep.py [--K 1000 10000 100000] [--repeats 7]
 [--million]`` (peers need ``torch==2.13.0``, ``optax`` and ``numba``: ``make bench-sweep``
 installs them). Writes ``benchmarks/results/sweep.json``.
 """
@@ -34,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -95,18 +98,43 @@ def run_gdlab_sweep(K, steps, record=True):
     return peers._result(None, None, final[:K], seconds)
 
 
-def time_runner(runner, K, steps, repeats, record):
-    first = runner(K, steps, record=record)  # compiles: its time less a warm run's
-    times = []
-    for _ in range(repeats):
-        result = runner(K, steps, record=record)
-        times.append(result["seconds"])
-    median = statistics.median(times)
-    compile_s = max(first["seconds"] - median, 0.0)
-    check_w, check_n = peers._check_stat(K, result["final_w"][:K])
-    return {"median_s": median, "ns_per_setting_step": median / (K * steps) * 1e9,
-            "compile_s": compile_s, "settings_run": K, "check_w": check_w,
-            "check_n": check_n, "times_s": times}
+def time_interleaved(runners: dict, K: int, steps: int, repeats: int) -> dict:
+    """Time each of ``runners`` (name -> a call returning the peers' result dict)
+    ``repeats`` times, one run of each per round, the order rotating from round to round,
+    so that a change of the machine's state falls on all of them alike.
+
+    Each is called once first, untimed (compilation; gdlab's compile time is that call's
+    time less its median). On this machine a run that allocates memory the process has
+    not touched before pays for the host to back it (2-3 s per GB the first time, 0.07
+    s per GB after): timing one implementation's repeats before the next one's put that
+    cost on whichever ran first (gdlab, in its first two repeats)."""
+    names = list(runners)
+    first = {}
+    for name in names:
+        result = runners[name]()
+        first[name] = (result["seconds"], result["compile_seconds"])
+        del result
+    times = {name: [] for name in names}
+    checks = {}
+    for r in range(repeats):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            result = runners[name]()  # the previous round's result is freed already
+            times[name].append(result["seconds"])
+            checks[name] = (len(result["final_w"]),
+                            peers._check_stat(K, result["final_w"], result.get("index")))
+            del result
+    out = {}
+    for name in names:
+        median = statistics.median(times[name])
+        settings_run, (check_w, check_n) = checks[name]
+        seconds, compile_s = first[name]
+        if name.startswith("gdlab"):
+            compile_s = max(seconds - median, 0.0)
+        out[name] = {"median_s": median,
+                     "ns_per_setting_step": median / (settings_run * steps) * 1e9,
+                     "compile_s": compile_s, "settings_run": settings_run,
+                     "check_w": check_w, "check_n": check_n, "times_s": times[name]}
+    return out
 
 
 MILLION_SCRIPT = """
@@ -147,7 +175,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--K", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--chunk-size", type=int, default=12288)
     parser.add_argument("--million", action="store_true")
     parser.add_argument("--only", default=None, help="comma-separated peers to run")
@@ -156,13 +184,14 @@ def main(argv=None) -> None:
     only = args.only.split(",") if args.only else None
     results = {}
     for K in args.K:
-        row = {"gdlab": time_runner(lambda k, s, record: run_gdlab(k, s, record,
-                                                                    args.chunk_size),
-                                    K, args.steps, args.repeats, True)}
+        runners = {"gdlab": partial(run_gdlab, K, args.steps, True, args.chunk_size)}
         if K <= 10_000:
-            row["gdlab.sweep"] = time_runner(run_gdlab_sweep, K, args.steps, args.repeats,
-                                             True)
-        row.update(peers.measure(K, args.steps, args.repeats, True, only))
+            runners["gdlab.sweep"] = partial(run_gdlab_sweep, K, args.steps, True)
+        names = list(only) if only else [n for n in peers.NAMES
+                                         if not (n == "torch" and K >= peers.BIG_K)]
+        runners.update({name: partial(peers.RUNNERS[name], K, args.steps, record=True)
+                        for name in names})
+        row = time_interleaved(runners, K, args.steps, args.repeats)
         base = row["gdlab"]["ns_per_setting_step"]
         for value in row.values():
             value["ratio_to_gdlab"] = value["ns_per_setting_step"] / base
@@ -179,7 +208,8 @@ def main(argv=None) -> None:
                     f"{args.steps} steps, w and batch loss recorded every step",
         "machine": {"cpu_count": os.cpu_count(), "processor": platform.processor(),
                     "platform": platform.platform(), "python": platform.python_version(),
-                    "load_average_at_start": os.getloadavg()},
+                    "load_average_at_start": os.getloadavg(),
+                    "page_reporting_order": report.page_reporting_order()},
         "date": time.strftime("%Y-%m-%d %H:%M"), "repeats": args.repeats,
         "chunk_size": args.chunk_size, "versions": gdlab.store.versions(),
         "results": results,
