@@ -104,10 +104,11 @@ def time_interleaved(runners: dict, K: int, steps: int, repeats: int) -> dict:
     so that a change of the machine's state falls on all of them alike.
 
     Each is called once first, untimed (compilation; gdlab's compile time is that call's
-    time less its median). On this machine a run that allocates memory the process has
-    not touched before pays for the host to back it (2-3 s per GB the first time, 0.07
-    s per GB after): timing one implementation's repeats before the next one's put that
-    cost on whichever ran first (gdlab, in its first two repeats)."""
+    time less its median). Timing all of one implementation's repeats before the next
+    one's put any slow stretch of the machine on one of them. (On a virtual machine whose
+    kernel reports free memory to the host, memory freed by one run costs the next one
+    1-2.5 s per GB to touch again, whatever the order: the record notes the reporting,
+    ``machine.page_reporting_order``; docs/benchmarks.md, 2026-12-02, third session.)"""
     names = list(runners)
     first = {}
     for name in names:
