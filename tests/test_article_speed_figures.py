@@ -177,3 +177,22 @@ def test_the_console_script_prints_everything_and_exits_zero(tmp_path, cache, fa
     assert sum("alpha=" in line for line in lines) == 3  # the momentum runs' rows
     for path in faithful["helped"].iterdir():  # and its files are the library's
         assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_the_quick_exit_runs_the_exit_hooks_but_not_pyplots_figure_teardown():
+    """``_exit_now`` runs what a normal exit runs first (the ``atexit`` hooks), except
+    pyplot's, which closes every figure and runs the collector just before the process
+    ends. A hook registered before pyplot's runs after it (hooks run last in, first
+    out): it still sees the open figure, and it did run."""
+    code = ("import atexit\n"
+            "def report():\n"
+            "    import matplotlib.pyplot as plt\n"
+            "    print('figures open at exit:', len(plt.get_fignums()), flush=True)\n"
+            "atexit.register(report)\n"
+            "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+            "plt.figure()\n"
+            "from gdlab.cli import _exit_now\n_exit_now(3)\nprint('not reached')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 3, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines() == ["figures open at exit: 1"]

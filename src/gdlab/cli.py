@@ -62,6 +62,12 @@ def _exit_now(code: int) -> None:
 
     if sys.flags.interactive:
         sys.exit(code)
+    helpers = sys.modules.get("matplotlib._pylab_helpers")
+    if helpers is not None:
+        # pyplot's exit hook closes every figure and runs the collector over everything
+        # made since it was turned off (~45 ms after `gdlab article`): the process ends
+        # here, and a figure holds nothing the system does not free
+        atexit.unregister(helpers.Gcf.destroy_all)
     atexit._run_exitfuncs()  # what a normal exit runs first (logging's flush...)
     try:
         sys.stdout.flush()
