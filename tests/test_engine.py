@@ -233,3 +233,30 @@ def test_above_the_threshold_full_batch_gd_diverges(problem, fraction):
     trajectory = gdlab.run(problem, gdlab.optimizer("sgd", learning_rate=lr), num_steps=3000)
     assert trajectory.status.kind == "diverged"
     assert 1 <= trajectory.status.step <= 3000
+
+
+def test_the_hyperparameter_leaves_are_each_rows_flattened_leaves():
+    """``Batch.leaves`` builds one array per leaf over the runs: each run's leaves are
+    what ``jax.tree_util.tree_flatten`` gives its row (a dict's leaves in sorted key
+    order). Rows of plain numbers take a table fast path, rows with a schedule the
+    general one; both must agree with flattening each row."""
+    problem = gdlab.article_regression()
+    spec = gdlab.optimizer("momentum", learning_rate=1e-5, momentum=0.5)
+    numbers = [{"momentum": 0.5, "learning_rate": 1e-5},  # keys not in sorted order
+               {"momentum": np.float32(0.25), "learning_rate": 3},
+               {"momentum": 0, "learning_rate": np.float64(2e-6)}]
+    schedule = gdlab.schedules.cosine(1e-5, 50)
+    scheduled = [{"momentum": 0.5, "learning_rate": schedule},
+                 {"momentum": 0.9, "learning_rate": schedule}]
+    for rows in (numbers, scheduled):
+        batch = engine.prepare(problem, spec, rows, seeds=list(range(len(rows))),
+                               num_steps=50)
+        leaves, seeds = batch.leaves()
+        flat = np.array([jax.tree_util.tree_flatten(row)[0] for row in rows],
+                        dtype=np.float64)
+        assert len(leaves) == flat.shape[1]
+        for j, leaf in enumerate(leaves):
+            np.testing.assert_array_equal(np.asarray(leaf), flat[:, j])
+        np.testing.assert_array_equal(np.asarray(seeds), np.arange(len(rows)))
+    assert engine._number_table(numbers) is not None  # the fast path was the one taken
+    assert engine._number_table(scheduled) is None

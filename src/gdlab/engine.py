@@ -261,6 +261,11 @@ class Batch:
         rows = self.rows if rows is None else rows
         seeds = self.seeds if seeds is None else seeds
         jdtype = jnp.float64 if self.dtype == "float64" else jnp.float32
+        table = _number_table(rows)
+        if table is not None:
+            leaves = [_to_device(np.ascontiguousarray(table[:, j]), jdtype)
+                      for j in range(table.shape[1])]
+            return leaves, jnp.asarray(np.asarray(seeds, dtype=np.uint32))
         flattened: dict[int, list] = {}  # runs of one setting share a row: flatten it once
         flat = []
         for row in rows:
@@ -515,6 +520,28 @@ def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None
                            * batch.record_every, batch.num_steps)
         recorded["step"] = np.broadcast_to(steps, (count, len(steps)))
     return recorded, summary
+
+
+def _number_table(rows) -> np.ndarray | None:
+    """``rows`` as a ``(runs, leaves)`` float64 table when every row is a dict with the
+    same keys and only numbers as values (a sweep's usual row), else ``None``.
+
+    The columns are what ``jax.tree_util.tree_flatten`` gives each row (a dict's leaves
+    in sorted key order, a number one leaf), without its call per row (~1.4 us: 14 ms
+    of a 10,000-setting sweep's ~220 ms). A schedule, an array or any other value takes
+    the general path.
+    """
+    if not rows or type(rows[0]) is not dict:
+        return None
+    first = rows[0].keys()
+    if not all(type(row) is dict and row.keys() == first for row in rows):
+        return None
+    kinds = {type(value) for row in rows for value in row.values()}
+    if not all(issubclass(kind, (int, float, np.integer, np.floating)) for kind in kinds):
+        return None
+    keys = sorted(first)
+    return np.array([[row[key] for key in keys] for row in rows],
+                    dtype=np.float64).reshape(len(rows), len(keys))
 
 
 def _evaluates_batches(batch: Batch) -> bool:
