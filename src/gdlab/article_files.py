@@ -145,7 +145,8 @@ def write_article(out, *, mode: str = "corrected", seed: int = 0, fmt: str = "pn
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gdlab-article") as worker:
             # one worker, the experiments in order: two compilations at once only compete
             # for the same cores; an error is raised here when its figure asks for it
-            pending = [worker.submit(_timed, run_experiment, experiment)
+            pending = [worker.submit(_article_figures.run_and_hand, run_experiment,
+                                     experiment, drawer)
                        for experiment in chosen]
             try:
                 images, trajectories, waited, helped = _article_figures.render(
@@ -184,8 +185,3 @@ def write_article(out, *, mode: str = "corrected", seed: int = 0, fmt: str = "pn
         shutil.rmtree(staging, ignore_errors=True)
     return {"paths": written, "timings": timings, "result": result}
 
-
-def _timed(function, *args):
-    """``(function(*args), the time.perf_counter() when it returned)``."""
-    value = function(*args)
-    return value, time.perf_counter()
