@@ -126,6 +126,17 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
     # unbounded-below loss may flag too: the replay then finds no stop, see the engine)
     flag_limit = jnp.minimum(limit, jnp.finfo(dtype).max)
 
+    def checked(batch_loss, params):
+        """The blocked program's check of a step's batch loss, folded into its new
+        parameters: ``params`` as they are when the loss passes the check of
+        :func:`update`, else NaN. Once NaN they stay NaN (an update adds to them), so the
+        check at the block's end (every parameter finite) flags the block, which is
+        replayed by the exact program from its start (or the run is run again by it):
+        the stop, its step and the state kept are the exact program's. A select rather
+        than a flag carried on its own: XLA folds it into the update's kernel, one kernel
+        less per step (each costs ~10-15 ns in XLA's CPU runtime, whatever its work)."""
+        return jnp.where(jnp.abs(batch_loss) <= flag_limit, params, jnp.nan)
+
     def watched_at(count):
         return {name: jnp.asarray(value_at(settings[name], count), dtype) for name in watch}
 
@@ -209,14 +220,15 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
         return carry, None
 
     def fast_update(state, position, new_epochs=True):
-        """The blocked program's step: the same numbers, no select, no watching; ``flag``
-        is set when the batch-loss check of :func:`update` would stop the run here (or
-        may: see ``flag_limit``); ``new_epochs``: see :meth:`gdlab.sampling.Sampler.next`."""
+        """The blocked program's step: the same numbers, no watching, one select; ``flag``
+        is set at the block's end when the batch-loss check of :func:`update` would stop
+        the run in it (or may: see ``flag_limit``): the check makes the new parameters
+        NaN (:func:`checked`); ``new_epochs``: see :meth:`gdlab.sampling.Sampler.next`."""
         carry, flag = state
         params, opt_state, sample_state, stop, last_loss, last_norm, last_seen = carry[:7]
         batch_loss, g, params, opt_state, sample_state = advance(
             params, opt_state, sample_state, position, new_epochs)
-        flag = flag | ~(jnp.abs(batch_loss) <= flag_limit)
+        params = checked(batch_loss, params)
         last_loss = batch_loss
         if "grad_norm" in outputs:
             last_norm = jnp.sqrt(jnp.sum(g * g))
@@ -258,7 +270,7 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
         params, opt_state, sample_state = carry[:3]
         batch_loss, _, params, opt_state, sample_state = advance(
             params, opt_state, sample_state, position, new_epochs)
-        flag = flag | ~(jnp.abs(batch_loss) <= flag_limit)
+        params = checked(batch_loss, params)
         return ((params, opt_state, sample_state, *carry[3:]), flag), None
 
     def fast_segment(state, first):
@@ -352,7 +364,7 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
         params, opt_state, sample_state = carry[:3]
         batch_loss, g, params, opt_state, sample_state = advance(
             params, opt_state, sample_state, position, new_epochs)
-        flag = flag | ~(jnp.abs(batch_loss) <= flag_limit)
+        params = checked(batch_loss, params)
         norm = jnp.sqrt(jnp.sum(g * g)) if "grad_norm" in outputs else None
         record = record_values(params, opt_state, batch_loss, norm, position)
         return ((params, opt_state, sample_state, *carry[3:]), flag), record
