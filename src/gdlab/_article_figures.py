@@ -189,7 +189,8 @@ class Helper:
         shutil.rmtree(self._folder, ignore_errors=True)
 
     def _release(self, message: bytes) -> None:
-        """(Holding the lock.) Wake the helper (``b"1"``: its trajectories are there; ``b""``: none will come)."""
+        """Wake the helper (``b"1"``: its trajectories are there; ``b""``: none will
+        come). The caller holds the lock."""
         if self._wake is not None:
             try:
                 if message:
@@ -233,7 +234,8 @@ def render(chosen, pending, painter: Painter, helper: Helper | None):
     """``(images, trajectories, waited, helped)``: every figure rendered once (by
     ``painter`` or the ``helper``, None: ``painter`` draws them all), by file stem in the
     report's order; each experiment's trajectories by key, as its future in ``pending``
-    (of :func:`run_and_hand`, which hands the helper its own) delivered them; the seconds spent waiting for them; how many figures the helper drew.
+    (of :func:`run_and_hand`, which hands the helper its own) delivered them; the
+    seconds spent waiting for them; how many figures the helper drew.
     """
     keys = figure_keys(chosen)
     theirs = set(helper.keys) if helper is not None else set()
