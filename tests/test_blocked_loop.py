@@ -266,3 +266,27 @@ def test_fit_block_makes_segments_run_from_one_watched_step_to_the_next():
         best = max(segment_shape(record_every, watch_every, b)[3]
                    for b in range(max(32, block // 2), block + 1))
         assert segment_shape(record_every, watch_every, fitted)[3] == best
+
+
+def test_a_divergence_the_state_recovers_from_within_a_block_is_found():
+    # x**2 from x = 3, SGD: x <- (1 - 2 lr) x. At lr = 10 for steps 2-6 the loss passes
+    # the divergence bound (1e8 x the first loss) while x stays finite; lr = 0.5 then
+    # sends x to 0 in one step, so at the block's end every parameter is finite and the
+    # loss is 0, and only the end of the run is watched: only the check of each step's
+    # loss in the blocked program can flag the block (it makes the new parameters NaN)
+    from gdlab import schedules
+
+    def three(first, middle, last):  # the same structure for both runs
+        return schedules.join([schedules.constant(first), schedules.constant(middle),
+                               schedules.constant(last)], boundaries=[2, 7])
+
+    problem = gdlab.problem("expression", expression="x**2", init=[3.0])
+    batch = prepare(problem, gdlab.optimizer("sgd", learning_rate=0.1),
+                    [{"learning_rate": three(0.25, 10.0, 0.5)},
+                     {"learning_rate": three(0.25, 0.25, 0.25)}],
+                    num_steps=96, record_every=3, watch_every=96)
+    codes = _check(batch, blocks=(32, 8))
+    assert codes[0] < 0 and codes[1] == 0  # the spiked run diverged, the other did not
+    # and it diverged in the spike, from a finite state
+    recorded, summary = execute(batch, block=32)
+    assert np.isfinite(np.asarray(summary["final_params"])).all()
