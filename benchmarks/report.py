@@ -49,9 +49,11 @@ def cpu_model() -> str:
 
 
 def machine() -> dict:
-    """CPU count and model, platform, Python, and the load average now."""
+    """CPU count and model, platform, Python, the guest's page reporting order (see
+    :func:`page_reporting_order`) and the load average now."""
     return {"cpu_count": os.cpu_count(), "cpu_model": cpu_model(),
             "platform": platform.platform(), "python": platform.python_version(),
+            "page_reporting_order": page_reporting_order(),
             "load_average_at_start": list(load_average())}
 
 
