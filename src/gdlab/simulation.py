@@ -80,9 +80,11 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
     How it runs (the same bits either way). The exact program (``block=0``) makes these
     checks at each step and freezes a stopped run's state with a select on every carried
     array. The blocked program (default) runs blocks of :func:`block_shape` steps with
-    no select: a step only folds "something stopped here" into one flag (a comparison
-    of the batch loss, and of the watched loss and gradient norm), and the parameters
-    are checked for finiteness at the block's end. Before the first flagged block both
+    no select on the carried state: a step's batch-loss check makes its new parameters
+    NaN when it fails (``checked``, one select folded into the update), a watched
+    step folds its checks of the full-data loss and gradient norm into one flag, and
+    the parameters are checked for finiteness at the block's end (which also catches
+    the NaN). Before the first flagged block both
     programs compute the same numbers; the state at the start of each run's first
     flagged block is kept, and that block is replayed afterwards by the exact program,
     which finds the stop step and the state to keep, as it would have. The steps that
@@ -223,7 +225,7 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
         """The blocked program's step: the same numbers, no watching, one select; ``flag``
         is set at the block's end when the batch-loss check of :func:`update` would stop
         the run in it (or may: see ``flag_limit``): the check makes the new parameters
-        NaN (:func:`checked`); ``new_epochs``: see :meth:`gdlab.sampling.Sampler.next`."""
+        NaN (``checked``); ``new_epochs``: see :meth:`gdlab.sampling.Sampler.next`."""
         carry, flag = state
         params, opt_state, sample_state, stop, last_loss, last_norm, last_seen = carry[:7]
         batch_loss, g, params, opt_state, sample_state = advance(
