@@ -45,16 +45,33 @@ BROKEN = (
 )
 
 
+# the hand-over of the helper's runs fails (no room for their pickle): the helper still
+# draws the two figures that need no run, and this process draws the third
+BROKEN_HANDOVER = (
+    "import pickle as _pickle\n"
+    "class _Pickle:\n"
+    "    HIGHEST_PROTOCOL = _pickle.HIGHEST_PROTOCOL\n"
+    "    load = staticmethod(_pickle.load)\n"
+    "    @staticmethod\n"
+    "    def dump(obj, *args, **kwargs):\n"
+    "        if not isinstance(obj, dict):  # the runs handed over, not the helper's images\n"
+    "            raise OSError('no room for the runs')\n"
+    "        return _pickle.dump(obj, *args, **kwargs)\n"
+    "_article_figures.pickle = _Pickle\n"
+)
+
+
 def _png_size(data: bytes) -> tuple[int, int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
     return struct.unpack(">II", data[16:24])
 
 
-def _write(folder, cache, *, broken: bool):
+def _write(folder, cache, *, broken: bool, snippet: str | None = None):
     """The faithful article written into ``folder`` by a fresh interpreter: how many
-    figures its helper drew, and its :class:`~gdlab.article.ArticleResult`."""
-    code = WRITE.format(broken=BROKEN if broken else "")
-    result = cache / f"result-{broken}.pickle"
+    figures its helper drew, and its :class:`~gdlab.article.ArticleResult`
+    (``snippet``: code run first, in place of :data:`BROKEN` or nothing)."""
+    code = WRITE.format(broken=snippet if snippet is not None else BROKEN if broken else "")
+    result = cache / f"result-{broken}-{snippet is not None}.pickle"
     done = subprocess.run([sys.executable, "-c", code, str(folder), str(cache), str(result)],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -89,6 +106,16 @@ def test_the_helper_drew_three_figures_and_every_file_is_the_same_bytes(faithful
     for name in names:
         assert (faithful["helped"] / name).read_bytes() == \
             (faithful["alone"] / name).read_bytes(), name
+
+
+def test_a_failed_hand_over_of_the_helpers_runs_leaves_its_figure_to_this_process(
+        tmp_path, cache, faithful):
+    # the worker thread hands the helper its runs (run_and_hand); when that fails the
+    # helper is told none will come, and this process draws the figure: same bytes
+    figures, _ = _write(tmp_path, cache, broken=False, snippet=BROKEN_HANDOVER)
+    assert figures == 2
+    for path in faithful["helped"].iterdir():
+        assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
 
 
 def test_the_figures_have_their_designed_pixel_size(faithful):
