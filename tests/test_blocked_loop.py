@@ -290,3 +290,31 @@ def test_a_divergence_the_state_recovers_from_within_a_block_is_found():
     # and it diverged in the spike, from a finite state
     recorded, summary = execute(batch, block=32)
     assert np.isfinite(np.asarray(summary["final_params"])).all()
+
+
+def test_segments_that_gather_their_shuffled_rows_equal_those_that_do_not(monkeypatch):
+    # epochs of 30 steps that are whole segments (watching every 30): their loops take
+    # their rows from one gather per segment when the rows are small enough
+    # (engine.GATHER_BYTES over all runs), else draw them step by step. Both are the
+    # exact program's numbers, and the budget decides which runs.
+    from gdlab import engine
+
+    problem, lrs = _article_lrs()
+    batch = prepare(problem, gdlab.optimizer("momentum", learning_rate=1e-5, momentum=0.9),
+                    [{"learning_rate": lr} for lr in lrs], seeds=list(range(len(lrs))),
+                    num_steps=300, sampling="shuffle", batch_size=5, record_every=60,
+                    watch_every=30)
+    data = problem.run_data("float64")
+    assert engine._gathers_rows(batch, 30, data, len(lrs))
+    gathered = execute(batch, block=30)
+    monkeypatch.setattr(engine, "GATHER_BYTES", 0)
+    assert not engine._gathers_rows(batch, 30, data, len(lrs))
+    drawn = execute(batch, block=30)
+    _same(gathered, drawn, "gathered against drawn")
+    _same(execute(batch, block=0), drawn, "exact against drawn")
+    # only shuffled steps gather, and only in the blocked program
+    monkeypatch.setattr(engine, "GATHER_BYTES", 64 << 20)
+    assert not engine._gathers_rows(batch, 0, data, len(lrs))
+    sequential = prepare(problem, "sgd", [{}], num_steps=300, sampling="sequential",
+                         batch_size=5)
+    assert not engine._gathers_rows(sequential, 30, data, 1)

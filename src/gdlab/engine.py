@@ -58,6 +58,7 @@ from gdlab.simulation import (
     decode_stop,
     fit_block,
     patch_records,
+    segment_shape,
     simulate,
 )
 from gdlab.trajectory import Status, Trajectory
@@ -67,7 +68,7 @@ MAX_INTERNALS = 1000
 
 
 _STATIC = ("loss_fn", "full_fn", "build", "tree", "watch", "sampler", "num_steps",
-           "record_every", "watch_every", "outputs", "block")
+           "record_every", "watch_every", "outputs", "block", "gather_rows")
 
 
 @partial(jax.jit, static_argnames=_STATIC)
@@ -471,6 +472,7 @@ def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None
         data = tuple(np.asarray(array)[:0] for array in problem.data)
     else:  # kept by a large problem in memory the program reads in place
         data = problem.run_data(batch.dtype)
+    runs = len(leaves[0]) if leaves else len(seed_array)
     recorded, summary, replay = _simulate_batch(
         tuple(_as_data(array, jdtype) for array in data),
         {k: _as_data(v, jdtype) for k, v in problem.constants.items()},
@@ -492,6 +494,7 @@ def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None
         watch_every=batch.watch_every,
         outputs=tuple(o for o in OUTPUTS if o in outputs),
         block=block,
+        gather_rows=_gathers_rows(batch, block, data, runs),
     )
     recorded, summary, replay = jax.device_get((recorded, summary, replay))
     replayed = np.nonzero(np.asarray(replay["event"]) >= 0)[0]
@@ -520,6 +523,24 @@ def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None
                            * batch.record_every, batch.num_steps)
         recorded["step"] = np.broadcast_to(steps, (count, len(steps)))
     return recorded, summary
+
+
+GATHER_BYTES = 64 << 20
+"""The most bytes of rows a segment of shuffled steps gathers at once, over all runs
+(:func:`_gathers_rows`)."""
+
+
+def _gathers_rows(batch: Batch, block: int, data, runs: int) -> bool:
+    """Whether the blocked program's segments of shuffled steps gather their rows at
+    once (``gather_rows`` of :func:`~gdlab.simulation.simulate`): when the rows of a
+    segment, for every run, take at most :data:`GATHER_BYTES`. Every choice gives the
+    same numbers."""
+    if not block or batch.sampler.scheme != "shuffle":
+        return False
+    segment = segment_shape(batch.record_every, batch.watch_every, block)[3]
+    itemsize = np.dtype(batch.dtype).itemsize
+    row_bytes = sum(int(np.prod(np.shape(a)[1:], dtype=np.int64)) * itemsize for a in data)
+    return runs * segment * batch.sampler.batch_size * row_bytes <= GATHER_BYTES
 
 
 def _number_table(rows) -> np.ndarray | None:
