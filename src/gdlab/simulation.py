@@ -138,7 +138,8 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
         replayed by the exact program from its start (or the run is run again by it):
         the stop, its step and the state kept are the exact program's. A select rather
         than a flag carried on its own: XLA folds it into the update's kernel, one kernel
-        less per step (each costs ~10-15 ns in XLA's CPU runtime, whatever its work)."""
+        less per step (in XLA's CPU runtime the flag's kernel cost 10-17 ns a step of
+        per-sample SGD at d = 100, 1-2 ns at d = 10)."""
         return jnp.where(jnp.abs(batch_loss) <= flag_limit, params, jnp.nan)
 
     def watched_at(count):
