@@ -308,7 +308,9 @@ def simulate(data, constants, stats, init_params, leaves, seed, divergence_facto
         watching at the segment's end. XLA's CPU runtime runs a loop body of more than 8
         kernels on its thread pool (at about a microsecond a step, whatever the work)
         and a smaller one in order: so the loop holds :func:`lean_update`, and the last
-        update, which also sets the ``last_*`` values, runs after it. When epochs are a
+        update, which also sets the ``last_*`` values, runs after it. (A loop touching
+        under ``gdlab._xla.LOOP_BYTES`` an iteration is compiled whole instead, whatever
+        its kernels; the lean body keeps the larger ones off the pool.) When epochs are a
         whole number of segments, only a segment's first step can start one: it runs
         before the loop, and the loop skips the test for a new shuffled order."""
         inner, start = segment_steps - 1, first
