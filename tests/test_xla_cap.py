@@ -96,3 +96,14 @@ def test_a_per_sample_loop_is_compiled_as_one_kernel_with_the_same_bits():
     for x, target in zip(X, y, strict=True):
         w = w - 0.001 * (np.sum(x * w) - target) * x
     np.testing.assert_allclose(fast, w, rtol=1e-12)
+
+
+@pytest.mark.parametrize("version,supported", [
+    ("0.10.2", True), ("0.7.1", True), ("0.11.0.dev20261005", True), ("1.0", True),
+    ("0.7.0", False), ("0.6.2", False), ("0.4.30", False), ("", False), (None, False),
+    ("unknown", False),
+])
+def test_the_loop_flags_wait_for_a_jaxlib_that_has_them(version, supported):
+    """An XLA_FLAGS entry that XLA does not know stops it at start-up, so the loop
+    settings are added only from the jaxlib that has them."""
+    assert _xla.loop_flags_supported(version) is supported

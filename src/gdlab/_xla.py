@@ -35,7 +35,8 @@ setting-step against ~31-39, docs/benchmarks.md).
 Each setting is appended to ``XLA_FLAGS`` only if the user has not chosen it (an
 ``--xla_cpu_max_isa``; an ``--xla_backend_extra_options`` or
 ``--xla_cpu_use_fusion_emitters``) and not turned it off (``GDLAB_XLA_FMA=1``,
-``GDLAB_XLA_LOOPS=0``); it applies to the whole process, and only when JAX's backends are
+``GDLAB_XLA_LOOPS=0``), and the loop settings only with a jaxlib that has them
+(:data:`LOOPS_SINCE`); it applies to the whole process, and only when JAX's backends are
 not yet running (import gdlab before the first JAX computation; otherwise the settings
 in force stay, and results of differently shaped programs may differ in the last bit).
 """
@@ -80,6 +81,38 @@ def cap_isa() -> bool:
     return True
 
 
+LOOPS_SINCE = (0, 7, 1)
+"""The first jaxlib whose XLA has both settings (an unknown flag in ``XLA_FLAGS`` stops
+XLA at start-up; gdlab has been measured with 0.10)."""
+
+
+def loop_flags_supported(version: str | None) -> bool:
+    """Whether a jaxlib of this version (``"0.10.2"``, ``"0.11.0.dev20261005"``) takes
+    :data:`LOOP_FLAGS`; ``None`` or an unreadable version: no."""
+    if not version:
+        return False
+    parts = []
+    for piece in version.split(".")[:3]:
+        digits = ""
+        for char in piece:
+            if not char.isdigit():
+                break
+            digits += char
+        if not digits:
+            return False
+        parts.append(int(digits))
+    return tuple(parts) >= LOOPS_SINCE
+
+
+def _jaxlib_version() -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version("jaxlib")
+    except Exception:  # not installed as a distribution: do not guess
+        return None
+
+
 def compile_small_loops() -> bool:
     """Append :data:`LOOP_FLAGS` to ``XLA_FLAGS`` when allowed; True if they are in force
     (both, as gdlab sets them: one without the other is the user's choice)."""
@@ -87,6 +120,8 @@ def compile_small_loops() -> bool:
     if "xla_backend_extra_options" in flags or "xla_cpu_use_fusion_emitters" in flags:
         return all(flag in flags.split() for flag in LOOP_FLAGS)
     if os.environ.get("GDLAB_XLA_LOOPS") == "0" or _backends_running():
+        return False
+    if not loop_flags_supported(_jaxlib_version()):
         return False
     _append(" ".join(LOOP_FLAGS))
     return True
