@@ -99,8 +99,9 @@ def test_a_per_sample_loop_is_compiled_as_one_kernel_with_the_same_bits():
 
 
 @pytest.mark.parametrize("version,supported", [
-    ("0.10.2", True), ("0.7.1", True), ("0.11.0.dev20261005", True), ("1.0", True),
-    ("0.7.0", False), ("0.6.2", False), ("0.4.30", False), ("", False), (None, False),
+    ("0.10.2", True), ("0.10.0", True), ("0.11.0.dev20261005", True), ("1.0", True),
+    ("0.9.2", False), ("0.7.1", False), ("0.6.2", False), ("0.4.30", False), ("", False),
+    (None, False),
     ("unknown", False),
 ])
 def test_the_loop_flags_wait_for_a_jaxlib_that_has_them(version, supported):

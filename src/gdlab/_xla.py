@@ -81,9 +81,10 @@ def cap_isa() -> bool:
     return True
 
 
-LOOPS_SINCE = (0, 7, 1)
-"""The first jaxlib whose XLA has both settings (an unknown flag in ``XLA_FLAGS`` stops
-XLA at start-up; gdlab has been measured with 0.10)."""
+LOOPS_SINCE = (0, 10, 0)
+"""The first jaxlib gdlab sets the loop settings for: an unknown flag in ``XLA_FLAGS``
+stops XLA at start-up, and both were checked with jaxlib 0.10.2 (the threshold is said
+to exist from 0.7.1; the emitters flag was not checked before 0.10)."""
 
 
 def loop_flags_supported(version: str | None) -> bool:
