@@ -426,9 +426,9 @@ from about a million setting-steps (an epoch of 10^6 per-sample steps must be bl
 With loops compiled whole (:mod:`gdlab._xla`), one per-sample run recording only its end
 measured, first call (compile and run) and then a second: at d = 10, 5x10^5 steps, exact
 0.40 s and 67 ns a step, blocked 0.81 s and 28 ns; 2x10^6 steps, exact 0.54 s and 59 ns,
-blocked 1.82 s and 18 ns; at d = 100, 5x10^5 steps, exact 1.15 s and 1,391 ns (its loop
-holds the Gram form's matrix product, which XLA does not compile whole), blocked 1.36 s
-and 64 ns. The threshold stays where the larger problems need the blocked loop."""
+blocked 1.82 s and 18 ns; at d = 100, 5x10^5 steps, exact 1.15 s and 1,391 ns (XLA
+did not compile that loop whole, for a reason not found: docs/benchmarks.md), blocked
+1.36 s and 64 ns. The threshold stays where the larger problems need the blocked loop."""
 
 
 def execute(batch: Batch, outputs=OUTPUTS, *, rows=None, seeds=None, target=None,
