@@ -7,8 +7,10 @@ the article's 150 points, mini-batches of 5 drawn with replacement, heavy-ball m
 
 gdlab is timed two ways, in the same process as the peers:
 
-* ``gdlab``: the engine's compiled program over chunks of ``--chunk-size`` settings,
-  returning the recorded ``(K, steps)`` arrays as NumPy (what the peers return);
+* ``gdlab``: the engine's compiled program over chunks of at most ``--chunk-size``
+  settings, cut and run as ``gdlab.sweep`` cuts and runs them (equal chunks, an even
+  number of them of 256 settings or more, two side by side on threads), returning the
+  recorded ``(K, steps)`` arrays as NumPy (what the peers return);
 * ``gdlab.sweep``: the public API end to end, ``gdlab.sweep(problem, "momentum", grid,
   record_every=1, record=("params", "batch_loss"))``, including the summary table and
   the long-format history DataFrame (K <= 10,000 only).
@@ -50,6 +52,8 @@ import sweep_peers as peers  # noqa: E402
 import gdlab  # noqa: E402
 from gdlab.engine import execute, prepare  # noqa: E402
 from gdlab.problems import LeastSquares  # noqa: E402
+from gdlab.sweeps._plan import chunk_count  # noqa: E402
+from gdlab.sweeps._threads import run_in_threads  # noqa: E402
 
 
 def problem() -> LeastSquares:
@@ -58,12 +62,14 @@ def problem() -> LeastSquares:
 
 
 def run_gdlab(K, steps, record=True, chunk_size=12288):
-    """The engine over chunks: returns the peers' dict (w, loss, final_w, seconds)."""
+    """The engine over chunks, cut and run as ``gdlab.sweep`` does (equal chunks, an even
+    number of them of 256 runs or more, two at a time on threads of this process): returns
+    the peers' dict (w, loss, final_w, seconds)."""
     lrs, betas, seeds = peers.settings(K)
     spec = gdlab.optimizer("momentum", learning_rate=1e-5, momentum=0.5)
     rows = [{"learning_rate": float(a), "momentum": float(b)} for a, b in zip(lrs, betas,
                                                                             strict=True)]
-    width = -(-K // -(-K // chunk_size))  # equal chunks, as gdlab.sweep cuts them
+    width = -(-K // chunk_count(K, chunk_size))
     batch = prepare(problem(), spec, rows[:width], seeds=seeds[:width].tolist(),
                     num_steps=steps, sampling="replacement", batch_size=peers.BATCH,
                     record_every=1 if record else steps)
@@ -71,16 +77,22 @@ def run_gdlab(K, steps, record=True, chunk_size=12288):
     w = np.empty((K, steps)) if record else None
     loss = np.empty((K, steps)) if record else None
     final = np.empty(K)
-    started = time.perf_counter()
-    for start in range(0, K, width):
+
+    def run(start):
         stop = min(start + width, K)
         chunk_rows = rows[start:stop] + [rows[start]] * (width - (stop - start))
         chunk_seeds = seeds[start:stop].tolist() + [0] * (width - (stop - start))
-        recorded, summary = execute(batch, outputs, rows=chunk_rows, seeds=chunk_seeds)
+        return start, stop, execute(batch, outputs, rows=chunk_rows, seeds=chunk_seeds)
+
+    def keep(result):
+        start, stop, (recorded, summary) = result
         if record:
             w[start:stop] = recorded["params"][: stop - start, :, 0]
             loss[start:stop] = recorded["batch_loss"][: stop - start]
         final[start:stop] = summary["final_params"][: stop - start, 0]
+
+    started = time.perf_counter()
+    run_in_threads(run, range(0, K, width), keep)
     return peers._result(w, loss, final, time.perf_counter() - started)
 
 

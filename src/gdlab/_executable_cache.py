@@ -90,6 +90,8 @@ class CachedProgram:
     def __init__(self, jitted):
         self._jitted = jitted
         self._loaded: OrderedDict = OrderedDict()
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
 
     def __getattr__(self, name):
         return getattr(self._jitted, name)
@@ -105,11 +107,28 @@ class CachedProgram:
             return self._jitted(*args, **static)
         digest = hashlib.sha256(text.encode()).hexdigest()
         path = folder / f"{digest}{SUFFIX}"
-        compiled = self._loaded.get(digest)
+        compiled = self._memo(digest)
         if compiled is not None:
-            stats["memo"] += 1
-            self._loaded.move_to_end(digest)
             return compiled(*args)
+        with self._lock_for(digest):  # threads asking for one program compile it once
+            compiled = self._memo(digest)
+            if compiled is not None:
+                return compiled(*args)
+            return self._load_or_compile(digest, path, text, args, static)
+
+    def _memo(self, digest: str):
+        with self._locks_lock:
+            compiled = self._loaded.get(digest)
+            if compiled is not None:
+                stats["memo"] += 1
+                self._loaded.move_to_end(digest)
+            return compiled
+
+    def _lock_for(self, digest: str) -> threading.Lock:
+        with self._locks_lock:
+            return self._locks.setdefault(digest, threading.Lock())
+
+    def _load_or_compile(self, digest, path, text, args, static):
         compiled = load(path, text)
         if compiled is not None:
             try:
@@ -128,9 +147,10 @@ class CachedProgram:
         return compiled(*args)
 
     def _remember(self, digest, compiled) -> None:
-        self._loaded[digest] = compiled
-        if len(self._loaded) > MAX_LOADED:
-            self._loaded.popitem(last=False)
+        with self._locks_lock:
+            self._loaded[digest] = compiled
+            if len(self._loaded) > MAX_LOADED:
+                self._loaded.popitem(last=False)
 
     def forget(self) -> None:
         """Drop the executables kept in this process (the files stay)."""

@@ -5,8 +5,9 @@ the leading (vmapped) axis of its arguments. A string or boolean setting
 (``convention``, ``nesterov``) or a run option (``batch_size``, ``sampling``,
 ``population``) changes the program, so runs are grouped by those values. Each group's
 runs are cut into the fewest chunks of at most ``chunk_size`` runs, of equal width,
-in run order; a chunk is the
-unit of work, of storage and of resumption. The last chunk of a group is padded to the
+in run order, and into an even number of them where each still holds 256 runs or more
+(:func:`chunk_count`: two chunks run side by side); a chunk is the unit of work, of
+storage and of resumption. The last chunk of a group is padded to the
 group's chunk width by repeating its first run (the padding is dropped), so a group
 compiles exactly one program whatever its size.
 """
@@ -39,6 +40,15 @@ DEFAULT_CHUNK_SIZE = 12288
 """At most this many runs per compiled call by default. On the 2-core benchmark machine
 W1 ran fastest with chunks of about 10,000 settings: large enough for XLA to split each
 step's loops over both cores, small enough for a step's arrays to stay in cache."""
+
+PAIR_MIN_RUNS = 256
+"""A group of at least twice this many runs is cut into an even number of chunks, so
+that a sweep run in this process has two chunks to run side by side
+(:data:`gdlab.sweeps._threads.CHUNK_THREADS`). On the 2-core benchmark machine two
+chunks of 5,000 settings, each running its program on its own thread, ran W1 at 27 ns a
+setting-step against 33 for one chunk of 10,000 (docs/benchmarks.md); 256 + 256 ran
+24 against 39 for 512. The cut depends on the sizes only, never on the machine, so a
+stored sweep resumes anywhere with the same chunks."""
 
 
 @dataclass(frozen=True)
@@ -237,6 +247,17 @@ def _members_by_group(space: Space, structural: list[int]) -> list[np.ndarray]:
     return np.split(sorted_ids, bounds)
 
 
+def chunk_count(total: int, chunk_size: int) -> int:
+    """How many equal chunks a group of ``total`` runs is cut into: the fewest of at
+    most ``chunk_size`` runs, one more when that count is odd and every chunk would
+    still be at least :data:`PAIR_MIN_RUNS` wide (10,000 runs: 2 chunks of 5,000;
+    100,000: 10 of 10,000 instead of 9; 510: 1)."""
+    count = -(-total // chunk_size)
+    if count % 2 and -(-total // (count + 1)) >= PAIR_MIN_RUNS:
+        count += 1
+    return count
+
+
 def plan(problem: Problem, optimizer, space: Space, options: RunOptions,
          chunk_size: int | None = None) -> Plan:
     """Check every run of the sweep and cut it into groups and chunks (no work yet).
@@ -313,7 +334,7 @@ def plan(problem: Problem, optimizer, space: Space, options: RunOptions,
         group = Group(key, batch, spec, members, num_seeds)
         # equal chunks (the fewest of at most chunk_size runs), so padding stays small
         total = group.num_runs
-        count = -(-total // chunk_size)
+        count = chunk_count(total, chunk_size)
         width = -(-total // count)
         for start in range(0, total, width):
             chunks.append(Chunk(len(chunks), len(groups), start, min(start + width, total),

@@ -43,6 +43,7 @@ from gdlab.sweeps._space import (
     sample_space,
 )
 from gdlab.sweeps._store import SweepStore
+from gdlab.sweeps._threads import CHUNK_THREADS, run_in_threads
 
 
 def sweep(
@@ -100,7 +101,8 @@ def sweep(
             :math:`L - L^* \\le \\mathrm{tol}\\,(L_0 - L^*)` (problems with a known optimum).
             Runs are never stopped early for it; only divergence stops a run.
         chunk_size: runs per compiled call, at most (default 12,288; the runs are cut into
-            equal chunks); bounds the memory.
+            equal chunks, an even number of them of 256 runs or more, and without Dask two
+            chunks run side by side on threads of this process); bounds the memory.
         out: a directory to store the sweep in (manifest, Parquet chunks); ``resume=True``
             finishes a sweep stored there, rerunning only chunks that are not done.
         workers: run chunks on a Dask ``LocalCluster`` of this many worker processes.
@@ -197,8 +199,7 @@ def sweep(
     started = time.perf_counter()
     try:
         if workers is None and scheduler is None and client is None:
-            for task in tasks:
-                on_result(run_chunk(task))
+            run_in_threads(run_chunk, tasks, on_result)  # two chunks side by side
         else:
             from gdlab.sweeps._dask import run_on_dask
 
@@ -274,7 +275,8 @@ def estimate_memory(problem, num_settings: int, num_seeds: int, num_names: int,
 
     The terms: the summary (about 8 bytes per column per run, :data:`_SUMMARY_COPIES`
     times), the planning arrays (a few int64 per setting), the histories when they are
-    kept in memory (no ``out``) and one chunk's work (its recorded arrays). Checked
+    kept in memory (no ``out``) and the work of the chunks in flight (their recorded
+    arrays, :data:`~gdlab.sweeps._threads.CHUNK_THREADS` chunks). Checked
     against the measured peak of a 10^6-setting sweep in ``tests/test_sweep_limits.py``.
     """
     num_runs = num_settings * num_seeds
@@ -290,7 +292,8 @@ def estimate_memory(problem, num_settings: int, num_seeds: int, num_names: int,
         history_per_run = records * width * 8
     chunk = min(num_runs, chunk_size or DEFAULT_CHUNK_SIZE)
     total = num_runs * per_run + num_settings * per_setting
-    total += chunk * history_per_run * _HISTORY_COPIES  # one chunk in flight
+    # the chunks in flight (two side by side in this process: gdlab.sweeps._threads)
+    total += CHUNK_THREADS * chunk * history_per_run * _HISTORY_COPIES
     if not stored:
         total += num_runs * history_per_run * _HISTORY_COPIES
     return int(total)
