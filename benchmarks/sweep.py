@@ -8,7 +8,9 @@ the article's 150 points, mini-batches of 5 drawn with replacement, heavy-ball m
 gdlab is timed two ways, in the same process as the peers:
 
 * ``gdlab``: the engine's compiled program over chunks of at most ``--chunk-size``
-  settings, cut and run as ``gdlab.sweep`` cuts and runs them (equal chunks, an even
+  settings (default: ``gdlab.sweep``'s, :func:`gdlab.sweeps._plan.default_chunk_size`:
+  ~900 here, narrow enough for XLA to compile the step loop whole),
+  cut and run as ``gdlab.sweep`` cuts and runs them (equal chunks, an even
   number of them of 256 settings or more, two side by side on threads), returning the
   recorded ``(K, steps)`` arrays as NumPy (what the peers return);
 * ``gdlab.sweep``: the public API end to end, ``gdlab.sweep(problem, "momentum", grid,
@@ -52,7 +54,7 @@ import sweep_peers as peers  # noqa: E402
 import gdlab  # noqa: E402
 from gdlab.engine import execute, prepare  # noqa: E402
 from gdlab.problems import LeastSquares  # noqa: E402
-from gdlab.sweeps._plan import chunk_count  # noqa: E402
+from gdlab.sweeps._plan import chunk_count, default_chunk_size  # noqa: E402
 from gdlab.sweeps._threads import run_in_threads  # noqa: E402
 
 
@@ -61,7 +63,7 @@ def problem() -> LeastSquares:
     return LeastSquares("w1", x[:, None], y, np.array([peers.W0]), ("w",))
 
 
-def run_gdlab(K, steps, record=True, chunk_size=12288):
+def run_gdlab(K, steps, record=True, chunk_size=None):
     """The engine over chunks, cut and run as ``gdlab.sweep`` does (equal chunks, an even
     number of them of 256 runs or more, two at a time on threads of this process): returns
     the peers' dict (w, loss, final_w, seconds)."""
@@ -69,10 +71,13 @@ def run_gdlab(K, steps, record=True, chunk_size=12288):
     spec = gdlab.optimizer("momentum", learning_rate=1e-5, momentum=0.5)
     rows = [{"learning_rate": float(a), "momentum": float(b)} for a, b in zip(lrs, betas,
                                                                             strict=True)]
+    options = dict(num_steps=steps, sampling="replacement", batch_size=peers.BATCH,
+                   record_every=1 if record else steps)
+    if chunk_size is None:  # gdlab.sweep's default for this program
+        chunk_size = default_chunk_size(prepare(problem(), spec, rows[:1], seeds=[0],
+                                                **options))
     width = -(-K // chunk_count(K, chunk_size))
-    batch = prepare(problem(), spec, rows[:width], seeds=seeds[:width].tolist(),
-                    num_steps=steps, sampling="replacement", batch_size=peers.BATCH,
-                    record_every=1 if record else steps)
+    batch = prepare(problem(), spec, rows[:width], seeds=seeds[:width].tolist(), **options)
     outputs = ("params", "batch_loss") if record else ()
     w = np.empty((K, steps)) if record else None
     loss = np.empty((K, steps)) if record else None
@@ -162,7 +167,7 @@ result = gdlab.sweep(problem, "momentum",
                      samples={{"learning_rate": sweeps.log_uniform(1e-6, 1e-4),
                               "momentum": sweeps.choice([0.0, 0.5, 0.9])}},
                      num_samples={count}, seeds=10, num_steps={steps}, sampling="replacement",
-                     batch_size=5, record_every=None, chunk_size={chunk}, tol=1e-3)
+                     batch_size=5, record_every=None, chunk_size={chunk!r}, tol=1e-3)
 seconds = time.perf_counter() - started
 # VmHWM: this process's own peak; ru_maxrss would also count the parent's peak,
 # which Linux carries over a fork and exec
@@ -189,7 +194,8 @@ def main(argv=None) -> None:
     parser.add_argument("--K", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--chunk-size", type=int, default=12288)
+    parser.add_argument("--chunk-size", type=int, default=None,
+                        help="settings per chunk, at most (default: gdlab.sweep's)")
     parser.add_argument("--million", action="store_true")
     parser.add_argument("--only", default=None, help="comma-separated peers to run")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "sweep.json")

@@ -19,9 +19,11 @@ import itertools
 import math
 from dataclasses import dataclass
 
+import jax
 import numpy as np
 
 from gdlab._validation import InvalidParameterError, check_choice
+from gdlab._xla import LOOP_BYTES
 from gdlab.engine import Batch, prepare
 from gdlab.optimizers import OPTIMIZERS, OptimizerSpec
 from gdlab.optimizers import optimizer as make_spec
@@ -37,9 +39,24 @@ from gdlab.sweeps._space import (
 )
 
 DEFAULT_CHUNK_SIZE = 12288
-"""At most this many runs per compiled call by default. On the 2-core benchmark machine
-W1 ran fastest with chunks of about 10,000 settings: large enough for XLA to split each
-step's loops over both cores, small enough for a step's arrays to stay in cache."""
+"""At most this many runs per compiled call by default (unless a narrower chunk keeps
+the step loop compiled whole: :func:`default_chunk_size`). Large enough for XLA to
+split each step's loops over both cores, small enough for a step's arrays to stay in
+cache."""
+
+LOOP_BYTES_PER_NUMBER = 128
+"""Bytes an iteration of a chunk's step loop reads and writes, as XLA's cost model counts
+them, per run and per number a run carries (:func:`carried_numbers`), with a margin.
+Measured on the article's problem (mini-batches of 5 with replacement, recorded at every
+step) by dumping the optimized program at several chunk widths: the loop of momentum (9
+numbers a run) was compiled whole (``xla_cpu_small_call``) at 1,250 runs and not at
+1,563 (75-93 bytes a number); Adam (10 numbers) at 1,000 and not at 1,250 (84-105);
+plain SGD (8) at 1,563 and not at 2,000 (66-84)."""
+
+WHOLE_LOOP_MIN_RUNS = 512
+""":func:`default_chunk_size` narrows chunks to keep the step loop whole only where that
+leaves at least this many runs a chunk (XLA's loops over the runs still fill vectors;
+a chunk's fixed cost, ~2 ms, stays small beside its work)."""
 
 PAIR_MIN_RUNS = 256
 """A group of at least twice this many runs is cut into an even number of chunks, so
@@ -247,6 +264,41 @@ def _members_by_group(space: Space, structural: list[int]) -> list[np.ndarray]:
     return np.split(sorted_ids, bounds)
 
 
+def carried_numbers(batch: Batch) -> int | None:
+    """How many numbers one run carries from step to step: its parameters, its
+    optimizer's state, its sampler's state (a shuffled epoch's order) and 6 more (loss,
+    norms, step counters); None when the optimizer's state cannot be found without
+    running it. A function of the problem's and optimizer's shapes only."""
+    params = np.asarray(batch.start)
+    try:
+        opt = batch.build(**batch.rows[0]) if batch.rows else batch.build()
+        state = jax.eval_shape(opt.init, jax.ShapeDtypeStruct(params.shape, params.dtype))
+        sampler = jax.eval_shape(batch.sampler.init, jax.ShapeDtypeStruct((), np.uint32))
+    except Exception:  # noqa: BLE001 - an optimizer we cannot size: the default chunks
+        return None
+    sizes = [math.prod(leaf.shape) for leaf in jax.tree_util.tree_leaves((state, sampler))]
+    return params.size + sum(sizes) + 6
+
+
+def default_chunk_size(batch: Batch) -> int:
+    """The widest chunk, up to :data:`DEFAULT_CHUNK_SIZE`, whose step loop XLA compiles
+    into one function (its bytes an iteration under ``gdlab._xla.LOOP_BYTES``, estimated
+    at :data:`LOOP_BYTES_PER_NUMBER` a carried number), where that is at least
+    :data:`WHOLE_LOOP_MIN_RUNS` runs; else :data:`DEFAULT_CHUNK_SIZE`.
+
+    A loop compiled whole runs its step without dispatching each kernel: W1 (the
+    article's problem, momentum, 10,000 settings recorded at every step) ran at ~21 ns a
+    setting-step in chunks of 1,000 against ~30 in chunks of 5,000 (docs/sweeps.md).
+    Large problems carry too many numbers a run and keep the default. The width depends
+    on shapes only (never on the machine), so a stored sweep resumes with the same cut.
+    """
+    numbers = carried_numbers(batch)
+    if numbers is None:
+        return DEFAULT_CHUNK_SIZE
+    width = LOOP_BYTES // (LOOP_BYTES_PER_NUMBER * numbers)
+    return min(width, DEFAULT_CHUNK_SIZE) if width >= WHOLE_LOOP_MIN_RUNS else DEFAULT_CHUNK_SIZE
+
+
 def chunk_count(total: int, chunk_size: int) -> int:
     """How many equal chunks a group of ``total`` runs is cut into: the fewest of at
     most ``chunk_size`` runs, one more when that count is odd and every chunk would
@@ -272,8 +324,8 @@ def plan(problem: Problem, optimizer, space: Space, options: RunOptions,
         raise InvalidParameterError(
             "optimizer", f"a registry name (one of {sorted(OPTIMIZERS)}) or an OptimizerSpec",
             optimizer)
-    chunk_size = exact_int("chunk_size", DEFAULT_CHUNK_SIZE if chunk_size is None
-                           else chunk_size, low=1)
+    if chunk_size is not None:
+        chunk_size = exact_int("chunk_size", chunk_size, low=1)
     base = {**dict(optimizer.static), **optimizer.hyperparams}
     accepted = inspect.signature(optimizer.factory).parameters
     defaults = OPTIMIZERS[optimizer.name].defaults
@@ -334,7 +386,8 @@ def plan(problem: Problem, optimizer, space: Space, options: RunOptions,
         group = Group(key, batch, spec, members, num_seeds)
         # equal chunks (the fewest of at most chunk_size runs), so padding stays small
         total = group.num_runs
-        count = chunk_count(total, chunk_size)
+        count = chunk_count(total, default_chunk_size(batch) if chunk_size is None
+                            else chunk_size)
         width = -(-total // count)
         for start in range(0, total, width):
             chunks.append(Chunk(len(chunks), len(groups), start, min(start + width, total),

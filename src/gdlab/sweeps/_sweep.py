@@ -100,9 +100,11 @@ def sweep(
         tol: ``steps_to_tol`` is the first watched step with
             :math:`L - L^* \\le \\mathrm{tol}\\,(L_0 - L^*)` (problems with a known optimum).
             Runs are never stopped early for it; only divergence stops a run.
-        chunk_size: runs per compiled call, at most (default 12,288; the runs are cut into
-            equal chunks, an even number of them of 256 runs or more, and without Dask two
-            chunks run side by side on threads of this process); bounds the memory.
+        chunk_size: runs per compiled call, at most (default 12,288, or fewer where that
+            keeps the step loop compiled whole: ``gdlab.sweeps._plan.default_chunk_size``;
+            the runs are cut into equal chunks, an even number of them of 256 runs or
+            more, and without Dask two chunks run side by side on threads of this
+            process); bounds the memory.
         out: a directory to store the sweep in (manifest, Parquet chunks); ``resume=True``
             finishes a sweep stored there, rerunning only chunks that are not done.
         workers: run chunks on a Dask ``LocalCluster`` of this many worker processes.
