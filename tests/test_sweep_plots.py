@@ -345,3 +345,22 @@ def test_curves_count_the_runs_diverged_by_each_step():
     assert (diverging.loc[:5] == 0).all() and (diverging.loc[6:] == 3).all()
     assert (curves[curves["learning_rate"] < 1e-1]["diverged"] == 0).all()
     assert (curves["runs"] == 4).all()
+
+
+def test_axis_cells_of_values_at_the_ends_of_float64_are_positive_and_finite():
+    """A swept axis from 1e-300 to 1e300 is on a log scale (decided without an overflowing
+    division), and its cells' edges are positive finite numbers around each value:
+    the geometric midpoint between neighbours, the outer edges clipped to float64."""
+    import warnings
+
+    from gdlab.plots.sweeps import _auto_log, _edges
+
+    values = np.array([1e-300, 1.0, 1e300])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _auto_log(values)
+        assert not _auto_log(np.array([1.0, 19.0]))
+        edges = _edges(values, True)
+    assert np.all(np.isfinite(edges)) and np.all(edges > 0)
+    np.testing.assert_allclose(edges[1:3], [1e-150, 1e150], rtol=1e-12)
+    assert edges[0] < values[0] and edges[-1] > values[-1]

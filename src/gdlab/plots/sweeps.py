@@ -78,7 +78,9 @@ def _is_numeric(values) -> bool:
 
 def _auto_log(values) -> bool:
     values = np.asarray(values, dtype=np.float64)
-    return bool(values.size > 1 and np.all(values > 0) and values.max() / values.min() > 20)
+    # the ratio in logs: 1e-300 against 1e300 overflows a division
+    return bool(values.size > 1 and np.all(values > 0)
+                and np.log(values.max()) - np.log(values.min()) > np.log(20))
 
 
 def _edges(values: np.ndarray, log: bool) -> np.ndarray:
@@ -90,7 +92,8 @@ def _edges(values: np.ndarray, log: bool) -> np.ndarray:
     else:
         mids = (t[1:] + t[:-1]) / 2.0
         edges = np.concatenate([[2 * t[0] - mids[0]], mids, [2 * t[-1] - mids[-1]]])
-    return 10.0**edges if log else edges
+    # outer edges of extreme values stay within float64 (10**-600 is 0: no log limit)
+    return 10.0 ** np.clip(edges, -307.0, 308.0) if log else edges
 
 
 def _split_top(text: str) -> list[str]:
