@@ -30,8 +30,9 @@ from gdlab._validation import MAX_STEPS, InvalidParameterError, check_choice
 from gdlab.engine import OUTPUTS
 from gdlab.problems import Problem
 from gdlab.sweeps._chunk import ChunkTask, run_chunk
+from gdlab.sweeps._history import RunOrderHistory
 from gdlab.sweeps._plan import DEFAULT_CHUNK_SIZE, Plan, RunOptions, plan
-from gdlab.sweeps._result import SweepResult, _in_run_order
+from gdlab.sweeps._result import SweepResult
 from gdlab.sweeps._space import (
     Space,
     check_samples,
@@ -173,7 +174,10 @@ def sweep(
             resolved["file"] = config
         store = SweepStore(out, resolved, len(work.chunks), resume=resume, info=info)
     done: dict[int, pd.DataFrame] = {}
-    histories: dict[int, pd.DataFrame] = {}
+    # kept in memory without a store, in run order as chunks finish; groups watching
+    # different hyperparameters have different columns: concatenated at the end
+    histories = RunOrderHistory(work.num_runs,
+                                uniform=len({group.batch.watch for group in work.groups}) == 1)
     pending = list(range(len(work.chunks)))
     if store is not None:
         missing = set(store.pending())  # checks every receipt and checksum once
@@ -195,7 +199,7 @@ def sweep(
             store.write_chunk(result.index, result.summary, result.history)
         done[result.index] = result.summary
         if result.history is not None and store is None:
-            histories[result.index] = result.history
+            histories.add(result.history)
         report.advance(len(result.summary))
 
     started = time.perf_counter()
@@ -216,11 +220,7 @@ def sweep(
         store.finish(summary)
         return SweepResult(summary, space.names, info, store.path, None,
                            tuple(store.history_files()))
-    history = None
-    if histories:
-        history = _in_run_order(pd.concat([histories[i] for i in sorted(histories)],
-                                          ignore_index=True))
-    return SweepResult(summary, space.names, info, None, history)
+    return SweepResult(summary, space.names, info, None, histories.table())
 
 
 def run_options(*, num_steps, sampling, batch_size, population, record_every, watch_every,
@@ -267,7 +267,10 @@ _SUMMARY_COPIES = 4
 """The summary exists about this many times at its peak: the chunks' frames, their
 concatenation, the copy sorted by run id and the Parquet table written from it."""
 _HISTORY_COPIES = 3
-"""A history in memory: the chunks' frames, their concatenation, the copy in run order."""
+"""A history in memory at its peak: the chunks' frames, their concatenation and the copy
+in run order where groups record different columns (:mod:`gdlab.sweeps._history`);
+where they record the same, the table in run order and the frames of the chunks in flight,
+fewer."""
 
 
 def estimate_memory(problem, num_settings: int, num_seeds: int, num_names: int,
