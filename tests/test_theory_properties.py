@@ -34,7 +34,7 @@ the run must contract (measured rate < 1, the distance at the end below the star
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import gdlab
@@ -97,8 +97,10 @@ def _log_ratio(measured, predicted):
 
 @PROPERTY
 @given(quadratics)
+# a second mode not yet gone from the off-optimum run's tail (see below)
+@example(random_quadratic(dim=6, log_kappa=2.0, log_largest=0.0, seed=4_294_967_295))
 def test_measured_rates_at_the_optimal_settings_equal_the_theory(drawn):
-    problem, spectrum, _ = drawn
+    problem, spectrum, basis = drawn
     facts = theory.analyse(problem, "momentum")
     # the theory's spectrum is the one built, independently of gdlab
     assert np.allclose(facts.eigenvalues, np.sort(spectrum), rtol=1e-9, atol=0)
@@ -140,13 +142,50 @@ def test_measured_rates_at_the_optimal_settings_equal_the_theory(drawn):
 
     predicted = theory.spectral_radius(off, polyak.momentum, spectrum)
     assert predicted == pytest.approx(facts.rate_at(off, polyak.momentum), rel=1e-9)
+    # Off the optimum the run's tail mixes modes of nearby moduli: over the ~100 steps
+    # before the floor hypothesis found a 6-parameter quadratic (kappa 100) whose tail
+    # fell 1.08% faster than the spectral radius (a second mode not yet gone), so the run
+    # is checked against the recursion written out in NumPy over the same steps, and the
+    # recursion, run 20,000 steps (renormalized), against the spectral radius.
     measured = theory.measure_rate(hb_off, problem)
-    if measured.points >= 8:
-        # 1e-2 as for gradient descent: over a tail of 24 steps hypothesis found a
-        # 4-parameter quadratic (kappa 10^0.75) measured 0.57% off the spectral radius
-        assert abs(_log_ratio(measured.rate, predicted)) <= _tolerance(measured, 1e-2)
+    modes = basis.T @ (np.asarray(hb_off.init_params) - minimizer)
+    if measured.points >= 3:
+        window = np.arange(measured.first_step, measured.last_step + 1)
+        logs = _heavy_ball_log_distances(spectrum, modes, off, polyak.momentum,
+                                         measured.last_step)
+        slope = np.polyfit(window, logs[window], 1)[0]
+        # near the floor (distances 1e-10 of the start) the run's rounding of theta,
+        # ~1e-16 of its size, is ~1e-6 of a distance: the slopes agree to ~1e-6
+        assert np.log(measured.rate) == pytest.approx(slope, rel=1e-4)
     else:
         _reaches_the_floor_as_predicted(measured, predicted)
+    steps = 20_000
+    logs = _heavy_ball_log_distances(spectrum, modes, off, polyak.momentum, steps)
+    tail = np.arange(steps // 2, steps + 1)
+    slope = np.polyfit(tail, logs[tail], 1)[0]
+    assert abs(slope / np.log(predicted) - 1.0) <= 1e-3
+
+
+def _heavy_ball_log_distances(spectrum, modes, learning_rate, momentum, steps):
+    """``log ||e_t||``, t = 0..steps, of heavy ball (PyTorch's form: v = momentum v + g,
+    theta -= lr v, v_0 = 0) on the quadratic with Hessian eigenvalues ``spectrum``, from
+    the error ``modes`` in its eigenbasis: each mode follows
+    e_{t+1} = (1 + momentum - lr lambda) e_t - momentum e_{t-1}, with e_{-1} = e_0.
+    Renormalized every step (the log of the scale is carried), so no value underflows."""
+    current = np.asarray(modes, np.float64).copy()
+    previous = current.copy()
+    logs = np.empty(steps + 1)
+    scale = np.log(np.linalg.norm(current))
+    current, previous = current / np.exp(scale), previous / np.exp(scale)
+    logs[0] = scale
+    factor = 1.0 + momentum - learning_rate * np.asarray(spectrum, np.float64)
+    for t in range(1, steps + 1):
+        current, previous = factor * current - momentum * previous, current
+        norm = np.linalg.norm(current)
+        current, previous = current / norm, previous / norm
+        scale += np.log(norm)
+        logs[t] = scale
+    return logs
 
 
 @PROPERTY

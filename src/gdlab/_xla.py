@@ -29,8 +29,11 @@ reductions alike (a softmax classifier streamed in chunks came out 1 ulp from th
 run in memory). So gdlab also turns the newer emitters off
 (``--xla_cpu_use_fusion_emitters=false``): every kernel, in a loop compiled whole or
 not, comes from the same emitters, and the equalities of the test suite hold. Its cost:
-large vectorized sweeps run slower (the W1 sweep at 10,000 settings ~46-49 ns a
-setting-step against ~31-39, docs/benchmarks.md).
+the older emitters' cost model runs an elementwise kernel over 10,000 settings (80 KB,
+under its 256 KB a task) on one core, so a wide loop run kernel by kernel is slower (W1
+in one chunk of 10,000 settings ~34-35 ns a setting-step against ~27.5); sweeps run two
+chunks side by side and cut them narrow enough for their loops to be compiled whole
+(:func:`gdlab.sweeps._plan.default_chunk_size`; docs/benchmarks.md).
 
 Each setting is appended to ``XLA_FLAGS`` only if the user has not chosen it (an
 ``--xla_cpu_max_isa``; an ``--xla_backend_extra_options`` or
