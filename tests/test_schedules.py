@@ -330,3 +330,23 @@ def test_every_gallery_schedule_drives_every_optimizer(name):
             unit, ref_state = reference.update(g, ref_state, params, **extra)
             np.testing.assert_allclose(update, float(schedule(t)) * unit, rtol=1e-12,
                                        err_msg=title)
+
+
+def test_a_log_preview_of_zeros_keeps_a_linear_axis_and_says_so():
+    """A schedule held at 0 has nothing to draw on a log axis (matplotlib warned and drew
+    nothing useful, found by the CLI fuzz test): the axis stays linear, with a note;
+    one positive value is enough for the log axis."""
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    from gdlab.plots import plot_schedule
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = plot_schedule(np.zeros(5), log=True)
+        assert ax.get_yscale() == "linear"
+        assert [t.get_text() for t in ax.texts] == ["no positive value: linear axis"]
+        ax = plot_schedule(S.cosine(0.1, 10).values(11), log=True)
+        assert ax.get_yscale() == "log" and not ax.texts
+    plt.close("all")

@@ -13,13 +13,21 @@ def plot_schedule(values, *, label: str | None = None, ax=None, title: str | Non
                   log: bool = False, ylabel: str = "learning rate"):
     """A schedule's values against the step (``values`` from ``Schedule.values(n)``).
 
+    ``log``: a logarithmic value axis, where some value is positive (a schedule of zeros,
+    such as a momentum held at 0, keeps a linear axis, and says so).
+
     Returns:
         The Axes.
     """
     ax = axes(ax)
     ax.plot(np.arange(len(values)), values, label=label, linewidth=1.5)
     if log:
-        ax.set_yscale("log")
+        shown = np.asarray(values, dtype=np.float64)
+        if np.any(np.isfinite(shown) & (shown > 0)):
+            ax.set_yscale("log")
+        else:
+            ax.text(0.5, 0.5, "no positive value: linear axis", transform=ax.transAxes,
+                    ha="center", va="center", fontsize="small", alpha=0.7)
     ax.set_xlabel("step")
     ax.set_ylabel(ylabel)
     if title:
